@@ -1,0 +1,19 @@
+"""Transformers.js file-name suffixes per dtype, so existing ONNX hub repositories load unchanged."""
+
+SUFFIXES: dict[str, str] = {
+    "fp32": "",
+    "fp16": "_fp16",
+    "q8": "_quantized",
+    "int8": "_int8",
+    "uint8": "_uint8",
+    "q4": "_q4",
+    "q4f16": "_q4f16",
+    "bnb4": "_bnb4",
+}
+
+DEFAULT_DTYPE = "q8"
+
+
+def onnx_file(name: str, dtype: str) -> str:
+    """Path of an ONNX graph inside a model repository, e.g. onnx/model_quantized.onnx."""
+    return f"onnx/{name}{SUFFIXES[dtype]}.onnx"

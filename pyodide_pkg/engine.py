@@ -1,0 +1,211 @@
+"""Engines: one per engineId, built from resolved options, released after an idle timeout."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, AsyncIterator, Callable
+from urllib.parse import urljoin
+
+from . import settings as remote_settings
+from .cache import Cache
+from .errors import EngineClosedError, RequestError, SettingsError
+from .hub import ModelHub, origin
+from .model_files import FileSource
+from .options import PipelineOptions, check_caller_options, merge, record_options
+from .pipelines import LoadContext, Pipeline, pipeline_class
+from .progress import DONE, INITIATE, RUNNING_INFERENCE, Notify
+from .runtime import ensure_runtime
+
+UNINITIALIZED, READY, ERROR, CLOSED = "uninitialized", "ready", "error", "closed"
+
+_engines: dict[str, "Engine"] = {}
+_pending: dict[str, tuple[PipelineOptions | dict, asyncio.Future]] = {}
+
+
+class Engine:
+    def __init__(self, options: PipelineOptions, notify: Notify | None) -> None:
+        self.options = options
+        self.notify = notify
+        self.status = UNINITIALIZED
+        self.pipeline: Pipeline | None = None
+        self.closed_reason = ""
+        self._timer: asyncio.TimerHandle | None = None
+        self._busy = 0
+
+    @property
+    def engine_id(self) -> str:
+        return self.options.engineId
+
+    async def _start(self, allow_deny: list[dict], runtime_records: list[dict], cache: Cache) -> None:
+        o = self.options
+        named = tuple(origin(r["urlPrefix"]) for r in allow_deny if r.get("filter") == "ALLOW" and r.get("urlPrefix"))
+        root = o.modelHubRootUrl
+        hub = ModelHub(root, o.modelHubUrlTemplate, named)
+        files = FileSource(hub, cache, allow_deny, o.taskName, o.engineId, self.notify)
+        for model, revision in {(o.modelId, o.modelRevision),
+                                (o.tokenizerId or o.modelId, o.tokenizerRevision or o.modelRevision)}:
+            hub.file_url(model, revision, "config.json")  # validates before anything is fetched
+        await ensure_runtime(runtime_records, cache, o.numThreads, self.notify)
+        self.pipeline = await pipeline_class(o.taskName).load(LoadContext(o, files))
+        if o.modelRevision != "main":
+            await cache.delete_models(task=o.taskName, model=o.modelId, keep_revision=o.modelRevision)
+        self.status = READY
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+            self._timer = None
+        if self.options.timeoutMS >= 0 and self.status == READY:
+            self._timer = asyncio.get_event_loop().call_later(self.options.timeoutMS / 1000, self._idle)
+
+    def _idle(self) -> None:
+        if self._busy:
+            self._arm_timer()
+            return
+        self._close(f"engine {self.engine_id!r} was released after {self.options.timeoutMS} ms idle (timeoutMS); "
+                    "create it again with createEngine")
+
+    def _close(self, reason: str) -> None:
+        if self._timer:
+            self._timer.cancel()
+            self._timer = None
+        if self.pipeline:
+            self.pipeline.release()
+            self.pipeline = None
+        self.status = CLOSED
+        self.closed_reason = reason
+        if _engines.get(self.engine_id) is self:
+            del _engines[self.engine_id]
+
+    def _check_open(self) -> Pipeline:
+        if self.status != READY or self.pipeline is None:
+            raise EngineClosedError(self.closed_reason or f"engine {self.engine_id!r} is {self.status}")
+        return self.pipeline
+
+    @staticmethod
+    def _split_request(request: Any) -> tuple[list[Any], dict[str, Any]]:
+        if not isinstance(request, dict):
+            raise RequestError(f"a request is an object {{args, options}}, got {type(request).__name__}")
+        unknown = set(request) - {"args", "options"}
+        if unknown:
+            raise RequestError(f"unknown request field(s): {', '.join(sorted(unknown))}; expected args and options")
+        args, options = request.get("args", []), request.get("options") or {}
+        if not isinstance(args, list):
+            raise RequestError("request.args must be a list")
+        if not isinstance(options, dict):
+            raise RequestError("request.options must be an object")
+        return args, options
+
+    def _notify_inference(self, status: str, ok: bool = True) -> None:
+        if self.notify:
+            o = self.options
+            self.notify({"type": RUNNING_INFERENCE, "statusText": status, "id": o.engineId, "ok": ok,
+                         "progress": None, "totalLoaded": None, "currentLoaded": None, "total": None,
+                         "units": None, "metadata": {"model": o.modelId, "revision": o.modelRevision,
+                                                     "file": None, "url": None, "taskName": o.taskName}})
+
+    async def run(self, request: dict[str, Any]) -> Any:
+        pipeline = self._check_open()
+        args, options = self._split_request(request)
+        self._busy += 1
+        self._notify_inference(INITIATE)
+        ok = False
+        try:
+            result = await pipeline(args, options)
+            ok = True
+            return result
+        finally:
+            self._busy -= 1
+            self._notify_inference(DONE, ok)
+            self._arm_timer()
+
+    async def run_with_generator(self, request: dict[str, Any]) -> AsyncIterator[Any]:
+        pipeline = self._check_open()
+        args, options = self._split_request(request)
+        self._busy += 1
+        try:
+            async for piece in pipeline.stream(args, options):
+                yield piece
+        finally:
+            self._busy -= 1
+            self._arm_timer()
+
+    async def terminate(self) -> None:
+        self._close(f"engine {self.engine_id!r} was terminated")
+
+
+async def resolve_options(options: Any) -> tuple[PipelineOptions, list[dict], list[dict]]:
+    """Caller options over the settings record; also returns the allow/deny and runtime collections."""
+    caller = check_caller_options(options)
+    base = caller.get("settingsBaseUrl")
+    if not base:
+        raise SettingsError("settingsBaseUrl is not set: pass it, or use the page's engine.mjs which sets it")
+    records = await remote_settings.load_collection(base, remote_settings.INFERENCE_OPTIONS)
+    record = remote_settings.find_record(records, caller.get("featureId"), caller.get("taskName"))
+    if caller.get("featureId") and not record and not caller.get("taskName"):
+        raise SettingsError(f"featureId {caller['featureId']!r} has no record in ml-inference-options")
+    merged = merge(record_options(record, remote_settings.INFERENCE_OPTIONS) if record else {}, caller)
+    if merged.modelHubRootUrl is None:
+        merged = PipelineOptions(**{**merged.to_dict(), "modelHubRootUrl": urljoin(base.rstrip("/") + "/", "../hub")})
+    allow_deny = await remote_settings.load_collection(base, remote_settings.ALLOW_DENY)
+    runtime = await remote_settings.load_collection(base, remote_settings.ONNX_RUNTIME)
+    return merged, allow_deny, runtime
+
+
+async def create_engine(options: Any, notifications_callback: Callable[[dict], None] | None = None) -> Engine:
+    """One engine per engineId: concurrent calls share it, other options replace it."""
+    resolved, allow_deny, runtime = await resolve_options(options)
+    engine_id = resolved.engineId
+    current = _engines.get(engine_id)
+    if current and current.options == resolved and current.status == READY:
+        current._arm_timer()
+        return current
+    pending = _pending.get(engine_id)
+    if pending and pending[0] == resolved:
+        return await asyncio.shield(pending[1])
+    if pending:
+        try:
+            await asyncio.shield(pending[1])
+        except Exception:
+            pass
+        return await create_engine(options, notifications_callback)
+    future: asyncio.Future = asyncio.get_event_loop().create_future()
+    _pending[engine_id] = (resolved, future)
+    try:
+        if current:
+            await current.terminate()
+        engine = Engine(resolved, notifications_callback)
+        try:
+            await engine._start(allow_deny, runtime, await Cache.open())
+        except Exception:
+            engine.status = ERROR
+            raise
+        _engines[engine_id] = engine
+        future.set_result(engine)
+        return engine
+    except Exception as error:
+        future.set_exception(error)
+        future.exception()  # a failure nobody else awaits is still reported through this call
+        raise
+    finally:
+        del _pending[engine_id]
+
+
+def list_engines() -> list[dict[str, Any]]:
+    return [{"engineId": e.engine_id, "status": e.status, "taskName": e.options.taskName,
+             "modelId": e.options.modelId, "modelRevision": e.options.modelRevision, "dtype": e.options.dtype}
+            for e in _engines.values()]
+
+
+async def list_models() -> list[dict[str, Any]]:
+    return await (await Cache.open()).list_models()
+
+
+async def list_files(model: str | None = None, revision: str | None = None, task: str | None = None) -> list[dict]:
+    return await (await Cache.open()).list_files(model=model, revision=revision, task=task)
+
+
+async def delete_models(model: str | None = None, revision: str | None = None, task: str | None = None,
+                        engine_id: str | None = None) -> int:
+    return await (await Cache.open()).delete_models(model=model, revision=revision, task=task, engine_id=engine_id)

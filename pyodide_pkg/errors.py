@@ -1,0 +1,41 @@
+"""Error types page scripts can tell apart; every message names what was wrong."""
+
+
+class MLError(Exception):
+    """Base of every error this runtime raises on purpose."""
+
+    name = "MLError"
+
+
+class OptionsError(MLError, ValueError):
+    name = "OptionsError"
+
+
+class HubError(MLError, ValueError):
+    """A model id, revision, file path, template or hub URL that is not acceptable."""
+
+    name = "HubError"
+
+
+class DownloadError(MLError):
+    name = "DownloadError"
+
+
+class IntegrityError(MLError):
+    """Downloaded bytes that do not match the hash that settings promise."""
+
+    name = "IntegrityError"
+
+
+class SettingsError(MLError):
+    name = "SettingsError"
+
+
+class EngineClosedError(MLError):
+    name = "EngineClosedError"
+
+
+class RequestError(MLError, ValueError):
+    """A `run` request the pipeline cannot serve; the engine stays usable."""
+
+    name = "RequestError"

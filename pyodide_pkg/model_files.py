@@ -1,0 +1,101 @@
+"""Getting one model file: from the cache when it is valid, else from the hub, then into the cache.
+
+Revision `main` is revalidated with a HEAD request (ETag) and the cached copy is kept when the hub
+cannot be reached; a pinned revision is trusted as cached and never sends HEAD.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from . import platform
+from .cache import Cache
+from .errors import DownloadError, IntegrityError
+from .hub import ModelHub, check_allowed
+from .progress import DONE, DOWNLOADING, INITIATE, LOADING_FROM_CACHE, FileProgress, Notify
+
+HEAD_TIMEOUT_S = 1.0
+
+
+@dataclass
+class FileSource:
+    """Where an engine's files come from and who is told about them."""
+
+    hub: ModelHub
+    cache: Cache
+    allow_deny: list[dict]
+    task: str
+    engine_id: str | None = None
+    notify: Notify | None = None
+
+    async def get(self, model: str, revision: str, file: str, *, sha256: str | None = None) -> bytes:
+        url = self.hub.file_url(model, revision, file)
+        check_allowed(url, self.allow_deny)
+        return await fetch_cached(self.cache, url, model=model, revision=revision, file=file, task=self.task,
+                                  engine_id=self.engine_id, notify=self.notify, sha256=sha256)
+
+
+async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, file: str, task: str,
+                       engine_id: str | None, notify: Notify | None, sha256: str | None = None) -> bytes:
+    """The cache-or-download step shared by model files and the runtime binary."""
+    progress = FileProgress(notify, url=url, model=model, revision=revision, file=file, task=task)
+    record = await cache.get_record(model, revision, file)
+    use_cached = record is not None and (sha256 is None or record["sha256"] == sha256)
+    if use_cached and revision == "main":
+        hub_etag = await head_etag(url)
+        use_cached = hub_etag is None or hub_etag == record["headers"]["ETag"]
+
+    if use_cached:
+        cached = await _from_cache(cache, progress, model, revision, file, task, engine_id)
+        if cached is not None:
+            return cached
+
+    progress.emit(DOWNLOADING, INITIATE)
+    try:
+        response = await platform.fetch(url, on_progress=progress.on_bytes)
+        if not response.ok:
+            raise DownloadError(f"could not download {url}: HTTP {response.status}")
+        if sha256 and hashlib.sha256(response.body).hexdigest() != sha256:
+            raise IntegrityError(
+                f"sha256 mismatch for {url}: expected {sha256}, got {hashlib.sha256(response.body).hexdigest()}"
+            )
+    except Exception:
+        progress.emit(DOWNLOADING, DONE, ok=False)
+        if record is not None and sha256 is None:
+            fallback = await _from_cache(cache, progress, model, revision, file, task, engine_id)
+            if fallback is not None:
+                return fallback
+        raise
+    progress.size_estimate(len(response.body))
+    await cache.put(task=task, model=model, revision=revision, file=file, data=response.body,
+                    engine_id=engine_id, headers={
+                        "Content-Type": response.header("content-type"),
+                        "Content-Length": response.header("content-length"),
+                        "ETag": response.header("etag"),
+                        "status": response.status,
+                    })
+    size = len(response.body)
+    progress.emit(DOWNLOADING, DONE, total_loaded=size, current_loaded=0, total=size)
+    return response.body
+
+
+async def _from_cache(cache: Cache, progress: FileProgress, model: str, revision: str, file: str,
+                      task: str, engine_id: str | None) -> bytes | None:
+    found = await cache.get_file(model, revision, file)
+    if found is None:
+        return None
+    data, _ = found
+    progress.emit(LOADING_FROM_CACHE, INITIATE)
+    await cache.record_use(task=task, model=model, revision=revision, file=file, engine_id=engine_id)
+    progress.emit(LOADING_FROM_CACHE, DONE, total_loaded=len(data), current_loaded=0, total=len(data))
+    return data
+
+
+async def head_etag(url: str) -> str | None:
+    """The hub's current ETag, or None when the hub does not answer in time."""
+    try:
+        response = await platform.fetch(url, method="HEAD", timeout_s=HEAD_TIMEOUT_S)
+    except DownloadError:
+        return None
+    return response.header("etag") if response.ok else None

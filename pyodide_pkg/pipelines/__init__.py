@@ -1,0 +1,22 @@
+"""Task registry: task names and aliases to pipeline classes, one module per task."""
+
+from __future__ import annotations
+
+from ..errors import OptionsError
+from .base import LoadContext, Pipeline
+from .feature_extraction import FeatureExtractionPipeline
+
+PIPELINES: dict[str, type[Pipeline]] = {}
+
+for _cls in (FeatureExtractionPipeline,):
+    for _name in (_cls.task, *_cls.aliases):
+        PIPELINES[_name] = _cls
+
+
+def pipeline_class(task: str) -> type[Pipeline]:
+    if task not in PIPELINES:
+        raise OptionsError(f"unknown taskName {task!r}; known tasks: {', '.join(sorted(PIPELINES))}")
+    return PIPELINES[task]
+
+
+__all__ = ["PIPELINES", "LoadContext", "Pipeline", "pipeline_class"]

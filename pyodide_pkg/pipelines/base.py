@@ -1,0 +1,68 @@
+"""What every task pipeline shares: loading its files, and preprocess -> forward -> postprocess."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, AsyncIterator
+
+from .. import platform
+from ..model_files import FileSource
+from ..options import PipelineOptions
+
+
+@dataclass
+class LoadContext:
+    """What a pipeline needs to fetch its files and open sessions."""
+
+    options: PipelineOptions
+    files: FileSource
+
+    async def model_file(self, path: str) -> bytes:
+        return await self.files.get(self.options.modelId, self.options.modelRevision, path)
+
+    async def tokenizer_file(self, path: str) -> bytes:
+        o = self.options
+        return await self.files.get(o.tokenizerId or o.modelId, o.tokenizerRevision or o.modelRevision, path)
+
+    async def json(self, path: str, *, tokenizer: bool = False, optional: bool = False) -> dict[str, Any] | None:
+        try:
+            data = await (self.tokenizer_file(path) if tokenizer else self.model_file(path))
+        except Exception:
+            if optional:
+                return None
+            raise
+        return json.loads(data)
+
+    async def session(self, path: str) -> Any:
+        return await platform.create_session(await self.model_file(path), self.options.numThreads)
+
+
+class Pipeline:
+    task: str = ""
+    aliases: tuple[str, ...] = ()
+
+    @classmethod
+    async def load(cls, ctx: LoadContext) -> "Pipeline":
+        raise NotImplementedError
+
+    async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:
+        inputs = self.preprocess(args, options)
+        outputs = await self.forward(inputs, options)
+        return self.postprocess(outputs, inputs, options)
+
+    async def stream(self, args: list[Any], options: dict[str, Any]) -> AsyncIterator[Any]:
+        """Tasks without partial results yield their final result once."""
+        yield await self(args, options)
+
+    def preprocess(self, args: list[Any], options: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    async def forward(self, inputs: Any, options: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def postprocess(self, outputs: Any, inputs: Any, options: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Free sessions; the base has none."""

@@ -1,0 +1,99 @@
+"""feature-extraction: token embeddings, or pooled and normalized sentence embeddings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..dtypes import onnx_file
+from ..errors import RequestError
+from ..tokenizers import Tokenizer
+from .base import LoadContext, Pipeline
+
+POOLINGS = ("none", "mean", "cls")
+KNOWN_OPTIONS = frozenset({"pooling", "normalize"})
+
+
+@dataclass
+class Batch:
+    input_ids: np.ndarray
+    attention_mask: np.ndarray
+    token_type_ids: np.ndarray
+    single: bool
+
+
+class FeatureExtractionPipeline(Pipeline):
+    task = "feature-extraction"
+    aliases = ("sentence-similarity",)
+
+    def __init__(self, tokenizer: Tokenizer, session: Any, max_length: int) -> None:
+        self.tokenizer = tokenizer
+        self.session = session
+        self.max_length = max_length
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length)
+
+    @classmethod
+    async def load(cls, ctx: LoadContext) -> "FeatureExtractionPipeline":
+        config = await ctx.json("config.json")
+        tokenizer = Tokenizer.from_buffer(await ctx.tokenizer_file("tokenizer.json"))
+        tokenizer_config = await ctx.json("tokenizer_config.json", tokenizer=True, optional=True) or {}
+        limit = min(int(tokenizer_config.get("model_max_length", 512)), int(config.get("max_position_embeddings", 512)))
+        session = await ctx.session(onnx_file("model", ctx.options.dtype))
+        return cls(tokenizer, session, limit)
+
+    def preprocess(self, args: list[Any], options: dict[str, Any]) -> Batch:
+        unknown = set(options) - KNOWN_OPTIONS
+        if unknown:
+            raise RequestError(f"feature-extraction: unknown option(s) {', '.join(sorted(unknown))}")
+        if options.get("pooling", "none") not in POOLINGS:
+            raise RequestError(f"feature-extraction: pooling must be one of {', '.join(POOLINGS)}, got {options['pooling']!r}")
+        if not args:
+            raise RequestError("feature-extraction: args must hold a text or a list of texts")
+        texts = args[0]
+        single = isinstance(texts, str)
+        texts = [texts] if single else texts
+        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+            raise RequestError("feature-extraction: args[0] must be a string or a non-empty list of strings")
+        encodings = self.tokenizer.encode_batch(texts)
+        width = max(len(e) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            ids[row, : len(e)] = e.ids
+            mask[row, : len(e)] = e.attention_mask
+            types[row, : len(e)] = e.type_ids
+        return Batch(ids, mask, types, single)
+
+    async def forward(self, inputs: Batch, options: dict[str, Any]) -> np.ndarray:
+        feeds = {"input_ids": inputs.input_ids, "attention_mask": inputs.attention_mask,
+                 "token_type_ids": inputs.token_type_ids}
+        outputs = await self.session.run({k: v for k, v in feeds.items() if k in self.session.input_names})
+        name = "last_hidden_state" if "last_hidden_state" in outputs else self.session.output_names[0]
+        return outputs[name].astype(np.float32)
+
+    def postprocess(self, hidden: np.ndarray, inputs: Batch, options: dict[str, Any]) -> list:
+        pooling = options.get("pooling", "none")
+        mask = inputs.attention_mask.astype(np.float32)
+        if pooling == "mean":
+            summed = (hidden * mask[:, :, None]).sum(axis=1)
+            pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1e-9, None)
+        elif pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            pooled = None
+        if pooled is not None:
+            if options.get("normalize"):
+                pooled = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            return pooled.tolist()
+        lengths = inputs.attention_mask.sum(axis=1)
+        tokens = [hidden[i, : lengths[i]] for i in range(len(hidden))]
+        if options.get("normalize"):
+            tokens = [t / np.clip(np.linalg.norm(t, axis=-1, keepdims=True), 1e-12, None) for t in tokens]
+        return [t.tolist() for t in tokens]
+
+    def release(self) -> None:
+        self.session.release()

@@ -1,0 +1,120 @@
+"""Browser implementation: fetch with a stream reader, IndexedDB and ONNX Runtime Web via ml_bridge."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import ml_bridge  # registered by web/engine.mjs before this package is imported
+from js import AbortSignal, Object, Uint8Array
+from js import fetch as js_fetch
+from pyodide.ffi import JsException, to_js
+
+from ..errors import DownloadError
+from .common import BLOB_FIELD, ProgressCallback, Response
+
+
+def js_object(value: Any) -> Any:
+    return to_js(value, dict_converter=Object.fromEntries)
+
+
+def to_uint8(data: bytes) -> Any:
+    array = Uint8Array.new(len(data))
+    array.assign(data)
+    return array
+
+
+async def fetch(url: str, method: str = "GET", on_progress: ProgressCallback | None = None,
+                timeout_s: float | None = None) -> Response:
+    init: dict[str, Any] = {"method": method}
+    if timeout_s:
+        init["signal"] = AbortSignal.timeout(int(timeout_s * 1000))
+    try:
+        raw = await js_fetch(url, js_object(init))
+        headers = {str(pair[0]).lower(): str(pair[1]) for pair in raw.headers.entries()}
+        length = int(headers["content-length"]) if "content-length" in headers else None
+        body = bytearray()
+        if method != "HEAD" and raw.body is not None:
+            reader = raw.body.getReader()
+            while True:
+                part = await reader.read()
+                if part.done:
+                    break
+                chunk = part.value.to_bytes()
+                body += chunk
+                if on_progress:
+                    on_progress(len(body), len(chunk), length)
+    except JsException as error:
+        raise DownloadError(f"could not reach {url}: {error}") from None
+    return Response(url, int(raw.status), headers, bytes(body))
+
+
+class IndexedDBStore:
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    async def write(self, puts: list[tuple[str, dict]], deletes: list[tuple[str, Any]]) -> None:
+        ops, blobs = [], []
+        for store, key in deletes:
+            ops.append({"op": "delete", "store": store, "key": key})
+        for store, record in puts:
+            record = dict(record)
+            blob = record.pop(BLOB_FIELD, None)
+            op = {"op": "put", "store": store, "value": record, "blob": None}
+            if blob is not None:
+                op["blob"] = len(blobs)
+                blobs.append(to_uint8(blob))
+            ops.append(op)
+        await ml_bridge.idbWrite(self.db, json.dumps(ops), to_js(blobs))
+
+    async def get(self, store: str, key: Any) -> dict | None:
+        found = await ml_bridge.idbGetJson(self.db, store, json.dumps(key))
+        return json.loads(found)
+
+    async def get_blob(self, store: str, key: Any) -> bytes | None:
+        found = await ml_bridge.idbGetBlob(self.db, store, json.dumps(key))
+        return None if found is None else found.to_bytes()
+
+    async def get_all(self, store: str, index: str | None = None, prefix: tuple = ()) -> list[dict]:
+        found = await ml_bridge.idbGetAllJson(self.db, store, index, json.dumps(list(prefix)))
+        return json.loads(found)
+
+
+async def open_store(name: str, schema: dict[str, Any]) -> IndexedDBStore:
+    return IndexedDBStore(await ml_bridge.idbOpen(name, json.dumps(schema)))
+
+
+async def init_runtime(wasm: bytes, num_threads: int) -> None:
+    await ml_bridge.ortInit(to_uint8(wasm), num_threads)
+
+
+class OrtWebSession:
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.input_names = list(session.inputNames)
+        self.output_names = list(session.outputNames)
+
+    async def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        names = list(feeds)
+        arrays = [np.ascontiguousarray(feeds[n]) for n in names]
+        types = [a.dtype.name for a in arrays]
+        dims = [list(a.shape) for a in arrays]
+        buffers = [to_uint8(a.tobytes()) for a in arrays]
+        out = await ml_bridge.ortRun(self.session, to_js(names), to_js(types), to_js(dims), to_js(buffers))
+        result = {}
+        for name, dtype, shape, data in zip(out.names, out.types, out.dims, out.buffers):
+            result[str(name)] = np.frombuffer(data.to_bytes(), dtype=str(dtype)).reshape(list(shape)).copy()
+        return result
+
+    def release(self) -> None:
+        if self.session is not None:
+            ml_bridge.ortRelease(self.session)
+            self.session = None
+
+
+async def create_session(model: bytes, num_threads: int) -> OrtWebSession:
+    try:
+        return OrtWebSession(await ml_bridge.ortCreateSession(to_uint8(model)))
+    except JsException as error:
+        raise RuntimeError(f"ONNX Runtime Web could not create a session: {error}") from None

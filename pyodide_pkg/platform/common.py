@@ -1,0 +1,41 @@
+"""Types and helpers both platform implementations share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+ProgressCallback = Callable[[int, int, "int | None"], None]
+"""Called as bytes arrive with (total_loaded, chunk_length, content_length)."""
+
+BLOB_FIELD = "data"
+
+
+@dataclass
+class Response:
+    url: str
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def key_of(record: dict[str, Any], key_path: str | list[str]) -> Any:
+    if isinstance(key_path, str):
+        return record[key_path]
+    return [record[p] for p in key_path]
+
+
+def matches_prefix(value: Any, prefix: tuple) -> bool:
+    if not isinstance(value, list):
+        value = [value]
+    return list(value[: len(prefix)]) == list(prefix)
+
+
+ONNX_TO_NUMPY = {"float32": "float32", "int64": "int64", "bool": "bool", "int32": "int32", "float16": "float16", "uint8": "uint8", "int8": "int8"}

@@ -1,0 +1,49 @@
+"""The inference runtime: ONNX Runtime Web's WASM binary, named and hashed by ml-onnx-runtime.
+
+The binary goes through the same cache as model files, so it is downloaded once, verified against
+the record's sha256 every time it is used, and only then handed to ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from . import platform
+from .cache import Cache
+from .errors import IntegrityError, SettingsError
+from .model_files import fetch_cached
+from .progress import Notify
+
+RUNTIME_MODEL = "onnxruntime/onnxruntime-web"
+RUNTIME_TASK = "runtime"
+WASM_NAME = "ort-wasm-simd-threaded.wasm"
+
+_initialised: str | None = None
+
+
+def pick_record(records: list[dict[str, Any]]) -> dict[str, Any]:
+    for record in records:
+        if record.get("name") == WASM_NAME:
+            for key in ("version", "sha256", "url"):
+                if not isinstance(record.get(key), str) or not record[key]:
+                    raise SettingsError(f"ml-onnx-runtime record {WASM_NAME}: missing or invalid {key!r}")
+            return record
+    raise SettingsError(f"ml-onnx-runtime has no record named {WASM_NAME}")
+
+
+async def ensure_runtime(records: list[dict[str, Any]], cache: Cache, num_threads: int,
+                         notify: Notify | None = None) -> dict[str, Any]:
+    """Fetch (or load from cache) and verify the runtime binary, then initialise ONNX Runtime once."""
+    global _initialised
+    record = pick_record(records)
+    data = await fetch_cached(cache, record["url"], model=RUNTIME_MODEL, revision=record["version"],
+                              file=WASM_NAME, task=RUNTIME_TASK, engine_id=None, notify=notify,
+                              sha256=record["sha256"])
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != record["sha256"]:
+        raise IntegrityError(f"ml-onnx-runtime: sha256 of {record['url']} is {digest}, expected {record['sha256']}")
+    if _initialised is None:
+        await platform.init_runtime(data, num_threads)
+        _initialised = digest
+    return record

@@ -1,0 +1,69 @@
+"""Remote Settings collections: static JSON files by default, or a real Remote Settings server.
+
+A base URL containing `/buckets/` is a server (`.../collections/<name>/records`); anything else is a
+folder of `<name>.json` files. Both answer `{"data": [records]}`. Relative URLs inside records are
+resolved against the collection's own URL, so the bundled settings work on any origin.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urljoin
+
+from . import platform
+from .errors import DownloadError, SettingsError
+
+INFERENCE_OPTIONS = "ml-inference-options"
+ONNX_RUNTIME = "ml-onnx-runtime"
+ALLOW_DENY = "ml-model-allow-deny-list"
+URL_FIELDS = ("modelHubRootUrl", "urlPrefix", "url")
+
+
+def collection_url(base_url: str, name: str) -> str:
+    base = base_url.rstrip("/")
+    if "/buckets/" in base:
+        return f"{base}/collections/{name}/records"
+    return f"{base}/{name}.json"
+
+
+async def load_collection(base_url: str, name: str) -> list[dict[str, Any]]:
+    url = collection_url(base_url, name)
+    try:
+        response = await platform.fetch(url)
+    except DownloadError as error:
+        raise SettingsError(f"settings collection {name}: {error}") from None
+    if not response.ok:
+        raise SettingsError(f"settings collection {name}: HTTP {response.status} from {url}")
+    try:
+        body = json.loads(response.body)
+        records = body["data"]
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise SettingsError(f"settings collection {name} at {url} is not {{\"data\": [records]}}") from None
+    return [_resolve_urls(r, url) for r in records]
+
+
+def _resolve_urls(record: dict[str, Any], base: str) -> dict[str, Any]:
+    out = dict(record)
+    for key in URL_FIELDS:
+        if isinstance(out.get(key), str) and "://" not in out[key]:
+            out[key] = urljoin(base, out[key])
+    return out
+
+
+def find_record(records: list[dict[str, Any]], feature_id: str | None, task: str | None) -> dict[str, Any]:
+    """The record for a featureId, falling back to the first record of the task; empty if none."""
+    if feature_id:
+        for record in records:
+            if record.get("featureId") == feature_id:
+                return record
+    if task:
+        for record in records:
+            if record.get("taskName") == task and not record.get("featureId"):
+                return record
+        for record in records:
+            if record.get("taskName") == task:
+                return record
+    return {}

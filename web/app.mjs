@@ -1,0 +1,106 @@
+// The about:inference page: a thin UI over engine.mjs.
+import { createEngine, deleteModels, listEngines, listModels } from "./engine.mjs";
+
+window.createEngine = createEngine;
+const $ = (id) => document.getElementById(id);
+const bars = new Map();
+
+$("isolation").textContent = crossOriginIsolated
+  ? "Cross-origin isolated: ONNX Runtime can use threads."
+  : "Not cross-origin isolated: ONNX Runtime runs on one thread.";
+
+const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
+
+function onProgress(p) {
+  if (p.type === "running_inference") return;
+  let row = bars.get(p.id);
+  if (!row) {
+    row = document.createElement("div");
+    row.className = "download";
+    row.innerHTML = "<progress max='100'></progress> <span></span>";
+    $("downloads").append(row);
+    bars.set(p.id, row);
+  }
+  const [bar, label] = row.children;
+  const verb = p.type === "loading_from_cache" ? "from cache" : "downloading";
+  if (p.statusText === "done") bar.value = 100;
+  else if (p.progress != null) bar.value = p.progress;
+  row.classList.toggle("failed", !p.ok);
+  label.textContent = `${p.metadata.file} — ${verb}${p.total ? `, ${megabytes(p.total)}` : ""}${p.ok ? "" : " (failed)"}`;
+}
+
+async function refreshModels() {
+  const body = $("models").querySelector("tbody");
+  body.replaceChildren();
+  for (const m of await listModels()) {
+    const tr = document.createElement("tr");
+    for (const text of [m.name, m.revision, m.taskNames.join(", "), m.files, megabytes(m.size)]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    const button = document.createElement("button");
+    button.textContent = "Delete";
+    button.className = "delete";
+    button.onclick = async () => { await deleteModels({ model: m.name, revision: m.revision }); await refreshModels(); };
+    const cell = document.createElement("td");
+    cell.append(button);
+    tr.append(cell);
+    body.append(tr);
+  }
+  const engines = $("engines").querySelector("tbody");
+  engines.replaceChildren();
+  for (const e of await listEngines()) {
+    const tr = document.createElement("tr");
+    for (const text of [e.engineId, e.status, e.taskName, e.modelId, e.dtype]) {
+      tr.append(Object.assign(document.createElement("td"), { textContent: text }));
+    }
+    engines.append(tr);
+  }
+}
+
+async function loadFeatures() {
+  const records = (await (await fetch("settings/ml-inference-options.json")).json()).data;
+  for (const r of records.filter((r) => r.featureId)) {
+    $("feature").append(new Option(`${r.featureId} (${r.taskName}, ${r.modelId})`, r.featureId));
+  }
+}
+
+$("run-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("run").disabled = true;
+  $("result").textContent = "";
+  $("downloads").replaceChildren();
+  bars.clear();
+  try {
+    const feature = $("feature").value;
+    const options = feature || {
+      taskName: $("task").value, modelId: $("model").value, modelRevision: $("revision").value, dtype: $("dtype").value,
+    };
+    $("status").textContent = "Starting the engine…";
+    const started = performance.now();
+    const engine = await createEngine(options, onProgress);
+    $("status").textContent = `Engine ready in ${Math.round(performance.now() - started)} ms; running…`;
+    const t0 = performance.now();
+    const runOptions = $("run-options").value.trim() ? JSON.parse($("run-options").value) : {};
+    const result = await engine.run({ args: [$("input").value], options: runOptions });
+    $("status").textContent = `Done in ${Math.round(performance.now() - t0)} ms.`;
+    const text = JSON.stringify(result);
+    $("result").textContent = text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length} characters)` : text;
+    $("result").dataset.ready = "true";
+  } catch (error) {
+    $("status").textContent = `${error.name}: ${error.message}`;
+    $("result").dataset.ready = "error";
+  } finally {
+    $("run").disabled = false;
+    await refreshModels();
+  }
+});
+
+$("refresh").onclick = refreshModels;
+$("feature").onchange = () => { $("custom").disabled = Boolean($("feature").value); };
+await loadFeatures();
+$("feature").value = "sentence-embeddings";
+$("custom").disabled = true;
+await refreshModels();
+document.body.dataset.ready = "true";
