@@ -76,13 +76,35 @@ def cap_ir_version(path: Path) -> None:
         onnx.save(model, str(path))
 
 
+def gelu_fed_matmuls(graph) -> list[str]:
+    """MatMuls whose input is a GELU output: the FFN down-projections of BERT-style encoders.
+
+    Their activations carry large outliers, so per-tensor dynamic activation quantization costs
+    more there than everywhere else together (all-MiniLM-L6-v2: min sentence cosine 0.986 with
+    them quantized, 0.993 without, for 10.6 MB more).
+    """
+    producer = {out: node for node in graph.node for out in node.output}
+
+    def from_gelu(name: str, depth: int = 5) -> bool:
+        node = producer.get(name)
+        if node is None or depth == 0:
+            return False
+        if node.op_type in ("Erf", "Gelu", "FastGelu", "BiasGelu"):
+            return True
+        return node.op_type in ("Mul", "Add", "Div") and any(from_gelu(i, depth - 1) for i in node.input)
+
+    return [n.name for n in graph.node if n.op_type == "MatMul" and from_gelu(n.input[0])]
+
+
 def quantize(fp32: Path, out: Path, mode: str) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    has_conv = any(n.op_type == "Conv" for n in onnx.load(str(fp32)).graph.node)
-    signed = mode == "int8" or (mode == "q8" and not has_conv)
-    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8 if signed else QuantType.QUInt8)
+    graph = onnx.load(str(fp32)).graph
+    has_conv = any(n.op_type == "Conv" for n in graph.node)
+    signed = mode == "int8" or (mode == "q8" and not has_conv)  # ORT web has no signed 8-bit Conv
+    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8 if signed else QuantType.QUInt8,
+                     per_channel=True, nodes_to_exclude=gelu_fed_matmuls(graph))
     cap_ir_version(out)
 
 

@@ -34,7 +34,7 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, port: int, web: Path, hub: Path, host: str = "127.0.0.1") -> None:
-        self.web, self.hub = web.resolve(), hub.resolve()
+        self.web, self.hub = Path(os.path.abspath(web)), Path(os.path.abspath(hub))
         self.log: list[tuple[str, str, int]] = []  # (method, path, status)
         self.hook: Hook | None = None
         self.quiet = True
@@ -64,7 +64,7 @@ class Server(ThreadingHTTPServer):
     def resolve(self, url_path: str) -> Path | None:
         path = unquote(urlsplit(url_path).path)
         base, rest = (self.hub, path[len("/hub/"):]) if path.startswith("/hub/") else (self.web, path.lstrip("/"))
-        target = (base / rest).resolve()
+        target = Path(os.path.normpath(base / rest))  # symlinks inside a root are served, '..' never escapes
         if target != base and base not in target.parents:
             return None
         if target.is_dir():

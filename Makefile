@@ -1,0 +1,43 @@
+# make serve: install what is missing, build the page's assets and the local hub, serve on :8000.
+# make test:  the same set-up plus Chromium, then every test (CPython and browser).
+PYTHON ?= python3
+PORT ?= 8000
+STAMPS := .cache/stamps
+
+.PHONY: setup serve test test-unit test-browser bench vendor hub chromium clean
+
+setup: $(STAMPS)/pip node_modules/.package-lock.json vendor hub
+
+$(STAMPS)/pip: requirements-dev.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+
+vendor: $(STAMPS)/pip node_modules/.package-lock.json
+	$(PYTHON) -m tools.vendor
+
+hub: $(STAMPS)/pip
+	$(PYTHON) -m tools.build_hub
+
+chromium:
+	@command -v /usr/bin/chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+serve: setup
+	$(PYTHON) -m tools.serve --port $(PORT)
+
+test: setup chromium
+	$(PYTHON) -m pytest -q
+
+test-unit: setup
+	$(PYTHON) -m pytest -q tests/unit
+
+test-browser: setup chromium
+	$(PYTHON) -m pytest -q tests/browser
+
+bench: setup chromium
+	$(PYTHON) -m bench.feature_extraction
+
+clean:
+	rm -rf web/vendor hub .cache node_modules

