@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import os
 import sys
 from pathlib import Path
@@ -30,10 +31,14 @@ def linked_hub(folder: Path, links: dict[str, Path]) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server():
-    if not (HUB / REAL_MODEL / REAL_REVISION / "validation.json").is_file():
+def server(tmp_path_factory):
+    """The real page and settings; a hub of links to the built model, published as v1.0 and as main."""
+    built = HUB / REAL_MODEL / REAL_REVISION
+    if not (built / "validation.json").is_file():
         pytest.fail("the local hub is not built: run `make test` (or python -m tools.build_hub)")
-    srv = serve.start(0, ROOT / "web", HUB)
+    hub = linked_hub(tmp_path_factory.mktemp("hub"), {f"{REAL_MODEL}/{REAL_REVISION}": built,
+                                                      f"{REAL_MODEL}/main": built})
+    srv = serve.start(0, ROOT / "web", hub)
     yield srv
     srv.shutdown()
 
@@ -63,4 +68,10 @@ def no_engines_left():
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """Run a coroutine to completion; on a worker thread when a loop is already running (Playwright)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -9,7 +9,7 @@ $("isolation").textContent = crossOriginIsolated
   ? "Cross-origin isolated: ONNX Runtime can use threads."
   : "Not cross-origin isolated: ONNX Runtime runs on one thread.";
 
-const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
+const megabytes = (n) => (n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${(n / 1e6).toFixed(1)} MB`);
 
 function onProgress(p) {
   if (p.type === "running_inference") return;
@@ -84,7 +84,10 @@ $("run-form").addEventListener("submit", async (event) => {
     const t0 = performance.now();
     const runOptions = $("run-options").value.trim() ? JSON.parse($("run-options").value) : {};
     const result = await engine.run({ args: [$("input").value], options: runOptions });
-    $("status").textContent = `Done in ${Math.round(performance.now() - t0)} ms.`;
+    const shape = [];
+    for (let v = result; Array.isArray(v); v = v[0]) shape.push(v.length);
+    $("status").textContent = `Done in ${Math.round(performance.now() - t0)} ms.` +
+      (shape.length > 1 ? ` Shape ${shape.join(" × ")}.` : "");
     const text = JSON.stringify(result);
     $("result").textContent = text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length} characters)` : text;
     $("result").dataset.ready = "true";

@@ -6,9 +6,9 @@ from typing import Any
 
 
 def cleanup(text: str) -> str:
-    """transformers' clean_up_tokenization: no space before punctuation and contractions."""
+    """clean_up_tokenization: no space before punctuation and contractions."""
     for a, b in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                 (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
+                 (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
         text = text.replace(a, b)
     return text
 
@@ -19,14 +19,15 @@ class WordPieceDecoder:
         self.cleanup = cleanup
 
     def decode(self, tokens: list[str]) -> str:
+        """Like the reference, the clean-up applies to each token on its own, not to the joined text."""
         parts = []
         for i, token in enumerate(tokens):
             if i and token.startswith(self.prefix):
-                parts.append(token[len(self.prefix):])
-            else:
-                parts.append((" " if i else "") + token)
-        text = "".join(parts)
-        return cleanup(text) if self.cleanup else text
+                token = token[len(self.prefix):]
+            elif i:
+                token = " " + token
+            parts.append(cleanup(token) if self.cleanup else token)
+        return "".join(parts)
 
 
 KINDS = {"WordPiece": WordPieceDecoder}

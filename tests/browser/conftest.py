@@ -1,0 +1,73 @@
+"""Real Chromium through Playwright, configured in one place (playwright.config.py)."""
+
+import importlib.util
+import json
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import ROOT
+
+_spec = importlib.util.spec_from_file_location("playwright_config", ROOT / "playwright.config.py")
+config = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(config)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as p:
+        instance = p.chromium.launch(**config.launch_args())
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, fresh_log):
+    """A new context (empty IndexedDB) on the served page, with the engine module imported."""
+    context = browser.new_context()
+    context.set_default_timeout(config.TIMEOUT_MS)
+    tab = context.new_page()
+    tab.console_messages = []
+    tab.on("console", lambda m: tab.console_messages.append(m.text))
+    tab.goto(fresh_log.origin + "/")
+    tab.wait_for_function("document.body.dataset.ready === 'true'", timeout=config.TIMEOUT_MS)
+    yield tab
+    context.close()
+
+
+CALL = """async ([fn, args]) => {
+  const api = await import('./engine.mjs');
+  window.__notes = window.__notes || [];
+  try {
+    const value = await ({
+      embed: async ([options, texts, runOptions]) => {
+        const engine = await api.createEngine(options, n => window.__notes.push(n));
+        return await engine.run({ args: [texts], options: runOptions });
+      },
+      create: async ([options]) => (await api.createEngine(options, n => window.__notes.push(n))).engineId,
+      listModels: () => api.listModels(),
+      listFiles: ([query]) => api.listFiles(query),
+      deleteModels: ([query]) => api.deleteModels(query),
+      listEngines: () => api.listEngines(),
+    })[fn](args);
+    return { ok: true, value };
+  } catch (e) {
+    return { ok: false, name: e.name, message: e.message };
+  }
+}"""
+
+
+def call(page, fn, *args):
+    """Call an engine.mjs function in the page; returns {ok, value} or {ok: false, name, message}."""
+    return page.evaluate(CALL, [fn, list(args)])
+
+
+def notes(page, clear=True):
+    found = page.evaluate("() => { const n = window.__notes || []; return JSON.parse(JSON.stringify(n)); }")
+    if clear:
+        page.evaluate("() => { window.__notes = []; }")
+    return found
+
+
+def dumps(value):
+    return json.dumps(value)

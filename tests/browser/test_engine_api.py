@@ -1,0 +1,79 @@
+"""Engine API behaviour in Chromium: one engine per id, abort, idle release, threads, the demo page."""
+
+from collections import Counter
+
+from tests.browser.conftest import call
+from tests.conftest import REAL_MODEL
+
+
+def test_concurrent_creates_share_one_engine_and_one_download(page, fresh_log):
+    result = page.evaluate("""async () => {
+      const { createEngine, listEngines } = await import('./engine.mjs');
+      const options = { taskName: 'feature-extraction', modelId: '%s', modelRevision: 'v1.0', dtype: 'q8', numThreads: 2 };
+      const [a, b] = await Promise.all([createEngine(options), createEngine(options)]);
+      const out = await a.run({ args: ['threads'], options: { pooling: 'cls' } });
+      return { same: a.engineId === b.engineId, status: a.status, engines: await listEngines(),
+               dims: out[0].length, isolated: crossOriginIsolated };
+    }""" % REAL_MODEL)
+    assert result["same"] and result["status"] == "ready" and result["isolated"] and result["dims"] == 384
+    assert [e["engineId"] for e in result["engines"]] == ["default-engine"]
+    assert set(Counter(fresh_log.requests("GET", "/hub")).values()) == {1}
+
+
+def test_abort_signal_rejects_with_abort_error(page):
+    result = page.evaluate("""async () => {
+      const { createEngine } = await import('./engine.mjs');
+      const names = [];
+      const pre = new AbortController(); pre.abort();
+      try { await createEngine('sentence-embeddings', null, pre.signal); } catch (e) { names.push(e.name); }
+      const during = new AbortController();
+      const pending = createEngine({ featureId: 'sentence-embeddings', engineId: 'aborted' }, null, during.signal);
+      during.abort();
+      try { await pending; } catch (e) { names.push(e.name); }
+      const engine = await createEngine({ featureId: 'sentence-embeddings', engineId: 'after-abort' });
+      return { names, works: (await engine.run({ args: ['ok'], options: { pooling: 'mean' } }))[0].length };
+    }""")
+    assert result == {"names": ["AbortError", "AbortError"], "works": 384}
+
+
+def test_idle_engine_is_released_and_says_so(page):
+    result = page.evaluate("""async () => {
+      const { createEngine } = await import('./engine.mjs');
+      const engine = await createEngine({ featureId: 'sentence-embeddings', timeoutMS: 300 });
+      await engine.run({ args: ['warm'] });
+      await new Promise(r => setTimeout(r, 900));
+      try { await engine.run({ args: ['late'] }); return { status: engine.status }; }
+      catch (e) { return { status: engine.status, name: e.name, message: e.message }; }
+    }""")
+    assert result["status"] == "closed" and result["name"] == "EngineClosedError"
+    assert "released after 300 ms idle" in result["message"]
+
+
+def test_bad_request_leaves_engine_usable(page):
+    result = page.evaluate("""async () => {
+      const { createEngine } = await import('./engine.mjs');
+      const engine = await createEngine('sentence-embeddings');
+      let error;
+      try { await engine.run({ args: [42] }); } catch (e) { error = `${e.name}: ${e.message}`; }
+      const pieces = [];
+      for await (const piece of engine.runWithGenerator({ args: ['streamed'], options: { pooling: 'mean' } })) pieces.push(piece);
+      return { error, after: (await engine.run({ args: ['fine'], options: { pooling: 'mean' } }))[0].length, pieces };
+    }""")
+    assert result["error"].startswith("RequestError: feature-extraction: args[0] must be a string")
+    assert result["after"] == 384 and len(result["pieces"]) == 1 and len(result["pieces"][0][0]) == 384
+
+
+def test_demo_page_runs_and_manages_cache(page, fresh_log):
+    assert page.evaluate("typeof window.createEngine") == "function"
+    page.click("#run")
+    page.wait_for_function("document.querySelector('#result').dataset.ready !== undefined")
+    assert page.get_attribute("#result", "data-ready") == "true", page.text_content("#status")
+    assert "Shape 1 × 384." in page.text_content("#status")
+    assert page.text_content("#result").startswith("[[")
+    assert page.locator("#downloads progress").count() >= 4
+    assert all(v == "100" for v in page.eval_on_selector_all("#downloads progress", "els => els.map(e => String(e.value))"))
+    row = page.locator("#models tbody tr", has_text=REAL_MODEL)
+    assert row.count() == 1 and "MB" in row.inner_text()
+    row.locator("button.delete").click()
+    page.wait_for_function("![...document.querySelectorAll('#models tbody tr')].some(r => r.textContent.includes('%s'))" % REAL_MODEL)
+    assert [m for m in call(page, "listModels")["value"] if m["name"] == REAL_MODEL] == []

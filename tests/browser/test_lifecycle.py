@@ -1,0 +1,138 @@
+"""The whole lifecycle in Chromium: settings, hub, IndexedDB cache, ORT Web, the engine API, the page."""
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import pyodide_pkg
+from tests.browser.conftest import call, notes
+from tests.conftest import REAL_MODEL, REAL_REVISION, ROOT, run
+
+SENTENCES = json.loads((ROOT / "tests" / "data" / "sentences.json").read_text())
+MEAN_NORM = {"pooling": "mean", "normalize": True}
+MODEL_FILES = {f"/hub/{REAL_MODEL}/{REAL_REVISION}/{f}" for f in
+               ("config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx")}
+RUNTIME = "/vendor/ort/ort-wasm-simd-threaded.wasm"
+
+
+def ok(answer):
+    assert answer["ok"], answer
+    return answer["value"]
+
+
+@pytest.fixture(scope="module")
+def cpython_embeddings(server, tmp_path_factory):
+    """Our own code under CPython on the same model and inputs: what the browser must reproduce."""
+    import os
+
+    os.environ["PYODIDE_PKG_STORE_DIR"] = str(tmp_path_factory.mktemp("store"))
+
+    async def go():
+        engine = await pyodide_pkg.create_engine({"featureId": "sentence-embeddings", "engineId": "cpython-ref",
+                                                  "settingsBaseUrl": f"{server.origin}/settings"})
+        out = await engine.run({"args": [SENTENCES], "options": MEAN_NORM})
+        await engine.terminate()
+        return np.array(out)
+    try:
+        return run(go())
+    finally:
+        del os.environ["PYODIDE_PKG_STORE_DIR"]
+
+
+def test_feature_embeddings_cache_and_reload(page, fresh_log, cpython_embeddings):
+    server = fresh_log
+    server.log.clear()
+    ours = np.array(ok(call(page, "embed", "sentence-embeddings", SENTENCES, MEAN_NORM)))
+    assert ours.shape == (20, 384)
+    assert np.abs(ours - cpython_embeddings).max() <= 1e-4
+
+    gets = Counter(server.requests("GET", "/hub"))
+    assert set(gets) == MODEL_FILES and set(gets.values()) == {1}, gets
+    assert server.requests("GET", RUNTIME) == [RUNTIME]
+    assert server.requests("HEAD") == []  # pinned revision: never revalidated
+    first = notes(page)
+    hub_notes = [n for n in first if n["type"] != "running_inference"]
+    assert {n["type"] for n in hub_notes} == {"downloading"}
+    for path in MODEL_FILES:
+        statuses = [n["statusText"] for n in hub_notes if n["id"].endswith(path)]
+        assert statuses[0] == "initiate" and statuses[1] == "size_estimate" and statuses[-1] == "done"
+        assert statuses.count("initiate") == statuses.count("size_estimate") == statuses.count("done") == 1
+
+    files = ok(call(page, "listFiles", {"model": REAL_MODEL, "revision": REAL_REVISION}))
+    assert {f"/hub/{REAL_MODEL}/{REAL_REVISION}/{f['path']}" for f in files} == MODEL_FILES
+    assert all(f["headers"]["ETag"].startswith('"') and f["headers"]["fileSize"] > 0 for f in files)
+
+    page.reload()
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    server.log.clear()
+    again = np.array(ok(call(page, "embed", {"featureId": "sentence-embeddings", "engineId": "after-reload"},
+                             SENTENCES[:3], MEAN_NORM)))
+    assert np.abs(again - cpython_embeddings[:3]).max() <= 1e-4
+    assert server.requests(prefix="/hub") == [] and server.requests(prefix=RUNTIME) == []
+    cached = [n for n in notes(page) if n["type"] != "running_inference"]
+    assert cached and {n["type"] for n in cached} == {"loading_from_cache"}
+
+    ok(call(page, "deleteModels", {"model": REAL_MODEL, "revision": REAL_REVISION}))
+    assert [m for m in ok(call(page, "listModels")) if m["name"] == REAL_MODEL] == []
+    ok(call(page, "embed", {"featureId": "sentence-embeddings", "engineId": "after-delete"}, "x", MEAN_NORM))
+    assert Counter(server.requests("GET", "/hub")) == Counter(MODEL_FILES)
+
+
+def test_main_revision_revalidates_with_head(page, fresh_log):
+    options = {"taskName": "feature-extraction", "modelId": REAL_MODEL, "modelRevision": "main", "dtype": "q8"}
+    ok(call(page, "create", options))
+    gets = fresh_log.requests("GET", "/hub")
+    ok(call(page, "create", {**options, "engineId": "second"}))
+    heads = fresh_log.requests("HEAD", "/hub")
+    assert sorted(heads) == sorted(gets) and fresh_log.requests("GET", "/hub") == gets
+    # The hub goes down: cached files are still used.
+    fresh_log.hook = lambda method, path: (503, b"down") if path.startswith("/hub/") else None
+    ok(call(page, "create", {**options, "engineId": "third"}))
+    assert fresh_log.requests("GET", "/hub") == gets
+
+
+def test_wrong_runtime_hash_fails_clearly(page, fresh_log):
+    def tamper(route):
+        body = json.loads(route.fetch().text())
+        body["data"][0]["sha256"] = "cd" * 32
+        route.fulfill(body=json.dumps(body), content_type="application/json")
+    page.route("**/settings/ml-onnx-runtime.json", tamper)
+    answer = call(page, "create", "sentence-embeddings")
+    assert not answer["ok"] and answer["name"] == "IntegrityError"
+    assert "sha256 mismatch" in answer["message"] and "ort-wasm-simd-threaded.wasm" in answer["message"]
+    assert "cd" * 32 in answer["message"]
+    assert fresh_log.requests(prefix="/hub") == []
+
+
+@pytest.mark.parametrize("options,problem", [
+    ({"modelHubRootUrl": "https://model-hub.mozilla.org.evil.com"}, "is not localhost or a hub named"),
+    ({"modelHubRootUrl": "ftp://localhost/hub"}, "scheme 'ftp'"),
+    ({"modelId": "org--x/m"}, "invalid organization"),
+    ({"modelRevision": "../v1"}, "invalid revision"),
+    ({"modelHubUrlTemplate": "{model}/../{revision}"}, "invalid URL template"),
+])
+def test_disallowed_hub_fails_and_downloads_nothing(page, fresh_log, options, problem):
+    answer = call(page, "create", {"featureId": "sentence-embeddings", **options})
+    assert not answer["ok"] and answer["name"] == "HubError" and problem in answer["message"], answer
+    assert fresh_log.requests(prefix="/hub") == []
+
+
+def test_deny_list_blocks_downloads(page, fresh_log):
+    def deny(route):
+        body = json.loads(route.fetch().text())
+        body["data"].append({"id": "deny", "filter": "DENY", "urlPrefix": f"{fresh_log.origin}/hub/sentence-transformers/"})
+        route.fulfill(body=json.dumps(body), content_type="application/json")
+    page.route("**/settings/ml-model-allow-deny-list.json", deny)
+    answer = call(page, "create", "sentence-embeddings")
+    assert not answer["ok"] and "not allowed by ml-model-allow-deny-list" in answer["message"]
+    assert fresh_log.requests(prefix="/hub") == []
+
+
+def test_bad_options_are_named(page):
+    for options, name, problem in [({"featureId": "sentence-embeddings", "dtype": "q7"}, "OptionsError", "unknown dtype 'q7'"),
+                                   ({"featureId": "sentence-embeddings", "colour": 1}, "OptionsError", "unknown option 'colour'"),
+                                   ("no-such-feature", "SettingsError", "has no record")]:
+        answer = call(page, "create", options)
+        assert not answer["ok"] and answer["name"] == name and problem in answer["message"], answer

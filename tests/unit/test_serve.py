@@ -1,0 +1,46 @@
+"""The dev server behaves like a real hub and serves the page cross-origin isolated."""
+
+import urllib.request
+
+import pytest
+
+
+def fetch(url, method="GET", headers=None):
+    request = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_isolation_headers_and_mime_types(server):
+    for path, mime in [("/", "text/html; charset=utf-8"), ("/engine.mjs", "text/javascript"),
+                       ("/vendor/ort/ort-wasm-simd-threaded.wasm", "application/wasm"),
+                       ("/settings/ml-onnx-runtime.json", "application/json")]:
+        status, headers, _ = fetch(server.origin + path, "HEAD")
+        assert status == 200 and headers["Content-Type"] == mime, path
+        assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+        assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+
+
+def test_hub_head_range_etag(server):
+    url = f"{server.origin}/hub/sentence-transformers/all-MiniLM-L6-v2/v1.0/config.json"
+    status, headers, body = fetch(url)
+    etag, size = headers["ETag"], len(body)
+    assert status == 200 and etag.startswith('"') and int(headers["Content-Length"]) == size
+    status, head_headers, head_body = fetch(url, "HEAD")
+    assert status == 200 and head_body == b"" and head_headers["ETag"] == etag
+    status, part_headers, part = fetch(url, headers={"Range": "bytes=10-19"})
+    assert status == 206 and part == body[10:20] and part_headers["Content-Range"] == f"bytes 10-19/{size}"
+    status, _, tail = fetch(url, headers={"Range": "bytes=-5"})
+    assert status == 206 and tail == body[-5:]
+    status, headers, _ = fetch(url, headers={"Range": f"bytes={size + 10}-"})
+    assert status == 416 and headers["Content-Range"] == f"bytes */{size}"
+    assert fetch(url, headers={"If-None-Match": etag})[0] == 304
+
+
+@pytest.mark.parametrize("path", ["/hub/../tools/serve.py", "/../pyproject.toml", "/hub/%2e%2e/README.md",
+                                  "/nothing-here.txt"])
+def test_no_escape_and_404(server, path):
+    assert fetch(server.origin + path)[0] == 404
