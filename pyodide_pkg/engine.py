@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any, AsyncIterator, Callable
 from urllib.parse import urljoin
 
@@ -147,7 +148,7 @@ async def resolve_options(options: Any) -> tuple[PipelineOptions, list[dict], li
         raise SettingsError(f"featureId {caller['featureId']!r} has no record in ml-inference-options")
     merged = merge(record_options(record, remote_settings.INFERENCE_OPTIONS) if record else {}, caller)
     if merged.modelHubRootUrl is None:
-        merged = PipelineOptions(**{**merged.to_dict(), "modelHubRootUrl": urljoin(base.rstrip("/") + "/", "../hub")})
+        merged = replace(merged, modelHubRootUrl=urljoin(base.rstrip("/") + "/", "../hub"))
     allow_deny = await remote_settings.load_collection(base, remote_settings.ALLOW_DENY)
     runtime = await remote_settings.load_collection(base, remote_settings.ONNX_RUNTIME)
     return merged, allow_deny, runtime

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from .dtypes import DEFAULT_DTYPE, SUFFIXES
@@ -37,16 +37,11 @@ class PipelineOptions:
     device: str = "wasm"
     numThreads: int = 0
     logLevel: str = "Error"
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
 
 
 _TYPES: dict[str, type] = {
     f.name: (int if f.name in ("timeoutMS", "numThreads") else str)
     for f in fields(PipelineOptions)
-    if f.name != "extra"
 }
 OPTION_NAMES = frozenset(_TYPES)
 

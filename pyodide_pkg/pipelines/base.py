@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 from .. import platform
+from ..errors import DownloadError
 from ..model_files import FileSource
 from ..options import PipelineOptions
 
@@ -28,7 +29,7 @@ class LoadContext:
     async def json(self, path: str, *, tokenizer: bool = False, optional: bool = False) -> dict[str, Any] | None:
         try:
             data = await (self.tokenizer_file(path) if tokenizer else self.model_file(path))
-        except Exception:
+        except DownloadError:
             if optional:
                 return None
             raise

@@ -36,6 +36,3 @@ def matches_prefix(value: Any, prefix: tuple) -> bool:
     if not isinstance(value, list):
         value = [value]
     return list(value[: len(prefix)]) == list(prefix)
-
-
-ONNX_TO_NUMPY = {"float32": "float32", "int64": "int64", "bool": "bool", "int32": "int32", "float16": "float16", "uint8": "uint8", "int8": "int8"}

@@ -53,7 +53,7 @@ class SqliteStore:
     def __init__(self, path: Path, schema: dict[str, Any]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.schema = schema["stores"]
-        self.db = sqlite3.connect(path)
+        self.db = sqlite3.connect(path, check_same_thread=False)
         for name in self.schema:
             self.db.execute(f'CREATE TABLE IF NOT EXISTS "{name}" (k TEXT PRIMARY KEY, v TEXT NOT NULL, b BLOB)')
         self.db.commit()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .components import build
+
 
 def cleanup(text: str) -> str:
     """clean_up_tokenization: no space before punctuation and contractions."""
@@ -34,9 +36,4 @@ KINDS = {"WordPiece": WordPieceDecoder}
 
 
 def from_config(config: dict[str, Any] | None):
-    if config is None:
-        return None
-    kind = config.get("type")
-    if kind not in KINDS:
-        raise NotImplementedError(f"tokenizer.json: decoder {kind!r} is not supported yet")
-    return KINDS[kind](**{k: v for k, v in config.items() if k != "type"})
+    return build("decoder", KINDS, config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .components import build
 from .normalized import Normalized
 
 
@@ -46,8 +47,5 @@ class WordPiece:
 KINDS = {"WordPiece": WordPiece}
 
 
-def from_config(config: dict[str, Any]):
-    kind = config.get("type")
-    if kind not in KINDS:
-        raise NotImplementedError(f"tokenizer.json: model {kind!r} is not supported yet")
-    return KINDS[kind](**{k: v for k, v in config.items() if k != "type"})
+def from_config(config: dict[str, Any] | None):
+    return build("model", KINDS, config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from .components import build
 from .normalized import Normalized
 
 
@@ -59,9 +60,4 @@ KINDS = {"BertNormalizer": BertNormalizer}
 
 
 def from_config(config: dict[str, Any] | None):
-    if config is None:
-        return None
-    kind = config.get("type")
-    if kind not in KINDS:
-        raise NotImplementedError(f"tokenizer.json: normalizer {kind!r} is not supported yet")
-    return KINDS[kind](**{k: v for k, v in config.items() if k != "type"})
+    return build("normalizer", KINDS, config)

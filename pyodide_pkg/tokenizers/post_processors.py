@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .components import build
 from .encoding import Encoding
 
 
@@ -48,9 +49,4 @@ KINDS = {"TemplateProcessing": TemplateProcessing, "BertProcessing": BertProcess
 
 
 def from_config(config: dict[str, Any] | None):
-    if config is None:
-        return None
-    kind = config.get("type")
-    if kind not in KINDS:
-        raise NotImplementedError(f"tokenizer.json: post_processor {kind!r} is not supported yet")
-    return KINDS[kind](**{k: v for k, v in config.items() if k != "type"})
+    return build("post_processor", KINDS, config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from .components import build
 from .normalized import Normalized
 
 
@@ -17,6 +18,9 @@ def is_bert_punctuation(ch: str) -> bool:
 
 class BertPreTokenizer:
     """Splits on whitespace (dropped) and isolates each punctuation character."""
+
+    def __init__(self, **_: Any) -> None:
+        pass
 
     def split(self, text: Normalized) -> list[Normalized]:
         words, start = [], None
@@ -38,9 +42,4 @@ KINDS = {"BertPreTokenizer": BertPreTokenizer}
 
 
 def from_config(config: dict[str, Any] | None):
-    if config is None:
-        return None
-    kind = config.get("type")
-    if kind not in KINDS:
-        raise NotImplementedError(f"tokenizer.json: pre_tokenizer {kind!r} is not supported yet")
-    return KINDS[kind]()
+    return build("pre_tokenizer", KINDS, config)
