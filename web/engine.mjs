@@ -8,6 +8,7 @@ const config = {
   settingsBaseUrl: new URL("settings/", HERE).href,
 };
 let booting = null;
+let pyodide = null;
 
 /** Point at another Pyodide build (e.g. the official CDN) or settings server before the first engine. */
 export function configure(options) {
@@ -18,7 +19,7 @@ export function configure(options) {
 function boot() {
   booting ??= (async () => {
     const { loadPyodide } = await import(new URL("pyodide.mjs", config.pyodideIndexURL).href);
-    const pyodide = await loadPyodide({ indexURL: config.pyodideIndexURL });
+    pyodide = await loadPyodide({ indexURL: config.pyodideIndexURL });
     const wanted = ["numpy", "micropip"];
     await pyodide.loadPackage(wanted);
     const missing = wanted.filter((name) => !(name in pyodide.loadedPackages));
@@ -91,6 +92,12 @@ export async function createEngine(featureIdOrOptions, notificationsCallback = n
     signal.addEventListener("abort", onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
+}
+
+/** The page's Pyodide, booted once, with pyodide_pkg installed: for scripts that use the Python API directly. */
+export async function getPyodide() {
+  await boot();
+  return pyodide;
 }
 
 export async function listModels() { return unwrap(await (await boot()).list_models()); }
