@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.report import print_table, save
+
 ROOT = Path(__file__).resolve().parent.parent
 SENTENCES = json.loads((ROOT / "tests" / "data" / "sentences.json").read_text())
 LONG = " ".join(SENTENCES * 6)  # ~500 tokens after truncation to 512
@@ -127,15 +129,8 @@ def main() -> None:
         "ours q8 (ORT Web, Chromium)": bench_browser(server.origin, "q8", args.repeat),
     }
     server.shutdown()
-    rows = list(dict.fromkeys(k for col in columns.values() for k in col))
-    width = max(map(len, rows)) + 2
-    print(f"feature-extraction, all-MiniLM-L6-v2, median ms over {args.repeat} runs, 2 threads")
-    print("".ljust(width) + "".join(f"{name[:30]:>32}" for name in columns))
-    for row in rows:
-        print(row.ljust(width) + "".join(f"{col.get(row, '-'):>32}" for col in columns.values()))
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "feature_extraction.json").write_text(json.dumps(columns, indent=2) + "\n")
+    print_table(f"feature-extraction, all-MiniLM-L6-v2, median ms over {args.repeat} runs, 2 threads", columns)
+    save("feature_extraction", columns)
 
 
 if __name__ == "__main__":

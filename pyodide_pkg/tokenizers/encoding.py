@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+
+FIELDS = ("ids", "tokens", "offsets", "type_ids", "special_tokens_mask", "attention_mask", "word_ids")
 
 
 @dataclass
@@ -12,34 +15,132 @@ class Encoding:
     offsets: list[tuple[int, int]] = field(default_factory=list)
     type_ids: list[int] = field(default_factory=list)
     special_tokens_mask: list[int] = field(default_factory=list)
-    word_ids: list[int | None] = field(default_factory=list)
     attention_mask: list[int] = field(default_factory=list)
+    word_ids: list[int | None] = field(default_factory=list)
     overflowing: list["Encoding"] = field(default_factory=list)
+    sequence_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def append(self, id_: int, token: str, offsets: tuple[int, int], type_id: int, special: bool,
-               word: int | None) -> None:
+    def __repr__(self) -> str:
+        return f"Encoding(num_tokens={len(self.ids)}, overflowing={len(self.overflowing)})"
+
+    @property
+    def words(self) -> list[int | None]:
+        return self.word_ids
+
+    @property
+    def n_sequences(self) -> int:
+        return len(self.sequence_ranges) or 1
+
+    @property
+    def sequence_ids(self) -> list[int | None]:
+        out: list[int | None] = [None] * len(self.ids)
+        for seq, (a, b) in self.sequence_ranges.items():
+            for k in range(a, b):
+                out[k] = seq
+        if not self.sequence_ranges:
+            out = [0] * len(self.ids)
+        return out
+
+    def set_sequence_id(self, sequence_id: int) -> None:
+        self.sequence_ranges = {sequence_id: (0, len(self.ids))}
+
+    def append(self, id_: int, token: str, offsets: tuple[int, int], word: int | None, type_id: int) -> None:
         self.ids.append(id_)
         self.tokens.append(token)
         self.offsets.append(offsets)
         self.type_ids.append(type_id)
-        self.special_tokens_mask.append(int(special))
-        self.word_ids.append(word)
+        self.special_tokens_mask.append(0)
         self.attention_mask.append(1)
+        self.word_ids.append(word)
 
-    def truncate(self, max_length: int) -> None:
-        for name in ("ids", "tokens", "offsets", "type_ids", "special_tokens_mask", "word_ids", "attention_mask"):
-            setattr(self, name, getattr(self, name)[:max_length])
+    def _part(self, a: int, b: int) -> "Encoding":
+        return Encoding(*(getattr(self, name)[a:b] for name in FIELDS))
 
-    def pad(self, length: int, pad_id: int, pad_token: str, pad_type_id: int = 0, left: bool = False) -> None:
+    def truncate(self, max_length: int, stride: int = 0, direction: str = "right") -> None:
+        """Keep max_length tokens; the rest becomes overflowing windows overlapping by `stride`."""
+        n = len(self.ids)
+        if max_length >= n:
+            return
+        if max_length == 0:
+            whole = copy.copy(self)
+            for name in FIELDS:
+                setattr(self, name, [])
+            self.sequence_ranges = {}
+            self.overflowing = [whole]
+            return
+        if stride >= max_length:
+            raise ValueError(f"truncation stride {stride} must be smaller than max_length {max_length} "
+                             "(less the special tokens the post-processor adds)")
+        step = max_length - stride
+        ranges = []
+        if direction == "right":
+            for start in range(0, n, step):
+                stop = min(start + max_length, n)
+                ranges.append((start, stop))
+                if stop == n:
+                    break
+        else:
+            for stop in range(n, 0, -step):
+                start = max(stop - max_length, 0)
+                ranges.append((start, stop))
+                if start == 0:
+                    break
+        parts = [self._part(a, b) for a, b in ranges]
+        first = parts[0]
+        for name in FIELDS:
+            setattr(self, name, getattr(first, name))
+        self.sequence_ranges = {}
+        self.overflowing = parts[1:]
+
+    def merge_with(self, pair: "Encoding", growing_offsets: bool = False) -> None:
+        overflowing = []
+        for mine in self.overflowing:
+            combined = copy.deepcopy(mine)
+            combined.merge_with(copy.deepcopy(pair), growing_offsets)
+            overflowing.append(combined)
+            for other in pair.overflowing:
+                combined = copy.deepcopy(mine)
+                combined.merge_with(copy.deepcopy(other), growing_offsets)
+                overflowing.append(combined)
+        for other in pair.overflowing:
+            combined = copy.deepcopy(self)
+            combined.merge_with(copy.deepcopy(other), growing_offsets)
+            overflowing.append(combined)
+        n = len(self.ids)
+        for seq, (a, b) in pair.sequence_ranges.items():
+            self.sequence_ranges[seq] = (n + a, n + b)
+        shift = self.offsets[-1][1] if growing_offsets and self.offsets else 0
+        self.ids += pair.ids
+        self.tokens += pair.tokens
+        self.type_ids += pair.type_ids
+        self.word_ids += pair.word_ids
+        self.offsets += [(a + shift, b + shift) for a, b in pair.offsets]
+        self.special_tokens_mask += pair.special_tokens_mask
+        self.attention_mask += pair.attention_mask
+        self.overflowing = overflowing
+
+    @classmethod
+    def merge(cls, encodings: list["Encoding"], growing_offsets: bool = False) -> "Encoding":
+        out = cls()
+        for encoding in encodings:
+            out.merge_with(encoding, growing_offsets)
+        return out
+
+    def pad(self, length: int, pad_id: int = 0, pad_type_id: int = 0, pad_token: str = "[PAD]",
+            direction: str = "right") -> None:
+        for other in self.overflowing:
+            other.pad(length, pad_id, pad_type_id, pad_token, direction)
         n = length - len(self.ids)
         if n <= 0:
             return
         fills = {"ids": pad_id, "tokens": pad_token, "offsets": (0, 0), "type_ids": pad_type_id,
                  "special_tokens_mask": 1, "word_ids": None, "attention_mask": 0}
+        left = direction == "left"
         for name, fill in fills.items():
-            pad = [fill] * n
             value = getattr(self, name)
-            setattr(self, name, pad + value if left else value + pad)
+            setattr(self, name, [fill] * n + value if left else value + [fill] * n)
+        if left:
+            self.sequence_ranges = {s: (a + n, b + n) for s, (a, b) in self.sequence_ranges.items()}

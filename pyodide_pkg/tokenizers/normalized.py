@@ -1,32 +1,311 @@
-"""Text that remembers, for every character, which character of the original input it came from."""
+"""Text that keeps, for every character, the span of the original input it came from.
+
+Every change goes through `transform`, fed with (char, change) pairs: change 0 replaces the
+next character, 1 inserts a character (aligned like its predecessor), -n replaces the next
+character and drops n more. This is the contract of the reference library, so offsets agree with
+it character for character. Spans are character offsets into the whole original input.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import re
+import unicodedata
+from typing import Callable, Iterable, Union
+
+from .unicode import WHITE_SPACE, table
+
+Span = tuple[int, int]
+Matcher = Union[str, Callable[[str], bool], re.Pattern]
+
+BEHAVIORS = ("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous")
 
 
-@dataclass
-class Normalized:
-    text: str
-    origin: list[int]  # origin[i] = index in the original string of text[i]
+class NormalizedString:
+    __slots__ = ("text", "align", "start")
+
+    def __init__(self, text: str, align: list[Span], start: int) -> None:
+        self.text = text
+        self.align = align
+        self.start = start  # original offset of this piece, even when it is empty
 
     @classmethod
-    def of(cls, text: str, start: int = 0) -> "Normalized":
-        return cls(text, list(range(start, start + len(text))))
+    def of(cls, text: str, start: int = 0) -> "NormalizedString":
+        return cls(text, [(start + i, start + i + 1) for i in range(len(text))], start)
 
-    def slice(self, i: int, j: int) -> "Normalized":
-        return Normalized(self.text[i:j], self.origin[i:j])
+    def __len__(self) -> int:
+        return len(self.text)
 
-    def span(self) -> tuple[int, int]:
-        """(start, end) character offsets in the original string."""
-        return (self.origin[0], self.origin[-1] + 1) if self.origin else (0, 0)
+    def __repr__(self) -> str:
+        return f"NormalizedString({self.text!r}, start={self.start})"
 
-    def map_chars(self, fn: Callable[[str], str]) -> "Normalized":
-        """Replace each character by fn(char): a string that may be empty or longer."""
-        text, origin = [], []
-        for ch, at in zip(self.text, self.origin):
+    def original_span(self, i: int, j: int) -> Span:
+        """Original offsets of normalized characters [i, j)."""
+        if i == j:
+            return (self.start + i, self.start + j)
+        return (self.align[i][0], self.align[j - 1][1])
+
+    def slice(self, i: int, j: int) -> "NormalizedString":
+        start = self.align[i][0] if i < j else (self.align[i][0] if i < len(self.align) else self.end())
+        return NormalizedString(self.text[i:j], self.align[i:j], start)
+
+    def end(self) -> int:
+        return self.align[-1][1] if self.align else self.start
+
+    # --- transformations -------------------------------------------------------------------
+
+    def transform_range(self, i: int, j: int, dest: Iterable[tuple[str, int]], initial_offset: int = 0) -> None:
+        old_align = self.align
+        offset = i + initial_offset
+        chars, align = [], []
+        for ch, change in dest:
+            if change > 0:
+                span = old_align[offset - 1] if offset >= 1 else (self.start, self.start)
+            else:
+                span = old_align[offset]
+                offset += 1 - change
+            chars.append(ch)
+            align.append(span)
+        self.text = self.text[:i] + "".join(chars) + self.text[j:]
+        self.align = old_align[:i] + align + old_align[j:]
+
+    def transform(self, dest: Iterable[tuple[str, int]], initial_offset: int = 0) -> None:
+        self.transform_range(0, len(self.text), dest, initial_offset)
+
+    def map_chars(self, fn: Callable[[str], str]) -> None:
+        """Each character becomes fn(char): one or more characters (the extra ones are inserted)."""
+        dest = []
+        for ch in self.text:
             out = fn(ch)
-            text.append(out)
-            origin.extend([at] * len(out))
-        return Normalized("".join(text), origin)
+            dest.append((out[0], 0))
+            dest.extend((c, 1) for c in out[1:])
+        self.transform(dest)
+
+    def filter(self, keep: Callable[[str], bool]) -> None:
+        dest: list[tuple[str, int]] = []
+        removed = 0
+        for ch in reversed(self.text):
+            if keep(ch):
+                dest.append((ch, -removed))
+                removed = 0
+            else:
+                removed += 1
+        dest.reverse()
+        self.transform(dest, removed)
+
+    def lowercase(self) -> None:
+        self.map_chars(str.lower)
+
+    def uppercase(self) -> None:
+        self.map_chars(str.upper)
+
+    def prepend(self, s: str) -> None:
+        if self.text:
+            dest = [(c, 0 if k == 0 else 1) for k, c in enumerate(s)] + [(self.text[0], 1)]
+            self.transform_range(0, 1, dest)
+
+    def append(self, s: str) -> None:
+        if self.text:
+            n = len(self.text)
+            self.transform_range(n - 1, n, [(self.text[-1], 0)] + [(c, 1) for c in s])
+
+    def replace(self, pattern: Matcher, content: str) -> None:
+        shift = 0
+        for (a, b), is_match in find_matches(pattern, self.text):
+            if is_match:
+                a, b = max(a + shift, 0), max(b + shift, 0)
+                self.transform_range(a, b, [(c, 1) for c in content], b - a)
+                shift += len(content) - (b - a)
+
+    def strip(self, left: bool = True, right: bool = True) -> None:
+        text = self.text
+        lead = len(text) - len(_lstrip(text)) if left else 0
+        trail = len(text) - len(_rstrip(text)) if right else 0
+        if lead == len(text):
+            trail = 0
+        if lead or trail:
+            n = len(text)
+            dest = [(c, -trail if k == n - trail - 1 else 0) for k, c in enumerate(text) if lead <= k < n - trail]
+            self.transform(dest, lead)
+
+    def unicode_normalize(self, form: str) -> None:
+        self.transform(unicode_normalize(self.text, form))
+
+    # --- splitting -------------------------------------------------------------------------
+
+    def split(self, pattern: Matcher, behavior: str, invert: bool = False) -> list["NormalizedString"]:
+        matches = find_matches(pattern, self.text)
+        if invert:
+            matches = [(span, not flag) for span, flag in matches]
+        return [self.slice(a, b) for (a, b) in apply_behavior(matches, behavior)]
+
+
+def _lstrip(text: str) -> str:
+    k = 0
+    while k < len(text) and text[k] in WHITE_SPACE:
+        k += 1
+    return text[k:]
+
+
+def _rstrip(text: str) -> str:
+    k = len(text)
+    while k > 0 and text[k - 1] in WHITE_SPACE:
+        k -= 1
+    return text[:k]
+
+
+def find_matches(pattern: Matcher, text: str) -> list[tuple[Span, bool]]:
+    """Cover the whole text with (span, is_match) pieces, in order."""
+    if not text:
+        return [((0, 0), False)]
+    if isinstance(pattern, str):
+        if not pattern:
+            return [((0, len(text)), False)]
+        pattern = re.compile(re.escape(pattern))
+    out: list[tuple[Span, bool]] = []
+    prev = 0
+    if isinstance(pattern, re.Pattern):
+        for m in pattern.finditer(text):
+            a, b = m.span()
+            if prev != a:
+                out.append(((prev, a), False))
+            out.append(((a, b), True))
+            prev = b
+    else:
+        for k, ch in enumerate(text):
+            if pattern(ch):
+                if prev < k:
+                    out.append(((prev, k), False))
+                out.append(((k, k + 1), True))
+                prev = k + 1
+    if prev != len(text):
+        out.append(((prev, len(text)), False))
+    return out
+
+
+def apply_behavior(matches: list[tuple[Span, bool]], behavior: str) -> list[Span]:
+    """Which spans a split keeps, given what to do with the delimiters."""
+    if behavior == "Removed":
+        return [span for span, is_match in matches if not is_match]
+    if behavior == "Isolated":
+        return [span for span, _ in matches]
+    spans: list[list[int]] = []
+    previous = False
+    if behavior == "Contiguous":
+        for (a, b), is_match in matches:
+            if spans and is_match == previous:
+                spans[-1][1] = b
+            else:
+                spans.append([a, b])
+            previous = is_match
+    elif behavior == "MergedWithPrevious":
+        for (a, b), is_match in matches:
+            if is_match and not previous and spans:
+                spans[-1][1] = b
+            else:
+                spans.append([a, b])
+            previous = is_match
+    elif behavior == "MergedWithNext":
+        for (a, b), is_match in reversed(matches):
+            if is_match and not previous and spans:
+                spans[-1][0] = a
+            else:
+                spans.append([a, b])
+            previous = is_match
+        spans.reverse()
+    else:
+        raise ValueError(f"unknown split behavior {behavior!r}; expected one of {', '.join(BEHAVIORS)}")
+    return [(a, b) for a, b in spans]
+
+
+# --- Unicode normalization with alignment changes ------------------------------------------
+
+def _decomposable(ch: str, compat: bool) -> bool:
+    """Only what the reference's (older) Unicode tables decompose; Hangul is algorithmic."""
+    return "\uac00" <= ch <= "\ud7a3" or ch in table("NFKD" if compat else "NFD")
+
+
+def _decompose(ch: str, compat: bool) -> str:
+    if ch < "\xa0" or not _decomposable(ch, compat):
+        return ch
+    return unicodedata.normalize("NFKD" if compat else "NFD", ch)
+
+
+def _decompositions(text: str, compat: bool) -> list[tuple[str, int]]:
+    """NFD/NFKD as (char, change) pairs: canonical reordering moves marks with their changes."""
+    out: list[tuple[str, int]] = []
+    pending: list[tuple[int, str, int]] = []
+    combining = unicodedata.combining
+    for ch in text:
+        for k, d in enumerate(_decompose(ch, compat)):
+            cls = combining(d)
+            if cls == 0 and pending:
+                pending.sort(key=lambda x: x[0])
+                out.extend((c, chg) for _, c, chg in pending)
+                pending = []
+            pending.append((cls, d, 0 if k == 0 else 1))
+    pending.sort(key=lambda x: x[0])
+    out.extend((c, chg) for _, c, chg in pending)
+    return out
+
+
+def _compose_pair(a: str, b: str) -> str | None:
+    composed = unicodedata.normalize("NFC", a + b)
+    if len(composed) == 1 and _decomposable(composed, False):
+        return composed
+    return None
+
+
+def _recompose(items: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Canonical composition over decomposed (char, change) pairs; merged chars sum their changes."""
+    out: list[tuple[str, int]] = []
+    combining = unicodedata.combining
+    composee: tuple[str, int] | None = None
+    buffer: list[tuple[str, int]] = []
+    last_ccc: int | None = None
+    for ch, change in items:
+        cls = combining(ch)
+        if composee is None:
+            if cls != 0:
+                out.append((ch, change))
+                continue
+            composee = (ch, change)
+            continue
+        if last_ccc is None:
+            composed = _compose_pair(composee[0], ch)
+            if composed is not None:
+                composee = (composed, composee[1] + change - 1)
+                continue
+            if cls == 0:
+                out.append(composee)
+                composee = (ch, change)
+                continue
+            buffer.append((ch, change))
+            last_ccc = cls
+            continue
+        if last_ccc >= cls:
+            if cls == 0:
+                out.append(composee)
+                out.extend(buffer)
+                buffer, last_ccc = [], None
+                composee = (ch, change)
+                continue
+            buffer.append((ch, change))
+            last_ccc = cls
+            continue
+        composed = _compose_pair(composee[0], ch)
+        if composed is not None:
+            composee = (composed, composee[1] + change - 1)
+            continue
+        buffer.append((ch, change))
+        last_ccc = cls
+    if composee is not None:
+        out.append(composee)
+    out.extend(buffer)
+    return out
+
+
+def unicode_normalize(text: str, form: str) -> list[tuple[str, int]]:
+    if text.isascii():
+        return [(c, 0) for c in text]
+    items = _decompositions(text, compat=form in ("NFKD", "NFKC"))
+    return _recompose(items) if form in ("NFC", "NFKC") else items

@@ -1,11 +1,23 @@
-"""Post-processors: add special tokens and type ids around one sequence or a pair."""
+"""Post-processors: special tokens, type ids and offset trimming around one sequence or a pair.
+
+Each processor maps the list of sequence encodings (one or two) to a list of encodings that the
+tokenizer then merges; overflowing windows go through the same steps.
+"""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from .components import build
 from .encoding import Encoding
+from .pre_tokenizers import bytes_to_unicode
+from .unicode import WHITE_SPACE
+
+
+def special(ids: list[int], tokens: list[str], type_id: int) -> Encoding:
+    n = len(ids)
+    return Encoding(list(ids), list(tokens), [(0, 0)] * n, [type_id] * n, [1] * n, [1] * n, [None] * n)
 
 
 class TemplateProcessing:
@@ -13,40 +25,174 @@ class TemplateProcessing:
         self.single = single
         self.pair = pair
         self.special_tokens = special_tokens
+        for template in (single, pair):
+            for piece in template:
+                if "SpecialToken" in piece and piece["SpecialToken"]["id"] not in special_tokens:
+                    raise ValueError(f"tokenizer.json: TemplateProcessing uses {piece['SpecialToken']['id']!r}, "
+                                     "which is not in its special_tokens")
 
     def added_tokens(self, is_pair: bool) -> int:
         template = self.pair if is_pair else self.single
         return sum(len(self.special_tokens[p["SpecialToken"]["id"]]["ids"]) for p in template if "SpecialToken" in p)
 
-    def process(self, first: Encoding, second: Encoding | None) -> Encoding:
-        out = Encoding()
-        sequences = {"A": first, "B": second}
-        for piece in self.pair if second is not None else self.single:
-            if "SpecialToken" in piece:
+    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
+        out = []
+        for piece in self.pair if len(encodings) == 2 else self.single:
+            if "Sequence" in piece:
+                i = 0 if piece["Sequence"]["id"] == "A" else 1
+                encoding = encodings[i]
+                encoding.type_ids = [piece["Sequence"]["type_id"]] * len(encoding)
+                encoding.set_sequence_id(i)
+                out.append(_copy(encoding))
+            elif add_special_tokens:
                 spec = self.special_tokens[piece["SpecialToken"]["id"]]
-                for id_, token in zip(spec["ids"], spec["tokens"]):
-                    out.append(id_, token, (0, 0), piece["SpecialToken"]["type_id"], True, None)
-            else:
-                seq = sequences[piece["Sequence"]["id"]]
-                for i in range(len(seq)):
-                    out.append(seq.ids[i], seq.tokens[i], seq.offsets[i], piece["Sequence"]["type_id"],
-                               bool(seq.special_tokens_mask[i]), seq.word_ids[i])
+                out.append(special(spec["ids"], spec["tokens"], piece["SpecialToken"]["type_id"]))
         return out
 
 
-class BertProcessing(TemplateProcessing):
+def _copy(encoding: Encoding) -> Encoding:
+    return copy.deepcopy(encoding)
+
+
+def _wrap(encoding: Encoding, before: tuple[str, int], after: tuple[str, int], sequence_id: int) -> Encoding:
+    """[before] + sequence + [after], the way BERT and RoBERTa processing build each part."""
+    n = len(encoding)
+    return Encoding(
+        [before[1], *encoding.ids, after[1]], [before[0], *encoding.tokens, after[0]],
+        [(0, 0), *encoding.offsets, (0, 0)], [0, *encoding.type_ids, 0], [1, *([0] * n), 1], [1] * (n + 2),
+        [None, *encoding.word_ids, None], sequence_ranges={sequence_id: (1, n + 1)})
+
+
+class BertProcessing:
     def __init__(self, sep: list, cls: list, **_: Any) -> None:
-        (sep_token, sep_id), (cls_token, cls_id) = sep, cls
-        special = {sep_token: {"id": sep_token, "ids": [sep_id], "tokens": [sep_token]},
-                   cls_token: {"id": cls_token, "ids": [cls_id], "tokens": [cls_token]}}
-        c, s = {"SpecialToken": {"id": cls_token, "type_id": 0}}, {"SpecialToken": {"id": sep_token, "type_id": 0}}
-        single = [c, {"Sequence": {"id": "A", "type_id": 0}}, s]
-        pair = single + [{"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": sep_token, "type_id": 1}}]
-        super().__init__(single, pair, special)
+        self.sep, self.cls = tuple(sep), tuple(cls)
+
+    def added_tokens(self, is_pair: bool) -> int:
+        return 3 if is_pair else 2
+
+    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
+        if not add_special_tokens:
+            return encodings
+        out = []
+        for i, encoding in enumerate(encodings):
+            def build_one(e: Encoding) -> Encoding:
+                if i == 0:
+                    return _wrap(e, self.cls, self.sep, 0)
+                n = len(e)
+                return Encoding([*e.ids, self.sep[1]], [*e.tokens, self.sep[0]], [*e.offsets, (0, 0)],
+                                [*e.type_ids, 1], [*([0] * n), 1], [1] * (n + 1), [*e.word_ids, None],
+                                sequence_ranges={1: (0, n)})
+            main = build_one(encoding)
+            main.overflowing = [build_one(o) for o in encoding.overflowing]
+            out.append(main)
+        return out
 
 
-KINDS = {"TemplateProcessing": TemplateProcessing, "BertProcessing": BertProcessing}
+def trim_offsets(encoding: Encoding, add_prefix_space: bool) -> None:
+    """Offsets of byte-level tokens leave out the spaces the tokens carry."""
+    space = bytes_to_unicode()[ord(" ")]
+    for i, token in enumerate(encoding.tokens):
+        lead = 0
+        while lead < len(token) and (token[lead] == space or token[lead] in WHITE_SPACE):
+            lead += 1
+        trail = 0
+        while trail < len(token) and (token[-1 - trail] == space or token[-1 - trail] in WHITE_SPACE):
+            trail += 1
+        if not lead and not trail:
+            continue
+        start, end = encoding.offsets[i]
+        if lead:
+            if (i == 0 or start == 0) and add_prefix_space and lead == 1:
+                lead = 0
+            start = min(start + lead, end)
+        if trail and end >= trail:
+            end = max(end - trail, start)
+        encoding.offsets[i] = (start, end)
+
+
+class RobertaProcessing:
+    def __init__(self, sep: list, cls: list, trim_offsets: bool = True, add_prefix_space: bool = True,
+                 **_: Any) -> None:
+        self.sep, self.cls = tuple(sep), tuple(cls)
+        self.trim_offsets, self.add_prefix_space = trim_offsets, add_prefix_space
+
+    def added_tokens(self, is_pair: bool) -> int:
+        return 4 if is_pair else 2
+
+    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
+        if self.trim_offsets:
+            for encoding in encodings:
+                trim_offsets(encoding, self.add_prefix_space)
+                for other in encoding.overflowing:
+                    trim_offsets(other, self.add_prefix_space)
+        for encoding in encodings:
+            encoding.type_ids = [0] * len(encoding)
+        if not add_special_tokens:
+            return encodings
+        out = []
+        for i, encoding in enumerate(encodings):
+            before = self.cls if i == 0 else self.sep
+            for o in encoding.overflowing:
+                o.type_ids = [0] * len(o)
+            main = _wrap(encoding, before, self.sep, i)
+            main.overflowing = [_wrap(o, before, self.sep, i) for o in encoding.overflowing]
+            out.append(main)
+        return out
+
+
+class ByteLevel:
+    def __init__(self, trim_offsets: bool = True, add_prefix_space: bool = True, **_: Any) -> None:
+        self.trim_offsets, self.add_prefix_space = trim_offsets, add_prefix_space
+
+    def added_tokens(self, is_pair: bool) -> int:
+        return 0
+
+    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
+        if self.trim_offsets:
+            for encoding in encodings:
+                trim_offsets(encoding, self.add_prefix_space)
+                for other in encoding.overflowing:
+                    trim_offsets(other, self.add_prefix_space)
+        for i, encoding in enumerate(encodings):
+            encoding.set_sequence_id(i)
+        return encodings
+
+
+class Sequence:
+    def __init__(self, processors: list[dict], **_: Any) -> None:
+        self.processors = [from_config(c) for c in processors]
+
+    def added_tokens(self, is_pair: bool) -> int:
+        return sum(p.added_tokens(is_pair) for p in self.processors)
+
+    def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
+        for processor in self.processors:
+            encodings = processor.process_encodings(encodings, add_special_tokens)
+        return encodings
+
+
+KINDS = {"TemplateProcessing": TemplateProcessing, "BertProcessing": BertProcessing,
+         "RobertaProcessing": RobertaProcessing, "ByteLevel": ByteLevel, "Sequence": Sequence}
 
 
 def from_config(config: dict[str, Any] | None):
     return build("post_processor", KINDS, config)
+
+
+def process(processor: Any, first: Encoding, second: Encoding | None, add_special_tokens: bool) -> Encoding:
+    """Type ids by position, the processor's own steps, then one merged encoding."""
+    encodings = [first] if second is None else [first, second]
+    if processor is None:
+        if len(encodings) == 1:
+            return first
+        out = Encoding()
+        for i, encoding in enumerate(encodings):
+            encoding.set_sequence_id(i)
+            out.merge_with(encoding)
+        return out
+    for i, encoding in enumerate(encodings):
+        encoding.set_sequence_id(i)
+        for other in encoding.overflowing:
+            other.set_sequence_id(i)
+        encoding.type_ids = [i] * len(encoding)
+    return Encoding.merge(processor.process_encodings(encodings, add_special_tokens))

@@ -1,30 +1,51 @@
-"""Tokenizer with the Python interface of Hugging Face `tokenizers`, read from tokenizer.json."""
+"""Tokenizer with the Python interface of Hugging Face `tokenizers`, read from tokenizer.json.
+
+The steps run in the reference's order: added tokens are cut out of the raw text, the rest is
+normalized (and normalized added tokens are cut out), pre-tokenized, tokenized by the model;
+then truncation, the post-processor and padding.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from . import decoders, models, normalizers, post_processors, pre_tokenizers
+from .added_vocabulary import AddedToken, AddedVocabulary
 from .encoding import Encoding
-from .normalized import Normalized
+from .normalized import NormalizedString
+
+STRATEGIES = ("longest_first", "only_first", "only_second")
 
 
 class Tokenizer:
     def __init__(self, config: dict[str, Any]) -> None:
+        if config.get("version", "1.0") != "1.0":
+            raise ValueError(f"tokenizer.json: unknown version {config['version']!r}")
+        if not isinstance(config.get("model"), dict):
+            raise ValueError("tokenizer.json: no model section")
         self.normalizer = normalizers.from_config(config.get("normalizer"))
         self.pre_tokenizer = pre_tokenizers.from_config(config.get("pre_tokenizer"))
         self.model = models.from_config(config["model"])
         self.post_processor = post_processors.from_config(config.get("post_processor"))
         self.decoder = decoders.from_config(config.get("decoder"))
-        self.added = {t["content"]: t for t in config.get("added_tokens", [])}
-        self.vocab = dict(self.model.vocab)
-        for token in self.added.values():
-            self.vocab.setdefault(token["content"], token["id"])
-        self.id_to_token_map = {v: k for k, v in self.vocab.items()}
-        self.truncation: dict[str, Any] | None = config.get("truncation")
-        self.padding: dict[str, Any] | None = config.get("padding")
+        self.added = AddedVocabulary()
+        self._model_r = ({i: p for i, p in enumerate(self.model.pieces)} if hasattr(self.model, "pieces")
+                         else {v: k for k, v in self.model.vocab.items()})
+        self.add_tokens([AddedToken.from_config(t) for t in config.get("added_tokens") or []])
+        self.truncation: dict[str, Any] | None = None
+        self.padding: dict[str, Any] | None = None
+        if config.get("truncation"):
+            t = config["truncation"]
+            self.enable_truncation(t["max_length"], t.get("stride", 0), _lower(t.get("strategy", "longest_first")),
+                                   _lower(t.get("direction", "right")))
+        if config.get("padding"):
+            p = config["padding"]
+            fixed = p.get("strategy") if isinstance(p.get("strategy"), dict) else None
+            self.enable_padding(_lower(p.get("direction", "right")), p.get("pad_id", 0), p.get("pad_type_id", 0),
+                                p.get("pad_token", "[PAD]"), fixed["Fixed"] if fixed else None,
+                                p.get("pad_to_multiple_of"))
 
     @classmethod
     def from_str(cls, json_text: str) -> "Tokenizer":
@@ -38,130 +59,201 @@ class Tokenizer:
     def from_file(cls, path: str | Path) -> "Tokenizer":
         return cls.from_str(Path(path).read_text(encoding="utf-8"))
 
+    # --- vocabulary --------------------------------------------------------------------------
+
+    def add_tokens(self, tokens: Iterable[AddedToken | str], special: bool = False) -> int:
+        added = 0
+        for token in tokens:
+            if isinstance(token, str):
+                token = AddedToken(token, normalized=not special, special=special)
+            elif special and not token.special:
+                token = AddedToken(token.content, token.single_word, token.lstrip, token.rstrip,
+                                   token.normalized, True)
+            if not token.content or any(t == token for t in self.added.tokens.values()):
+                continue
+            id_ = self.token_to_id(token.content)
+            if id_ is None:
+                size = len(self.model.vocab)
+                top = max(self.added.tokens, default=None)
+                id_ = size if top is None or (top < size and size) else top + 1
+            self.added.add(token, id_)
+            added += 1
+        self.added.refresh(self._normalize_text)
+        return added
+
+    def add_special_tokens(self, tokens: Iterable[AddedToken | str]) -> int:
+        return self.add_tokens(tokens, special=True)
+
+    def _normalize_text(self, text: str) -> str:
+        n = NormalizedString.of(text)
+        if self.normalizer:
+            self.normalizer.normalize(n)
+        return n.text
+
     def token_to_id(self, token: str) -> int | None:
-        return self.vocab.get(token)
+        found = self.added.ids.get(token)
+        return found if found is not None else self.model.vocab.get(token)
 
     def id_to_token(self, id_: int) -> str | None:
-        return self.id_to_token_map.get(id_)
+        token = self.added.tokens.get(id_)
+        return token.content if token else self._model_r.get(id_)
+
+    def get_vocab(self, with_added_tokens: bool = True) -> dict[str, int]:
+        vocab = dict(self.model.vocab)
+        if with_added_tokens:
+            vocab.update(self.added.ids)
+        return vocab
 
     def get_vocab_size(self, with_added_tokens: bool = True) -> int:
-        return len(self.vocab) if with_added_tokens else len(self.model.vocab)
+        return len(self.get_vocab(with_added_tokens))
+
+    def get_added_tokens_decoder(self) -> dict[int, AddedToken]:
+        return dict(sorted(self.added.tokens.items()))
+
+    # --- truncation and padding --------------------------------------------------------------
 
     def enable_truncation(self, max_length: int, stride: int = 0, strategy: str = "longest_first",
                           direction: str = "right") -> None:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"truncation strategy {strategy!r} is unknown; expected one of {', '.join(STRATEGIES)}")
+        if direction not in ("left", "right"):
+            raise ValueError(f"truncation direction {direction!r} is unknown; expected left or right")
+        if self.post_processor and stride >= max_length - self.post_processor.added_tokens(False):
+            raise ValueError(f"truncation stride {stride} is too high for max_length {max_length} with "
+                             f"{self.post_processor.added_tokens(False)} special tokens")
         self.truncation = {"max_length": max_length, "stride": stride, "strategy": strategy, "direction": direction}
 
     def no_truncation(self) -> None:
         self.truncation = None
 
     def enable_padding(self, direction: str = "right", pad_id: int = 0, pad_type_id: int = 0,
-                       pad_token: str = "[PAD]", length: int | None = None, pad_to_multiple_of: int | None = None) -> None:
-        strategy = {"Fixed": length} if length else "BatchLongest"
-        self.padding = {"strategy": strategy, "direction": direction.capitalize(), "pad_id": pad_id,
-                        "pad_type_id": pad_type_id, "pad_token": pad_token, "pad_to_multiple_of": pad_to_multiple_of}
+                       pad_token: str = "[PAD]", length: int | None = None,
+                       pad_to_multiple_of: int | None = None) -> None:
+        if direction not in ("left", "right"):
+            raise ValueError(f"padding direction {direction!r} is unknown; expected left or right")
+        self.padding = {"length": length, "pad_to_multiple_of": pad_to_multiple_of, "pad_id": pad_id,
+                        "pad_token": pad_token, "pad_type_id": pad_type_id, "direction": direction}
 
     def no_padding(self) -> None:
         self.padding = None
 
-    def _split_added(self, text: str) -> list[tuple[str, int, bool]]:
-        """Pieces of the input as (text, start, is_added_token), added tokens matched longest first."""
-        contents = sorted(self.added, key=len, reverse=True)
-        pieces, start, i = [], 0, 0
-        while i < len(text):
-            match = next((c for c in contents if c and text.startswith(c, i)), None)
-            if match:
-                if start < i:
-                    pieces.append((text[start:i], start, False))
-                pieces.append((match, i, True))
-                i += len(match)
-                start = i
-            else:
-                i += 1
-        if start < len(text):
-            pieces.append((text[start:], start, False))
-        return pieces
+    # --- encoding ----------------------------------------------------------------------------
 
-    def _encode_one(self, text: str) -> Encoding:
-        encoding, word = Encoding(), 0
-        for piece, start, is_added in self._split_added(text):
-            if is_added:
-                token = self.added[piece]
-                encoding.append(token["id"], piece, (start, start + len(piece)), 0, False, word)
-                word += 1
-                continue
-            normalized = Normalized.of(piece, start)
-            if self.normalizer:
-                normalized = self.normalizer.normalize(normalized)
-            words = self.pre_tokenizer.split(normalized) if self.pre_tokenizer else [normalized]
-            for w in words:
-                for token in self.model.tokenize(w):
-                    encoding.append(token.id, token.value, token.offsets, 0, False, word)
-                word += 1
+    def _encode_text(self, text: str, type_id: int, word: int | None) -> Encoding:
+        splits = self.added.extract_and_normalize(text, self.normalizer)
+        splits = pre_tokenizers.run(self.pre_tokenizer, splits)
+        encoding = Encoding()
+        for index, (piece, tokens) in enumerate(splits):
+            if tokens is None:
+                tokens = self.model.tokenize(piece.text)
+            for token in tokens:
+                a, b = token.offsets
+                encoding.append(token.id, token.value, piece.original_span(a, b),
+                                index if word is None else word, type_id)
         return encoding
 
-    def _truncate(self, first: Encoding, second: Encoding | None, add_special_tokens: bool) -> None:
-        if not self.truncation:
-            return
-        budget = self.truncation["max_length"]
-        if add_special_tokens and self.post_processor:
-            budget -= self.post_processor.added_tokens(second is not None)
-        if second is None:
-            first.truncate(max(budget, 0))
-            return
-        n1, n2 = len(first), len(second)
-        while n1 + n2 > budget and (n1 or n2):
-            if n1 >= n2:
-                n1 -= 1
-            else:
-                n2 -= 1
-        first.truncate(n1)
-        second.truncate(n2)
+    def _encode_sequence(self, sequence: str | list[str], type_id: int, is_pretokenized: bool) -> Encoding:
+        if not is_pretokenized:
+            if not isinstance(sequence, str):
+                raise TypeError(f"encode: expected a string, got {type(sequence).__name__}")
+            return self._encode_text(sequence, type_id, None)
+        if isinstance(sequence, str) or not all(isinstance(w, str) for w in sequence):
+            raise TypeError("encode: a pre-tokenized sequence is a list of strings")
+        return Encoding.merge([self._encode_text(w, type_id, i) for i, w in enumerate(sequence)])
 
-    def encode(self, sequence: str, pair: str | None = None, add_special_tokens: bool = True) -> Encoding:
-        encoding = self._encode_batch_unpadded([(sequence, pair)], add_special_tokens)[0]
-        self._pad([encoding])
+    def encode(self, sequence: str | list[str], pair: str | list[str] | None = None,
+               is_pretokenized: bool = False, add_special_tokens: bool = True) -> Encoding:
+        first = self._encode_sequence(sequence, 0, is_pretokenized)
+        second = None if pair is None else self._encode_sequence(pair, 1, is_pretokenized)
+        encoding = self._post_process(first, second, add_special_tokens)
+        if self.padding:
+            self._pad([encoding])
         return encoding
 
-    def _encode_batch_unpadded(self, inputs: list[tuple[str, str | None]], add_special_tokens: bool) -> list[Encoding]:
-        out = []
-        for sequence, pair in inputs:
-            first = self._encode_one(sequence)
-            second = self._encode_one(pair) if pair is not None else None
-            self._truncate(first, second, add_special_tokens)
-            if add_special_tokens and self.post_processor:
-                encoding = self.post_processor.process(first, second)
-            elif second is not None:
-                encoding = first
-                for i in range(len(second)):
-                    encoding.append(second.ids[i], second.tokens[i], second.offsets[i], 1, False, second.word_ids[i])
+    def encode_batch(self, inputs: list, is_pretokenized: bool = False,
+                     add_special_tokens: bool = True) -> list[Encoding]:
+        encodings = []
+        for item in inputs:
+            if isinstance(item, tuple) or (isinstance(item, list) and not is_pretokenized and len(item) == 2):
+                encodings.append(self.encode(item[0], item[1], is_pretokenized, add_special_tokens))
             else:
-                encoding = first
-            out.append(encoding)
-        return out
-
-    def encode_batch(self, inputs: list, add_special_tokens: bool = True) -> list[Encoding]:
-        pairs = [(x, None) if isinstance(x, str) else (x[0], x[1]) for x in inputs]
-        encodings = self._encode_batch_unpadded(pairs, add_special_tokens)
-        self._pad(encodings)
+                encodings.append(self.encode(item, None, is_pretokenized, add_special_tokens))
+        if self.padding:
+            self._pad(encodings)
         return encodings
 
+    def _post_process(self, first: Encoding, second: Encoding | None, add_special_tokens: bool) -> Encoding:
+        if self.truncation:
+            params = dict(self.truncation)
+            added = self.post_processor.added_tokens(second is not None) if self.post_processor else 0
+            if add_special_tokens and added:
+                params["max_length"] -= added
+            truncate(first, second, **params)
+        return post_processors.process(self.post_processor, first, second, add_special_tokens)
+
     def _pad(self, encodings: list[Encoding]) -> None:
-        if not self.padding or not encodings:
+        p = self.padding
+        if not encodings:
             return
-        strategy = self.padding["strategy"]
-        length = strategy["Fixed"] if isinstance(strategy, dict) else max(len(e) for e in encodings)
-        multiple = self.padding.get("pad_to_multiple_of")
+        length = p["length"] if p["length"] is not None else max(len(e) for e in encodings)
+        multiple = p["pad_to_multiple_of"]
         if multiple and length % multiple:
             length += multiple - length % multiple
         for encoding in encodings:
-            encoding.pad(length, self.padding["pad_id"], self.padding["pad_token"], self.padding["pad_type_id"],
-                         left=self.padding["direction"] == "Left")
+            encoding.pad(length, p["pad_id"], p["pad_type_id"], p["pad_token"], p["direction"])
+
+    # --- decoding ----------------------------------------------------------------------------
 
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
-        special = {t["id"] for t in self.added.values() if t.get("special")}
-        tokens = [self.id_to_token_map[i] for i in ids if i in self.id_to_token_map
-                  and not (skip_special_tokens and i in special)]
-        return self.decoder.decode(tokens) if self.decoder else " ".join(tokens)
+        tokens = []
+        for id_ in ids:
+            token = self.id_to_token(id_)
+            if token is None or (skip_special_tokens and token in self.added.special):
+                continue
+            tokens.append(token)
+        return decoders.decode(self.decoder, tokens)
 
     def decode_batch(self, sequences: list[list[int]], skip_special_tokens: bool = True) -> list[str]:
         return [self.decode(ids, skip_special_tokens) for ids in sequences]
+
+
+def _lower(value: str) -> str:
+    return {"LongestFirst": "longest_first", "OnlyFirst": "only_first", "OnlySecond": "only_second"}.get(
+        value, value.lower())
+
+
+def truncate(first: Encoding, second: Encoding | None, max_length: int, stride: int, strategy: str,
+             direction: str) -> None:
+    if max_length == 0:
+        first.truncate(0, stride, direction)
+        if second is not None:
+            second.truncate(0, stride, direction)
+        return
+    total = len(first) + (len(second) if second is not None else 0)
+    if total <= max_length:
+        return
+    to_remove = total - max_length
+    if strategy == "longest_first":
+        if second is None:
+            first.truncate(total - to_remove, stride, direction)
+            return
+        n1, n2 = len(first), len(second)
+        swap = n1 > n2
+        if swap:
+            n1, n2 = n2, n1
+        n2 = n1 if n1 > max_length else max(n1, max_length - n1)
+        if n1 + n2 > max_length:
+            n1 = max_length // 2
+            n2 = n1 + max_length % 2
+        if swap:
+            n1, n2 = n2, n1
+        first.truncate(n1, stride, direction)
+        second.truncate(n2, stride, direction)
+        return
+    if strategy == "only_second" and second is None:
+        raise ValueError("truncation only_second needs a pair of sequences")
+    target = first if strategy == "only_first" else second
+    if len(target) <= to_remove:
+        raise ValueError(f"truncation {strategy}: the sequence to truncate ({len(target)} tokens) is too "
+                         f"short to remove {to_remove} tokens and fit max_length {max_length}")
+    target.truncate(len(target) - to_remove, stride, direction)

@@ -1,0 +1,227 @@
+"""Character classes as the reference library sees them, and its regex dialect translated to `re`.
+
+Hugging Face tokenizers is Rust: its `char::is_whitespace` is the Unicode White_Space property
+(Python's `str.isspace` also counts U+001C..U+001F), its regexes run on Oniguruma where `\\p{L}`
+exists and `\\s`/`\\w` follow Unicode properties. Python's `re` has no `\\p{..}` and a different
+`\\s`/`\\w`, so patterns are rewritten with explicit classes built from `unicodedata`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from functools import lru_cache
+
+WHITE_SPACE = frozenset("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+                        "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+ZWJ, ZWNJ = "\u200d", "\u200c"
+
+
+def is_white_space(ch: str) -> bool:
+    return ch in WHITE_SPACE
+
+
+def is_punctuation(ch: str) -> bool:
+    """ASCII punctuation or any Unicode P* category, as BERT-style splitting uses."""
+    return ch in table("PUNCTUATION")
+
+
+def is_numeric(ch: str) -> bool:
+    return ch in table("NUMERIC")
+
+
+def graphemes(text: str) -> list[str]:
+    """Extended grapheme clusters, for the rules that matter to SentencePiece charsmaps.
+
+    A cluster is a base followed by marks, ZWJ/ZWNJ, emoji modifiers and tags (GB9, GB9a); CR LF
+    stays together (GB3); controls never join (GB4, GB5); regional indicators pair (GB12/13);
+    prepended concatenation marks join what follows (GB9b).
+    """
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        start, ch = i, text[i]
+        i += 1
+        if ch == "\r":
+            if i < n and text[i] == "\n":
+                i += 1
+            out.append(text[start:i])
+            continue
+        if _is_control(ch):
+            out.append(ch)
+            continue
+        while ch in _PREPEND and i < n and not _is_control(text[i]):
+            ch = text[i]
+            i += 1
+        if _is_regional(ch) and i < n and _is_regional(text[i]):
+            i += 1
+        while i < n and _extends(text[i]):
+            i += 1
+        out.append(text[start:i])
+    return out
+
+
+_PREPEND = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd")
+
+
+def _is_control(ch: str) -> bool:
+    if ch in (ZWJ, ZWNJ):
+        return False
+    return ch in "\r\n" or unicodedata.category(ch) in ("Cc", "Zl", "Zp") or (
+        unicodedata.category(ch) == "Cf" and ch not in _PREPEND and not "\U000e0020" <= ch <= "\U000e007f")
+
+
+def _is_regional(ch: str) -> bool:
+    return "\U0001f1e6" <= ch <= "\U0001f1ff"
+
+
+def _extends(ch: str) -> bool:
+    return (unicodedata.category(ch) in ("Mn", "Me", "Mc") or ch in (ZWJ, ZWNJ)
+            or "\U0001f3fb" <= ch <= "\U0001f3ff" or "\U000e0020" <= ch <= "\U000e007f"
+            or ch in "\uff9e\uff9f")
+
+
+class RangeSet:
+    """Membership in a sorted tuple of inclusive code point ranges."""
+
+    def __init__(self, ranges: tuple[tuple[int, int], ...]) -> None:
+        self.ranges = ranges
+        self.starts = [a for a, _ in ranges]
+
+    def __contains__(self, ch: str) -> bool:
+        cp = ord(ch)
+        k = bisect_right(self.starts, cp) - 1
+        return k >= 0 and cp <= self.ranges[k][1]
+
+
+@lru_cache(maxsize=None)
+def table(name: str) -> RangeSet:
+    from . import unicode_tables
+    return RangeSet(getattr(unicode_tables, name))
+
+
+def is_bert_cleaned(ch: str) -> bool:
+    """Dropped by BertNormalizer's clean_text: NUL, U+FFFD and 'other' characters except \\t\\n\\r."""
+    return ch in table("BERT_CLEANED")
+
+
+def is_nonspacing_mark(ch: str) -> bool:
+    return ch in table("NONSPACING_MARK")
+
+
+def is_combining_mark(ch: str) -> bool:
+    return ch in table("COMBINING_MARK")
+
+
+def _ranges_text(ranges) -> str:
+    parts = []
+    for a, b in ranges:
+        parts.append(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}")
+    return "".join(parts)
+
+
+PROPERTY_ALIASES = {
+    "Letter": "L", "Mark": "M", "Number": "N", "Punctuation": "P", "Symbol": "S", "Separator": "Z",
+    "Other": "C", "Lowercase_Letter": "Ll", "Uppercase_Letter": "Lu", "Titlecase_Letter": "Lt",
+    "Modifier_Letter": "Lm", "Other_Letter": "Lo", "Decimal_Number": "Nd", "Letter_Number": "Nl",
+    "Other_Number": "No", "Nonspacing_Mark": "Mn", "Spacing_Mark": "Mc", "Enclosing_Mark": "Me",
+    "Control": "Cc", "Format": "Cf", "Space_Separator": "Zs",
+}
+
+
+@lru_cache(maxsize=None)
+def property_class(name: str) -> str:
+    """The inside of a `[...]` class for \\p{name}, with Oniguruma's own category tables."""
+    name = PROPERTY_ALIASES.get(name, name)
+    if name in ("L&", "LC"):
+        return "".join(property_class(c) for c in ("Lu", "Ll", "Lt"))
+    from . import unicode_tables
+    ranges = getattr(unicode_tables, f"REGEX_{name}", None)
+    if ranges is None:
+        raise ValueError(f"unsupported Unicode property \\p{{{name}}}")
+    return _ranges_text(ranges)
+
+
+SPACE_CLASS = _ranges_text([(ord(c), ord(c)) for c in sorted(WHITE_SPACE)])
+
+
+OTHER_ALPHABETIC_SYMBOLS = [(0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169), (0x1F170, 0x1F189)]
+
+
+@lru_cache(maxsize=None)
+def word_class() -> str:
+    """Unicode \\w as Rust regex and Oniguruma define it: Alphabetic, marks, Nd, Pc, joiners."""
+    return ("".join(property_class(c) for c in ("L", "Nl", "M", "Nd", "Pc")) + re.escape(ZWJ + ZWNJ)
+            + _ranges_text(OTHER_ALPHABETIC_SYMBOLS))
+
+
+_ESCAPE = re.compile(r"\\(p\{[^}]*\}|P\{[^}]*\}|[pP][A-Za-z]|[sSwWdDhzZ])")
+
+
+@lru_cache(maxsize=256)
+def compile_pattern(pattern: str) -> re.Pattern:
+    """Compile an Oniguruma (Ruby syntax) pattern from tokenizer.json with Python's `re`.
+
+    Ruby's ^ and $ are line anchors (re.MULTILINE), \\z ends the string, \\Z allows a final newline.
+    """
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            m = _ESCAPE.match(pattern, i)
+            if m is None:
+                out.append(pattern[i:i + 2])
+                i += 2
+                continue
+            out.append(_translate_escape(m.group(1), in_class))
+            i = m.end()
+            continue
+        if ch == "[" and not in_class:
+            in_class = True
+            out.append(ch)
+            if pattern.startswith("^", i + 1):
+                out.append("^")
+                i += 1
+            if pattern.startswith("]", i + 1):
+                out.append(r"\]")
+                i += 1
+        elif ch == "]" and in_class:
+            in_class = False
+            out.append(ch)
+        elif ch == "[" and in_class:
+            out.append(r"\[")
+        else:
+            out.append(ch)
+        i += 1
+    try:
+        return re.compile("".join(out), re.MULTILINE)
+    except re.error as error:
+        raise ValueError(f"tokenizer.json: cannot compile regex {pattern!r}: {error}") from None
+
+
+def _translate_escape(escape: str, in_class: bool) -> str:
+    kind = escape[0]
+    if kind == "z":
+        return r"\Z"
+    if kind == "Z":
+        return r"(?=\n?\Z)"
+    if kind in "pP":
+        name = escape[2:-1] if escape[1:2] == "{" else escape[1:]
+        negated = kind == "P"
+        if name.startswith("^"):
+            negated, name = not negated, name[1:]
+        inner = property_class(name)
+    elif kind in "sS":
+        inner, negated = SPACE_CLASS, kind == "S"
+    elif kind in "wW":
+        inner, negated = word_class(), kind == "W"
+    elif kind in "dD":
+        inner, negated = property_class("Nd"), kind == "D"
+    else:  # \h: hexadecimal digit in Ruby syntax
+        inner, negated = "0-9a-fA-F", False
+    if in_class:
+        if negated:
+            raise ValueError(f"negated class escape \\{escape} inside [...] is not supported")
+        return inner
+    return f"[{'^' if negated else ''}{inner}]"
