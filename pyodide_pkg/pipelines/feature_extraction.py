@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..dtypes import onnx_file
-from ..errors import RequestError
-from ..tokenizers import Tokenizer
+from ..errors import ModelError, RequestError
+from .. import tokenizers
 from .base import LoadContext, Pipeline
 
 POOLINGS = ("none", "mean", "cls")
@@ -31,7 +31,7 @@ class FeatureExtractionPipeline(Pipeline):
     task = "feature-extraction"
     aliases = ("sentence-similarity",)
 
-    def __init__(self, tokenizer: Tokenizer, session: Any, max_length: int, one_by_one: bool = False) -> None:
+    def __init__(self, tokenizer: Any, session: Any, max_length: int, one_by_one: bool = False) -> None:
         self.tokenizer = tokenizer
         self.session = session
         self.one_by_one = one_by_one
@@ -41,7 +41,10 @@ class FeatureExtractionPipeline(Pipeline):
     @classmethod
     async def load(cls, ctx: LoadContext) -> "FeatureExtractionPipeline":
         config = await ctx.json("config.json")
-        tokenizer = Tokenizer.from_buffer(await ctx.tokenizer_file("tokenizer.json"))
+        try:
+            tokenizer = tokenizers.load(await ctx.tokenizer_file("tokenizer.json"))
+        except (ValueError, NotImplementedError) as error:
+            raise ModelError(f"{ctx.options.tokenizerId or ctx.options.modelId}: tokenizer.json: {error}") from None
         tokenizer_config = await ctx.json("tokenizer_config.json", tokenizer=True, optional=True) or {}
         limit = min(int(tokenizer_config.get("model_max_length", 512)), int(config.get("max_position_embeddings", 512)))
         session = await ctx.session(onnx_file("model", ctx.options.dtype))

@@ -150,3 +150,26 @@ def test_fixtures_cover_every_component_kind():
     assert kinds["post_processor"] >= {"BertProcessing", "RobertaProcessing", "ByteLevel", "TemplateProcessing"}
     assert kinds["decoder"] >= {"ByteLevel", "WordPiece", "Metaspace", "BPEDecoder", "ByteFallback", "Fuse", "Strip",
                                 "Replace", "Sequence"}
+
+
+@pytest.mark.parametrize("name", ["llama2", "roberta-bpe", "unigram-precompiled", "bert-uncased-minilm"])
+def test_compiled_backend_adapter_gives_the_same_encodings(name):
+    from pyodide_pkg import tokenizers as ours_module
+    python = ours_module.load(FILES[name], backend="python")
+    compiled = ours_module.load(FILES[name], backend="compiled")
+    assert compiled.backend == "compiled" and isinstance(python, Tokenizer)
+    texts = corpus(added_contents(FILES[name]), n=150, seed=9)
+    for tok in (python, compiled):
+        tok.enable_truncation(20, stride=3)
+
+    def view(e):
+        return fields(e), e.sequence_ids, [view(o) for o in e.overflowing]
+
+    for first, second in zip(texts, texts[1:]):
+        assert view(python.encode(first)) == view(compiled.encode(first))
+        assert view(python.encode(first, second)) == view(compiled.encode(first, second))
+    assert [view(e) for e in python.encode_batch(texts[:30])] == [view(e) for e in compiled.encode_batch(texts[:30])]
+    ids = compiled.encode(texts[40]).ids
+    assert python.decode(ids) == compiled.decode(ids)
+    with pytest.raises(ValueError, match="unknown"):
+        ours_module.load(FILES[name], backend="rust")
