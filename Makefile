@@ -38,6 +38,7 @@ test-browser: setup chromium
 
 bench: setup chromium
 	$(PYTHON) -m bench.feature_extraction
+	$(PYTHON) -m bench.tokenizers
 
 clean:
 	rm -rf web/vendor hub .cache node_modules

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 FIELDS = ("ids", "tokens", "offsets", "type_ids", "special_tokens_mask", "attention_mask", "word_ids")
@@ -44,6 +43,11 @@ class Encoding:
             out = [0] * len(self.ids)
         return out
 
+    def copy(self) -> "Encoding":
+        """Independent lists (and overflowing windows); the items themselves are immutable."""
+        return Encoding(*(list(getattr(self, name)) for name in FIELDS), [o.copy() for o in self.overflowing],
+                        dict(self.sequence_ranges))
+
     def set_sequence_id(self, sequence_id: int) -> None:
         self.sequence_ranges = {sequence_id: (0, len(self.ids))}
 
@@ -65,7 +69,7 @@ class Encoding:
         if max_length >= n:
             return
         if max_length == 0:
-            whole = copy.copy(self)
+            whole = self.copy()
             for name in FIELDS:
                 setattr(self, name, [])
             self.sequence_ranges = {}
@@ -98,16 +102,16 @@ class Encoding:
     def merge_with(self, pair: "Encoding", growing_offsets: bool = False) -> None:
         overflowing = []
         for mine in self.overflowing:
-            combined = copy.deepcopy(mine)
-            combined.merge_with(copy.deepcopy(pair), growing_offsets)
+            combined = mine.copy()
+            combined.merge_with(pair.copy(), growing_offsets)
             overflowing.append(combined)
             for other in pair.overflowing:
-                combined = copy.deepcopy(mine)
-                combined.merge_with(copy.deepcopy(other), growing_offsets)
+                combined = mine.copy()
+                combined.merge_with(other.copy(), growing_offsets)
                 overflowing.append(combined)
         for other in pair.overflowing:
-            combined = copy.deepcopy(self)
-            combined.merge_with(copy.deepcopy(other), growing_offsets)
+            combined = self.copy()
+            combined.merge_with(other.copy(), growing_offsets)
             overflowing.append(combined)
         n = len(self.ids)
         for seq, (a, b) in pair.sequence_ranges.items():

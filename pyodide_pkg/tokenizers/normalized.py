@@ -54,6 +54,10 @@ class NormalizedString:
     # --- transformations -------------------------------------------------------------------
 
     def transform_range(self, i: int, j: int, dest: Iterable[tuple[str, int]], initial_offset: int = 0) -> None:
+        dest = list(dest)
+        if initial_offset == 0 and len(dest) == j - i and all(change == 0 for _, change in dest):
+            self.text = self.text[:i] + "".join(ch for ch, _ in dest) + self.text[j:]  # one for one: same spans
+            return
         old_align = self.align
         offset = i + initial_offset
         chars, align = [], []
@@ -73,14 +77,19 @@ class NormalizedString:
 
     def map_chars(self, fn: Callable[[str], str]) -> None:
         """Each character becomes fn(char): one or more characters (the extra ones are inserted)."""
+        outs = [fn(ch) for ch in self.text]
+        if all(len(out) == 1 for out in outs):
+            self.text = "".join(outs)
+            return
         dest = []
-        for ch in self.text:
-            out = fn(ch)
+        for out in outs:
             dest.append((out[0], 0))
             dest.extend((c, 1) for c in out[1:])
         self.transform(dest)
 
     def filter(self, keep: Callable[[str], bool]) -> None:
+        if all(keep(ch) for ch in self.text):
+            return
         dest: list[tuple[str, int]] = []
         removed = 0
         for ch in reversed(self.text):
@@ -93,7 +102,10 @@ class NormalizedString:
         self.transform(dest, removed)
 
     def lowercase(self) -> None:
-        self.map_chars(str.lower)
+        if self.text.isascii():
+            self.text = self.text.lower()
+        else:
+            self.map_chars(str.lower)
 
     def uppercase(self) -> None:
         self.map_chars(str.upper)
@@ -128,7 +140,8 @@ class NormalizedString:
             self.transform(dest, lead)
 
     def unicode_normalize(self, form: str) -> None:
-        self.transform(unicode_normalize(self.text, form))
+        if not self.text.isascii():
+            self.transform(unicode_normalize(self.text, form))
 
     # --- splitting -------------------------------------------------------------------------
 

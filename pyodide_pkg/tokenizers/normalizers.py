@@ -25,15 +25,17 @@ class BertNormalizer:
         self.lowercase = lowercase
 
     def normalize(self, n: NormalizedString) -> None:
+        ascii_only = n.text.isascii()
         if self.clean_text:
             n.filter(lambda c: not unicode.is_bert_cleaned(c))
-            n.transform((" " if c in "\t\n\r" or c in unicode.WHITE_SPACE else c, 0) for c in n.text)
-        if self.handle_chinese_chars:
+            if any(c != " " and c in unicode.WHITE_SPACE for c in n.text):
+                n.transform((" " if c in unicode.WHITE_SPACE else c, 0) for c in n.text)
+        if self.handle_chinese_chars and not ascii_only:
             dest = []
             for c in n.text:
                 dest.extend(((" ", 0), (c, 1), (" ", 1)) if is_chinese_char(ord(c)) else ((c, 0),))
             n.transform(dest)
-        if self.strip_accents:
+        if self.strip_accents and not ascii_only:
             n.unicode_normalize("NFD")
             n.filter(lambda c: not unicode.is_nonspacing_mark(c))
         if self.lowercase:

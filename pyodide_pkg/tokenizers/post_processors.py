@@ -6,7 +6,6 @@ tokenizer then merges; overflowing windows go through the same steps.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from .components import build
@@ -43,15 +42,11 @@ class TemplateProcessing:
                 encoding = encodings[i]
                 encoding.type_ids = [piece["Sequence"]["type_id"]] * len(encoding)
                 encoding.set_sequence_id(i)
-                out.append(_copy(encoding))
+                out.append(encoding.copy())
             elif add_special_tokens:
                 spec = self.special_tokens[piece["SpecialToken"]["id"]]
                 out.append(special(spec["ids"], spec["tokens"], piece["SpecialToken"]["type_id"]))
         return out
-
-
-def _copy(encoding: Encoding) -> Encoding:
-    return copy.deepcopy(encoding)
 
 
 def _wrap(encoding: Encoding, before: tuple[str, int], after: tuple[str, int], sequence_id: int) -> Encoding:

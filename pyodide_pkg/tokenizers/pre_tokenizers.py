@@ -30,6 +30,11 @@ def bytes_to_unicode() -> dict[int, str]:
     return table
 
 
+@lru_cache(maxsize=None)
+def _ascii_byte_table() -> dict[int, str]:
+    return {b: c for b, c in bytes_to_unicode().items() if b < 128}
+
+
 def to_byte_chars(text: str) -> list[tuple[str, int]]:
     table = bytes_to_unicode()
     dest = []
@@ -151,33 +156,12 @@ class ByteLevel:
 
     def finish(self, pieces: Pieces) -> None:
         """Runs on every untokenized piece after all splitting (the reference's normalize step)."""
+        ascii_table = _ascii_byte_table()
         for p in pieces:
-            p.transform(to_byte_chars(p.text))
-
-
-class UnicodeScripts:
-    def __init__(self, **_: Any) -> None:
-        from .scripts import script_of
-        self.script_of = script_of
-
-    def _fixed(self, ch: str) -> str:
-        if ch == "\u30fc":
-            return "Han"
-        if ch == " ":
-            return "Any"
-        script = self.script_of(ch)
-        return "Han" if script in ("Hiragana", "Katakana") else script
-
-    def split(self, piece: NormalizedString) -> Pieces:
-        cuts, last = [], None
-        for k, ch in enumerate(piece.text):
-            script = self._fixed(ch)
-            if script != "Any" and last != "Any" and last != script:
-                cuts.append(k)
-            if script != "Any":
-                last = script
-        cuts.append(len(piece.text))
-        return [piece.slice(a, b) for a, b in zip(cuts, cuts[1:])]
+            if p.text.isascii():
+                p.text = p.text.translate(ascii_table)  # one byte per character: spans unchanged
+            else:
+                p.transform(to_byte_chars(p.text))
 
 
 class Sequence:
@@ -187,8 +171,7 @@ class Sequence:
 
 KINDS = {"BertPreTokenizer": BertPreTokenizer, "Whitespace": Whitespace, "WhitespaceSplit": WhitespaceSplit,
          "Punctuation": Punctuation, "Digits": Digits, "CharDelimiterSplit": CharDelimiterSplit,
-         "Split": Split, "Metaspace": Metaspace, "ByteLevel": ByteLevel, "UnicodeScripts": UnicodeScripts,
-         "Sequence": Sequence}
+         "Split": Split, "Metaspace": Metaspace, "ByteLevel": ByteLevel, "Sequence": Sequence}
 
 
 def from_config(config: dict[str, Any] | None):

@@ -22,8 +22,13 @@ def is_white_space(ch: str) -> bool:
     return ch in WHITE_SPACE
 
 
+ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
 def is_punctuation(ch: str) -> bool:
     """ASCII punctuation or any Unicode P* category, as BERT-style splitting uses."""
+    if ch < "\x80":
+        return ch in ASCII_PUNCTUATION
     return ch in table("PUNCTUATION")
 
 
@@ -103,6 +108,8 @@ def table(name: str) -> RangeSet:
 
 def is_bert_cleaned(ch: str) -> bool:
     """Dropped by BertNormalizer's clean_text: NUL, U+FFFD and 'other' characters except \\t\\n\\r."""
+    if " " <= ch < "\x7f":
+        return False
     return ch in table("BERT_CLEANED")
 
 

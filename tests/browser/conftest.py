@@ -13,6 +13,19 @@ config = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(config)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def vendored_wheel_is_current():
+    """The page installs web/vendor/wheels; a stale wheel would test old code."""
+    import zipfile
+
+    index = json.loads((ROOT / "web" / "vendor" / "wheels" / "index.json").read_text())
+    with zipfile.ZipFile(ROOT / "web" / "vendor" / "wheels" / index["wheel"]) as wheel:
+        packed = {n: wheel.read(n) for n in wheel.namelist() if n.startswith("pyodide_pkg/") and n.endswith(".py")}
+    source = {str(p.relative_to(ROOT)): p.read_bytes() for p in (ROOT / "pyodide_pkg").rglob("*.py")}
+    stale = sorted(set(source) ^ set(packed) | {n for n in source if n in packed and source[n] != packed[n]})
+    assert not stale, f"web/vendor/wheels is older than the source ({stale[:3]}...): run `make vendor`"
+
+
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as p:
