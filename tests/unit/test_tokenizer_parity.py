@@ -146,10 +146,21 @@ def test_fixtures_cover_every_component_kind():
     assert kinds["normalizer"] >= {"BertNormalizer", "NFC", "NFKD", "NFKC", "NFD", "Lowercase", "Strip", "StripAccents",
                                    "Replace", "Prepend", "Precompiled", "Sequence"}
     assert kinds["pre_tokenizer"] >= {"BertPreTokenizer", "ByteLevel", "Whitespace", "WhitespaceSplit", "Metaspace",
-                                      "Split", "Punctuation", "Digits", "CharDelimiterSplit", "Sequence"}
-    assert kinds["post_processor"] >= {"BertProcessing", "RobertaProcessing", "ByteLevel", "TemplateProcessing"}
+                                      "Split", "Punctuation", "Digits", "CharDelimiterSplit", "UnicodeScripts",
+                                      "Sequence"}
+    assert kinds["post_processor"] >= {"BertProcessing", "RobertaProcessing", "ByteLevel", "TemplateProcessing",
+                                       "Sequence"}
     assert kinds["decoder"] >= {"ByteLevel", "WordPiece", "Metaspace", "BPEDecoder", "ByteFallback", "Fuse", "Strip",
-                                "Replace", "Sequence"}
+                                "Replace", "CTC", "Sequence"}
+    configs = [json.loads(text) for text in FILES.values()]
+    models = [c["model"] for c in configs]
+    assert any(m.get("ignore_merges") for m in models) and any(m.get("byte_fallback") for m in models)
+    assert any(m["type"] == "Unigram" and m.get("byte_fallback") for m in models)
+    merges = [x for m in models if m["type"] == "BPE" for x in m["merges"][:1]]
+    assert any(isinstance(x, str) for x in merges) and any(isinstance(x, list) for x in merges)
+    pre = [json.dumps(c.get("pre_tokenizer")) for c in configs]
+    assert any('"use_regex": false' in p for p in pre) and any('"prepend_scheme": "never"' in p for p in pre)
+    assert any('"behavior": "Removed"' in p for p in pre) and any('"individual_digits": false' in p for p in pre)
 
 
 @pytest.mark.parametrize("name", ["llama2", "roberta-bpe", "unigram-precompiled", "bert-uncased-minilm"])
