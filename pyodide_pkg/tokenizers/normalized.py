@@ -45,7 +45,7 @@ class NormalizedString:
         return (self.align[i][0], self.align[j - 1][1])
 
     def slice(self, i: int, j: int) -> "NormalizedString":
-        start = self.align[i][0] if i < j else (self.align[i][0] if i < len(self.align) else self.end())
+        start = self.align[i][0] if i < len(self.align) else self.end()
         return NormalizedString(self.text[i:j], self.align[i:j], start)
 
     def end(self) -> int:
@@ -107,18 +107,10 @@ class NormalizedString:
         else:
             self.map_chars(str.lower)
 
-    def uppercase(self) -> None:
-        self.map_chars(str.upper)
-
     def prepend(self, s: str) -> None:
         if self.text:
             dest = [(c, 0 if k == 0 else 1) for k, c in enumerate(s)] + [(self.text[0], 1)]
             self.transform_range(0, 1, dest)
-
-    def append(self, s: str) -> None:
-        if self.text:
-            n = len(self.text)
-            self.transform_range(n - 1, n, [(self.text[-1], 0)] + [(c, 1) for c in s])
 
     def replace(self, pattern: Matcher, content: str) -> None:
         shift = 0

@@ -105,6 +105,12 @@ def trim_offsets(encoding: Encoding, add_prefix_space: bool) -> None:
         encoding.offsets[i] = (start, end)
 
 
+def trim_all(encodings: list[Encoding], add_prefix_space: bool) -> None:
+    for encoding in encodings:
+        for part in (encoding, *encoding.overflowing):
+            trim_offsets(part, add_prefix_space)
+
+
 class RobertaProcessing:
     def __init__(self, sep: list, cls: list, trim_offsets: bool = True, add_prefix_space: bool = True,
                  **_: Any) -> None:
@@ -116,10 +122,7 @@ class RobertaProcessing:
 
     def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
         if self.trim_offsets:
-            for encoding in encodings:
-                trim_offsets(encoding, self.add_prefix_space)
-                for other in encoding.overflowing:
-                    trim_offsets(other, self.add_prefix_space)
+            trim_all(encodings, self.add_prefix_space)
         for encoding in encodings:
             encoding.type_ids = [0] * len(encoding)
         if not add_special_tokens:
@@ -144,10 +147,7 @@ class ByteLevel:
 
     def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
         if self.trim_offsets:
-            for encoding in encodings:
-                trim_offsets(encoding, self.add_prefix_space)
-                for other in encoding.overflowing:
-                    trim_offsets(other, self.add_prefix_space)
+            trim_all(encodings, self.add_prefix_space)
         for i, encoding in enumerate(encodings):
             encoding.set_sequence_id(i)
         return encodings
