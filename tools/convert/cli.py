@@ -1,0 +1,124 @@
+"""The command: read a checkpoint, export, quantize, validate, write the hub folder atomically."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import tasks
+from .export import export_fp32, load, sample_batch
+from .quantize import MODES, SUFFIXES, quantize
+from .validate import FP32_TOLERANCE, print_report, reference_outputs, validate
+
+COPIED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
+          "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt",
+          "sentencepiece.bpe.model", "spiece.model", "added_tokens.json")
+
+
+class ConversionError(Exception):
+    pass
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m tools.convert",
+                                description="Convert a Hugging Face checkpoint into the Transformers.js ONNX layout.")
+    p.add_argument("--model_id", required=True, help="ORG/NAME under which the model is published")
+    p.add_argument("--source", type=Path, help="folder of the checkpoint (default: the model_id folder)")
+    p.add_argument("--task", required=True, choices=sorted(tasks.TASKS))
+    p.add_argument("--quantize", action="store_true", help="also write the --modes variants")
+    p.add_argument("--modes", nargs="*", default=["q8"], help=f"variants to write: {', '.join(MODES)}")
+    p.add_argument("--output_parent_dir", type=Path, required=True, help="hub root folder")
+    p.add_argument("--revision", default="main")
+    p.add_argument("--opset", type=int, default=14)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--save_reference", action="store_true",
+                   help="write reference.npz: the sample feeds and PyTorch's outputs (for tiny test models)")
+    return p.parse_args(argv)
+
+
+def _tokenizer(source: Path, work: Path):
+    """The checkpoint's tokenizer; a tokenizer.json is written when only slow-tokenizer files exist."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True)
+    except Exception as error:
+        raise ConversionError(f"{source}: missing or unreadable tokenizer files ({error})") from None
+    if not getattr(tokenizer, "is_fast", False):
+        raise ConversionError(f"{source}: no fast tokenizer (tokenizer.json) can be made from the tokenizer files")
+    if not (source / "tokenizer.json").is_file():
+        tokenizer.save_pretrained(work)
+    return tokenizer
+
+
+def convert(args: argparse.Namespace) -> Path:
+    from transformers import AutoConfig
+
+    source = args.source or Path(args.model_id)
+    modes = list(dict.fromkeys(args.modes if args.quantize else []))
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise ConversionError(f"unsupported mode(s) {', '.join(bad)}; supported: {', '.join(MODES)}")
+    if not (source / "config.json").is_file():
+        raise ConversionError(f"{source} has no config.json (not a Hugging Face checkpoint folder)")
+    config = AutoConfig.from_pretrained(source)
+    try:
+        head = tasks.check(args.task, config.model_type)
+    except ValueError as error:
+        raise ConversionError(str(error)) from None
+    target = args.output_parent_dir / args.model_id / args.revision
+    if target.exists() and not args.overwrite:
+        raise ConversionError(f"{target} exists; pass --overwrite to replace it")
+    args.output_parent_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.output_parent_dir) as tmp:
+        work = Path(tmp)
+        (work / "onnx").mkdir()
+        tokenizer = _tokenizer(source, work)
+        model, names = load(source, head)
+        sample = sample_batch(tokenizer, head, names, tasks.SAMPLES, tasks.PAIRS)
+        files = {"fp32": work / "onnx" / "model.onnx"}
+        used = export_fp32(model, head, names, sample, files["fp32"], args.opset)
+        sample = {n: sample[n] for n in used}
+        for mode in modes:
+            files[mode] = work / "onnx" / f"model{SUFFIXES[mode]}.onnx"
+            try:
+                quantize(files["fp32"], files[mode], mode)
+            except Exception as error:
+                raise ConversionError(f"mode {mode} failed for {args.model_id}: {error}") from None
+        reference = reference_outputs(model, head, sample)
+        report = validate(reference, head, sample, files)
+        print_report(args.model_id, report)
+        if report["fp32"]["max_abs_diff"] > FP32_TOLERANCE:
+            raise ConversionError(f"fp32 export differs from PyTorch by {report['fp32']['max_abs_diff']:.2e} "
+                                  f"> {FP32_TOLERANCE}")
+        for name in COPIED:
+            if (source / name).is_file() and not (work / name).exists():
+                shutil.copy2(source / name, work / name)
+        if args.save_reference:
+            np.savez_compressed(work / "reference.npz", **{f"feed.{n}": t.numpy() for n, t in sample.items()},
+                                **{f"output.{n}": v for n, v in reference.items()})
+        (work / "validation.json").write_text(json.dumps({"task": args.task, "modes": report}, indent=2) + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work.rename(target)
+        target.chmod(0o755)  # mkdtemp made it private; a hub folder is served to others
+        work.mkdir()  # TemporaryDirectory removes the name it created
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        target = convert(args)
+    except ConversionError as error:
+        print(f"convert: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {target}")
+    return 0

