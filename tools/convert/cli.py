@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tasks
+from . import decoder, tasks
 from .export import export_fp32, load, sample_batch
 from .quantize import MODES, SUFFIXES, quantize
-from .validate import FP32_TOLERANCE, print_report, reference_outputs, validate
+from .validate import FP32_TOLERANCE, print_report, reference_outputs, validate, validate_decoder
 
 COPIED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
           "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt",
@@ -57,6 +57,12 @@ def _tokenizer(source: Path, work: Path):
     return tokenizer
 
 
+def load_decoder(source: Path):
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(source, attn_implementation="sdpa").eval()
+
+
 def convert(args: argparse.Namespace) -> Path:
     from transformers import AutoConfig
 
@@ -80,19 +86,30 @@ def convert(args: argparse.Namespace) -> Path:
         work = Path(tmp)
         (work / "onnx").mkdir()
         tokenizer = _tokenizer(source, work)
-        model, names = load(source, head)
-        sample = sample_batch(tokenizer, head, names, tasks.SAMPLES, tasks.PAIRS)
         files = {"fp32": work / "onnx" / "model.onnx"}
-        used = export_fp32(model, head, names, sample, files["fp32"], args.opset)
-        sample = {n: sample[n] for n in used}
+        if head.decoder:
+            model = load_decoder(source)
+            decoder.export(model, files["fp32"], args.opset)
+        else:
+            model, names = load(source, head)
+            sample = sample_batch(tokenizer, head, names, tasks.SAMPLES, tasks.PAIRS)
+            used = export_fp32(model, head, names, sample, files["fp32"], args.opset)
+            sample = {n: sample[n] for n in used}
         for mode in modes:
             files[mode] = work / "onnx" / f"model{SUFFIXES[mode]}.onnx"
             try:
                 quantize(files["fp32"], files[mode], mode)
             except Exception as error:
                 raise ConversionError(f"mode {mode} failed for {args.model_id}: {error}") from None
-        reference = reference_outputs(model, head, sample)
-        report = validate(reference, head, sample, files)
+        if head.decoder:
+            checks = [decoder.feeds(model.config, past, length, seed=seed)
+                      for seed, (past, length) in enumerate([(0, 5), (3, 2), (6, 1)])]
+            pairs = [(feeds, decoder.reference(model, feeds)) for feeds in checks]
+            report = validate_decoder(pairs, files)
+            sample, reference = pairs[1]
+        else:
+            reference = reference_outputs(model, head, sample)
+            report = validate(reference, head, sample, files)
         print_report(args.model_id, report)
         if report["fp32"]["max_abs_diff"] > FP32_TOLERANCE:
             raise ConversionError(f"fp32 export differs from PyTorch by {report['fp32']['max_abs_diff']:.2e} "
@@ -101,7 +118,7 @@ def convert(args: argparse.Namespace) -> Path:
             if (source / name).is_file() and not (work / name).exists():
                 shutil.copy2(source / name, work / name)
         if args.save_reference:
-            np.savez_compressed(work / "reference.npz", **{f"feed.{n}": t.numpy() for n, t in sample.items()},
+            np.savez_compressed(work / "reference.npz", **{f"feed.{n}": np.asarray(t) for n, t in sample.items()},
                                 **{f"output.{n}": v for n, v in reference.items()})
         (work / "validation.json").write_text(json.dumps({"task": args.task, "modes": report}, indent=2) + "\n")
         if target.exists():

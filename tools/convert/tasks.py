@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ENCODERS = ("bert", "distilbert", "roberta", "xlm-roberta", "mpnet", "electra", "albert", "camembert")
+DECODERS = ("llama", "qwen2")
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,7 @@ class Head:
     outputs: tuple[str, ...]
     per_token: bool  # outputs have a sequence axis
     pairs: bool = False  # sample inputs are (question, context) pairs
+    decoder: bool = False  # causal LM with past key values in, present key values out
 
 
 TASKS = {
@@ -22,8 +24,9 @@ TASKS = {
     "token-classification": Head("AutoModelForTokenClassification", ("logits",), True),
     "question-answering": Head("AutoModelForQuestionAnswering", ("start_logits", "end_logits"), True, pairs=True),
     "fill-mask": Head("AutoModelForMaskedLM", ("logits",), True),
+    "text-generation": Head("AutoModelForCausalLM", ("logits",), True, decoder=True),
 }
-ARCHITECTURES = {task: ENCODERS for task in TASKS}
+ARCHITECTURES = {task: DECODERS if TASKS[task].decoder else ENCODERS for task in TASKS}
 
 SAMPLES = ["Hello world", "The quick brown fox jumps over the lazy dog.",
            "Models run in the browser, privately, with ONNX Runtime Web."]

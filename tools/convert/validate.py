@@ -61,6 +61,29 @@ def validate(reference: dict[str, np.ndarray], head: Head, sample: dict, files: 
     return report
 
 
+def validate_decoder(samples: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]],
+                     files: dict[str, Path]) -> dict[str, dict]:
+    """Per mode, over several (feeds, PyTorch outputs) samples with and without past: every output."""
+    import onnxruntime
+
+    report = {}
+    for mode, path in files.items():
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        outputs: dict[str, dict] = {}
+        for sample, want in samples:
+            got = dict(zip([o.name for o in session.get_outputs()], session.run(None, sample)))
+            for name, expected in want.items():
+                a = list(got[name].reshape(-1, got[name].shape[-1]))
+                b = list(expected.reshape(-1, expected.shape[-1]))
+                row = outputs.setdefault(name, {"max_abs_diff": 0.0, "min_cosine": 1.0})
+                row["max_abs_diff"] = max(row["max_abs_diff"], float(np.max(np.abs(got[name] - expected))))
+                row["min_cosine"] = min(row["min_cosine"], _cosine(a, b))
+        report[mode] = {"size_bytes": path.stat().st_size, "outputs": outputs,
+                        "max_abs_diff": max(o["max_abs_diff"] for o in outputs.values()),
+                        "min_cosine": min(o["min_cosine"] for o in outputs.values())}
+    return report
+
+
 def print_report(model_id: str, report: dict[str, dict]) -> None:
     print(f"validation of {model_id} against PyTorch (sample batch, real tokens only)")
     print(f"{'mode':<8} {'size MB':>9} {'max abs diff':>13} {'min cosine':>11}")
