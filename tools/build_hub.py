@@ -1,6 +1,7 @@
 """Build the local demo/test hub: real models from registry packages, tiny random ones from configs.
 
-Incremental: a model whose folder has validation.json is left alone, so a second run does nothing.
+Incremental: a model whose validation.json lists the same modes and recipe is left alone, so a
+second run does nothing; changing how tiny models are made means raising RECIPE.
 
     python -m tools.build_hub [--hub hub]
 """
@@ -8,6 +9,7 @@ Incremental: a model whose folder has validation.json is left alone, so a second
 from __future__ import annotations
 
 import argparse
+import json
 import importlib.util
 import sys
 from pathlib import Path
@@ -15,7 +17,8 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = ROOT / "hub"
-CHECKPOINTS = ROOT / ".cache" / "tiny-checkpoints"
+RECIPE = 3  # 2: encoder tokenizers take 512 tokens like real ones; 3: DistilBERT's own tokenizer class
+CHECKPOINTS = ROOT / ".cache" / f"tiny-checkpoints-{RECIPE}"
 TINY_REVISION = "v1"
 TINY_MODES = ["q8"]
 ALL_MODES = ["fp16", "q8", "int8", "uint8", "q4", "q4f16", "bnb4"]
@@ -62,15 +65,14 @@ def tiny_name(arch: str) -> str:
 
 
 def up_to_date(target: Path, modes: list[str]) -> bool:
-    """Built by this converter version with the same modes (validation.json lists them per file)."""
-    import json
-
+    """Built by this recipe with the same modes (validation.json lists them per file)."""
     try:
         report = json.loads((target / "validation.json").read_text())
     except (OSError, ValueError):
         return False
     files = report.get("files") if isinstance(report, dict) else None
-    return bool(files) and all(list(modes_of) == ["fp32", *modes] for modes_of in files.values())
+    return bool(files) and report.get("recipe") == RECIPE and \
+        all(list(modes_of) == ["fp32", *modes] for modes_of in files.values())
 
 
 def build(hub: Path = HUB) -> list[Path]:
@@ -83,7 +85,10 @@ def build(hub: Path = HUB) -> list[Path]:
             continue
         argv = ["--model_id", model_id, "--source", str(source()), "--task", task, "--quantize", "--modes", *modes,
                 "--output_parent_dir", str(hub), "--revision", revision, "--overwrite"]
-        built.append(convert.convert(convert.parse_args(argv + (["--save_reference"] if reference else []))))
+        folder = convert.convert(convert.parse_args(argv + (["--save_reference"] if reference else [])))
+        report = json.loads((folder / "validation.json").read_text())
+        (folder / "validation.json").write_text(json.dumps({**report, "recipe": RECIPE}, indent=2) + "\n")
+        built.append(folder)
     return built
 
 

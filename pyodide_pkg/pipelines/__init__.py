@@ -5,10 +5,16 @@ from __future__ import annotations
 from ..errors import OptionsError
 from .base import LoadContext, Pipeline
 from .feature_extraction import FeatureExtractionPipeline
+from .fill_mask import FillMaskPipeline
+from .question_answering import QuestionAnsweringPipeline
+from .text_classification import TextClassificationPipeline
+from .token_classification import TokenClassificationPipeline
+from .zero_shot_classification import ZeroShotClassificationPipeline
 
 PIPELINES: dict[str, type[Pipeline]] = {}
 
-for _cls in (FeatureExtractionPipeline,):
+for _cls in (FeatureExtractionPipeline, TextClassificationPipeline, TokenClassificationPipeline,
+             QuestionAnsweringPipeline, FillMaskPipeline, ZeroShotClassificationPipeline):
     for _name in (_cls.task, *_cls.aliases):
         PIPELINES[_name] = _cls
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 from .. import platform
-from ..errors import DownloadError
+from ..errors import DownloadError, ModelError
 from ..model_files import FileSource
 from ..options import PipelineOptions
 
@@ -34,6 +34,22 @@ class LoadContext:
                 return None
             raise
         return json.loads(data)
+
+    @property
+    def tokenizer_name(self) -> str:
+        return self.options.tokenizerId or self.options.modelId
+
+    async def pretrained_tokenizer(self) -> Any:
+        """tokenizer.json with tokenizer_config.json and special_tokens_map.json, as transformers loads them."""
+        from ..tokenizers import PretrainedTokenizer
+
+        data = await self.tokenizer_file("tokenizer.json")
+        config = await self.json("tokenizer_config.json", tokenizer=True, optional=True)
+        special = await self.json("special_tokens_map.json", tokenizer=True, optional=True)
+        try:
+            return PretrainedTokenizer.from_data(data, config, special)
+        except (ValueError, NotImplementedError) as error:
+            raise ModelError(f"{self.tokenizer_name}: tokenizer files: {error}") from None
 
     async def session(self, path: str) -> Any:
         return await platform.create_session(await self.model_file(path), self.options.numThreads)

@@ -78,6 +78,14 @@ class CompiledTokenizer:
     def decode_batch(self, sequences: list[list[int]], skip_special_tokens: bool = True) -> list[str]:
         return self.inner.decode_batch(sequences, skip_special_tokens=skip_special_tokens)
 
+    def decode_tokens(self, tokens: list[str]) -> str:
+        decoder = self.inner.decoder
+        return decoder.decode(list(tokens)) if decoder is not None else " ".join(tokens)
+
+    @property
+    def continuing_subword_prefix(self) -> str | None:
+        return getattr(self.inner.model, "continuing_subword_prefix", None)
+
     def token_to_id(self, token: str) -> int | None:
         return self.inner.token_to_id(token)
 

@@ -85,11 +85,23 @@ class PretrainedTokenizer:
             out["additional_special_tokens"] = list(self.additional_special_tokens)
         return out
 
-    def __call__(self, text: str | list[str], text_pair: str | list[str] | None = None, *,
-                 add_special_tokens: bool = True, padding: bool | str = False, truncation: bool | str | None = None,
-                 max_length: int | None = None, stride: int = 0, pad_to_multiple_of: int | None = None,
-                 return_overflowing_tokens: bool = False, return_offsets_mapping: bool = False,
-                 return_special_tokens_mask: bool = False) -> dict[str, Any]:
+    def token_id(self, name: str) -> int | None:
+        """The id of a special token by its role ('mask_token', 'cls_token', ...), None when unset."""
+        token = getattr(self, name)
+        return None if token is None else self.tokenizer.token_to_id(token)
+
+    def convert_ids_to_tokens(self, ids: list[int]) -> list[str | None]:
+        return [self.tokenizer.id_to_token(int(i)) for i in ids]
+
+    def convert_tokens_to_string(self, tokens: list[str]) -> str:
+        return self.tokenizer.decode_tokens(tokens)
+
+    def encode_rows(self, text: str | list[str], text_pair: str | list[str] | None = None, *,
+                    add_special_tokens: bool = True, padding: bool | str = False,
+                    truncation: bool | str | None = None, max_length: int | None = None, stride: int = 0,
+                    pad_to_multiple_of: int | None = None,
+                    return_overflowing_tokens: bool = False) -> tuple[list[Any], list[int]]:
+        """The encodings `__call__` turns into columns, and for each the index of the input it came from."""
         batched = isinstance(text, (list, tuple))
         texts = list(text) if batched else [text]
         pairs = (list(text_pair) if batched else [text_pair]) if text_pair is not None else None
@@ -128,6 +140,17 @@ class PretrainedTokenizer:
             parts = [encoding, *encoding.overflowing] if return_overflowing_tokens else [encoding]
             rows.extend(parts)
             sample_of.extend([i] * len(parts))
+        return rows, sample_of
+
+    def __call__(self, text: str | list[str], text_pair: str | list[str] | None = None, *,
+                 add_special_tokens: bool = True, padding: bool | str = False, truncation: bool | str | None = None,
+                 max_length: int | None = None, stride: int = 0, pad_to_multiple_of: int | None = None,
+                 return_overflowing_tokens: bool = False, return_offsets_mapping: bool = False,
+                 return_special_tokens_mask: bool = False) -> dict[str, Any]:
+        rows, sample_of = self.encode_rows(text, text_pair, add_special_tokens=add_special_tokens, padding=padding,
+                                           truncation=truncation, max_length=max_length, stride=stride,
+                                           pad_to_multiple_of=pad_to_multiple_of,
+                                           return_overflowing_tokens=return_overflowing_tokens)
         columns = {"input_ids": [e.ids for e in rows], "token_type_ids": [e.type_ids for e in rows],
                    "attention_mask": [e.attention_mask for e in rows]}
         out: dict[str, Any] = {k: v for k, v in columns.items() if k in self.model_input_names}
@@ -137,7 +160,7 @@ class PretrainedTokenizer:
             out["special_tokens_mask"] = [e.special_tokens_mask for e in rows]
         if return_overflowing_tokens:
             out["overflow_to_sample_mapping"] = sample_of
-        if not batched and not return_overflowing_tokens:
+        if not isinstance(text, (list, tuple)) and not return_overflowing_tokens:
             out = {k: v[0] for k, v in out.items()}
         return out
 

@@ -118,7 +118,7 @@ class Tokenizer:
             raise ValueError(f"truncation strategy {strategy!r} is unknown; expected one of {', '.join(STRATEGIES)}")
         if direction not in ("left", "right"):
             raise ValueError(f"truncation direction {direction!r} is unknown; expected left or right")
-        if self.post_processor and stride >= max_length - self.post_processor.added_tokens(False):
+        if self.post_processor and stride > max(max_length - self.post_processor.added_tokens(False), 0):
             raise ValueError(f"truncation stride {stride} is too high for max_length {max_length} with "
                              f"{self.post_processor.added_tokens(False)} special tokens")
         self.truncation = {"max_length": max_length, "stride": stride, "strategy": strategy, "direction": direction}
@@ -215,6 +215,14 @@ class Tokenizer:
 
     def decode_batch(self, sequences: list[list[int]], skip_special_tokens: bool = True) -> list[str]:
         return [self.decode(ids, skip_special_tokens) for ids in sequences]
+
+    def decode_tokens(self, tokens: list[str]) -> str:
+        """What `tokenizer.decoder.decode(tokens)` gives in the reference (tokens joined by spaces without one)."""
+        return decoders.decode(self.decoder, list(tokens))
+
+    @property
+    def continuing_subword_prefix(self) -> str | None:
+        return getattr(self.model, "prefix", None)
 
 
 def _lower(value: str) -> str:

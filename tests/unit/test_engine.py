@@ -107,7 +107,7 @@ def test_bad_requests_leave_engine_usable(server, store_dir):
     async def go():
         engine = await pyodide_pkg.create_engine(options(server, dtype="fp32"))
         for request, problem in [({"args": []}, "args must hold"), ({"args": [42]}, "string or a non-empty list"),
-                                 ({"args": ["x"], "options": {"pooling": "max2"}}, "pooling must be one of"),
+                                 ({"args": ["x"], "options": {"pooling": "max2"}}, "option .pooling. must be one of"),
                                  ({"args": ["x"], "options": {"colour": 1}}, "unknown option"),
                                  ({"arg": ["x"]}, "unknown request field"), ("x", "a request is an object")]:
             with pytest.raises(RequestError, match=problem):
