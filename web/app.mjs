@@ -29,6 +29,14 @@ function onProgress(p) {
   label.textContent = `${p.metadata.file} — ${verb}${p.total ? `, ${megabytes(p.total)}` : ""}${p.ok ? "" : " (failed)"}`;
 }
 
+// A JSON array is the request's args (e.g. ["question", "context"] or ["text", ["label", ...]]); anything else is one text.
+function requestArgs(text) {
+  if (text.trim().startsWith("[")) {
+    try { return JSON.parse(text); } catch { /* a text that happens to start with a bracket */ }
+  }
+  return [text];
+}
+
 async function refreshModels() {
   const body = $("models").querySelector("tbody");
   body.replaceChildren();
@@ -83,7 +91,7 @@ $("run-form").addEventListener("submit", async (event) => {
     $("status").textContent = `Engine ready in ${Math.round(performance.now() - started)} ms; running…`;
     const t0 = performance.now();
     const runOptions = $("run-options").value.trim() ? JSON.parse($("run-options").value) : {};
-    const result = await engine.run({ args: [$("input").value], options: runOptions });
+    const result = await engine.run({ args: requestArgs($("input").value), options: runOptions });
     const shape = [];
     for (let v = result; Array.isArray(v); v = v[0]) shape.push(v.length);
     $("status").textContent = `Done in ${Math.round(performance.now() - t0)} ms.` +

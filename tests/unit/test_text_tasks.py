@@ -184,3 +184,24 @@ def test_bad_requests_fail_clearly_and_leave_the_engine_usable(server, store_dir
 def test_model_without_the_task_head_is_refused(server, store_dir, task, model, message):
     with pytest.raises(ModelError, match=message):
         run(pyodide_pkg.create_engine(engine_options(server, model, task)))
+
+
+@pytest.mark.parametrize("feature,args,options", [
+    ("demo-sentiment", ["I love it"], {"top_k": 2}), ("demo-ner", ["Ann lives in Paris"], {"ignore_labels": []}),
+    ("demo-question-answering", ["Who lives there?", "Ann lives in Paris."], {}),
+    ("demo-fill-mask", ["Paris is a [MASK]."], {}), ("demo-zero-shot", ["Ann lives in Paris", ["travel", "food"]], {})])
+def test_feature_ids_of_the_bundled_settings(server, store_dir, feature, args, options):
+    """Each demo featureId, and its task alone, resolve to the same model and answer like an explicit engine."""
+    async def go():
+        settings = f"{server.origin}/settings"
+        by_feature = await pyodide_pkg.create_engine({"featureId": feature, "settingsBaseUrl": settings})
+        o = by_feature.options
+        by_task = await pyodide_pkg.create_engine({"taskName": o.taskName, "settingsBaseUrl": settings,
+                                                   "engineId": "by-task"})
+        explicit = await pyodide_pkg.create_engine({"taskName": o.taskName, "modelId": o.modelId, "modelRevision": "v1",
+                                                    "dtype": "q8", "settingsBaseUrl": settings, "engineId": "explicit"})
+        request = {"args": args, "options": options}
+        return o, by_task.options, [await e.run(request) for e in (by_feature, by_task, explicit)]
+    feature_options, task_options, (a, b, c) = run(go())
+    assert (feature_options.modelId, feature_options.dtype) == (task_options.modelId, "q8")
+    assert a == b == c

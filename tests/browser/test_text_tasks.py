@@ -1,0 +1,61 @@
+"""Each text task through createEngine in Chromium gives the JSON the CPython run of our code gives."""
+
+import json
+
+import pytest
+
+from tests import text_task_cases as cases
+from tests.unit.test_text_tasks import assert_same, engine_options, our_results
+
+RUN_ALL = """async ([options, requests]) => {
+  const { createEngine } = await import('./engine.mjs');
+  const engine = await createEngine(options);
+  const results = [];
+  for (const request of requests) {
+    try { results.push({ ok: true, value: await engine.run(request) }); }
+    catch (e) { results.push({ ok: false, name: e.name, message: e.message }); }
+  }
+  await engine.terminate();
+  return results;
+}"""
+
+TASKS = {
+    "text-classification": cases.text_classification()[7:13],
+    "token-classification": cases.token_classification()[6:12],
+    "question-answering": cases.question_answering()[:3] + cases.question_answering()[-3:],
+    "fill-mask": cases.fill_mask("[MASK]")[:3] + cases.fill_mask("[MASK]")[-5:-2],
+    "zero-shot-classification": cases.zero_shot_classification()[-6:],
+}
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_task_in_browser_matches_cpython(page, server, store_dir, task):
+    requests = TASKS[task]
+    model = f"test/tiny-bert-{task}"
+    options = {k: v for k, v in engine_options(server, model, task).items() if k != "settingsBaseUrl"}
+    answers = page.evaluate(RUN_ALL, [options, [{"args": a, "options": o} for a, o in requests]])
+    expected = our_results(server, model, task, requests)
+    for answer, want, request in zip(answers, expected, requests):
+        assert answer["ok"], answer
+        assert_same(answer["value"], want, f"{task} {request}", tolerance=1e-4)
+
+
+def test_bad_request_in_browser_names_the_problem_and_engine_goes_on(page, server):
+    task = "zero-shot-classification"
+    options = {k: v for k, v in engine_options(server, "test/tiny-bert-" + task, task).items() if k != "settingsBaseUrl"}
+    first, second = page.evaluate(RUN_ALL, [options, [{"args": ["text", []]}, {"args": ["text", ["a", "b"]]}]])
+    assert first == {"ok": False, "name": "RequestError",
+                     "message": "zero-shot-classification: candidate_labels is empty; give at least one label"}
+    assert second["ok"] and sorted(second["value"]["labels"]) == ["a", "b"]
+
+
+def test_demo_page_answers_a_question_from_json_args(page):
+    page.select_option("#feature", "demo-question-answering")
+    page.fill("#input", '["Who lives in Paris?", "Ann lives in Paris with her cat."]')
+    page.fill("#run-options", "{}")
+    page.click("#run")
+    page.wait_for_function("document.querySelector('#result').dataset.ready !== undefined")
+    assert page.get_attribute("#result", "data-ready") == "true", page.text_content("#status")
+    answer = json.loads(page.text_content("#result"))
+    assert set(answer) == {"score", "start", "end", "answer"}
+    assert answer["answer"] == "Ann lives in Paris with her cat."[answer["start"]:answer["end"]]
