@@ -13,7 +13,7 @@ from tests.conftest import REAL_MODEL, REAL_REVISION, ROOT, run
 SENTENCES = json.loads((ROOT / "tests" / "data" / "sentences.json").read_text())
 MEAN_NORM = {"pooling": "mean", "normalize": True}
 MODEL_FILES = {f"/hub/{REAL_MODEL}/{REAL_REVISION}/{f}" for f in
-               ("config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx")}
+               ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "onnx/model.onnx")}
 RUNTIME = "/vendor/ort/ort-wasm-simd-threaded.wasm"
 
 
