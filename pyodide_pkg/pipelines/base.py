@@ -54,6 +54,20 @@ class LoadContext:
     async def session(self, path: str) -> Any:
         return await platform.create_session(await self.model_file(path), self.options.numThreads)
 
+    async def first_session(self, *paths: str) -> Any:
+        """The first of these files the hub has (e.g. a merged decoder, else the plain one)."""
+        missing = []
+        for path in paths:
+            try:
+                data = await self.model_file(path)
+            except DownloadError as error:
+                if "HTTP 404" not in str(error):
+                    raise
+                missing.append(path)
+                continue
+            return await platform.create_session(data, self.options.numThreads)
+        raise ModelError(f"{self.options.modelId}@{self.options.modelRevision} has none of {', '.join(missing)}")
+
 
 class Pipeline:
     task: str = ""

@@ -11,6 +11,9 @@ Interface:
     async init_runtime(wasm: bytes, num_threads: int) -> None
     async create_session(model: bytes, num_threads: int) -> session with input_names,
         output_names, async run(feeds) -> dict[str, ndarray], release()
+    async load_packages(names) -> None: packages Pyodide ships but does not load at boot (Pillow)
+    async page_image(value) -> encoded bytes, (width, height, rgba bytes), or None: a page's
+        Blob or ImageData (nothing under CPython)
 """
 
 import sys
@@ -18,10 +21,11 @@ import sys
 IN_BROWSER = sys.platform == "emscripten"
 
 if IN_BROWSER:
-    from .browser import create_session, fetch, init_runtime, open_store
+    from .browser import create_session, fetch, init_runtime, load_packages, open_store, page_image
 else:
-    from .cpython import create_session, fetch, init_runtime, open_store
+    from .cpython import create_session, fetch, init_runtime, load_packages, open_store, page_image
 
 from .common import Response
 
-__all__ = ["IN_BROWSER", "Response", "create_session", "fetch", "init_runtime", "open_store"]
+__all__ = ["IN_BROWSER", "Response", "create_session", "fetch", "init_runtime", "load_packages", "open_store",
+           "page_image"]

@@ -9,7 +9,7 @@ import numpy as np
 import ml_bridge  # registered by web/engine.mjs before this package is imported
 from js import AbortSignal, Object, Uint8Array
 from js import fetch as js_fetch
-from pyodide.ffi import JsException, to_js
+from pyodide.ffi import JsException, JsProxy, to_js
 
 from ..errors import DownloadError
 from .common import BLOB_FIELD, ProgressCallback, Response
@@ -118,3 +118,25 @@ async def create_session(model: bytes, num_threads: int) -> OrtWebSession:
         return OrtWebSession(await ml_bridge.ortCreateSession(to_uint8(model)))
     except JsException as error:
         raise RuntimeError(f"ONNX Runtime Web could not create a session: {error}") from None
+
+
+async def load_packages(names: list[str]) -> None:
+    import pyodide_js
+
+    missing = [n for n in names if n not in pyodide_js.loadedPackages.to_py()]
+    if missing:
+        await pyodide_js.loadPackage(to_js(missing))
+        failed = [n for n in missing if n not in pyodide_js.loadedPackages.to_py()]
+        if failed:  # loadPackage reports failures to the console, not by raising
+            raise RuntimeError(f"Pyodide could not load the package(s) {', '.join(failed)}")
+
+
+async def page_image(value: Any) -> bytes | tuple[int, int, bytes] | None:
+    """A Blob (or File) as its bytes; an ImageData as (width, height, RGBA bytes)."""
+    if not isinstance(value, JsProxy):
+        return None
+    if hasattr(value, "arrayBuffer"):
+        return (await value.arrayBuffer()).to_bytes()
+    if hasattr(value, "data") and hasattr(value, "width") and hasattr(value, "height"):
+        return int(value.width), int(value.height), value.data.to_bytes()
+    return None

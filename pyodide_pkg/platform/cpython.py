@@ -115,3 +115,12 @@ class OrtSession:
 
 async def create_session(model: bytes, num_threads: int) -> OrtSession:
     return await asyncio.to_thread(OrtSession, model, num_threads)
+
+
+async def load_packages(names: list[str]) -> None:
+    """Under CPython the packages come from pip (requirements-dev.txt)."""
+
+
+async def page_image(value: Any) -> None:
+    """There is no page under CPython: only URLs and bytes are images here."""
+    return None

@@ -1,0 +1,134 @@
+"""ONNX decoders as step models: feed the new tokens, keep the key/value cache, reorder it for beams.
+
+Decoder-only graphs (`model.onnx`) take `past_key_values.<i>.key/value`; merged seq2seq decoders
+(`decoder_model_merged.onnx`) take `.decoder.`/`.encoder.` caches and `use_cache_branch`, and give
+the cross-attention cache on the first step only. A graph without past inputs (a plain
+`decoder_model.onnx`) or `use_cache: false` re-reads the whole sequence every step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+PAST = "past_key_values."
+
+
+def cache_dims(config: dict[str, Any]) -> tuple[int, int]:
+    """(heads, head size) of the decoder's key/value cache, from config.json as transformers names them."""
+    c = config.get("decoder") or config if config.get("model_type") in ("vision-encoder-decoder", "speech-encoder-decoder") else config
+    kind = c.get("model_type")
+    if kind == "t5":
+        return int(c["num_heads"]), int(c["d_kv"])
+    if "decoder_attention_heads" in c:
+        heads = int(c["decoder_attention_heads"])
+        return heads, int(c["d_model"]) // heads
+    if kind == "gpt2" or "n_head" in c:
+        heads = int(c["n_head"])
+        return heads, int(c["n_embd"]) // heads
+    heads = int(c["num_attention_heads"])
+    return int(c.get("num_key_value_heads") or heads), int(c.get("head_dim") or int(c["hidden_size"]) // heads)
+
+
+class DecoderCache:
+    """The past inputs of one decoder session and how they are filled from its present outputs."""
+
+    def __init__(self, session: Any, config: dict[str, Any], use_cache: bool) -> None:
+        self.session = session
+        self.names = [n for n in session.input_names if n.startswith(PAST)]
+        self.heads, self.size = cache_dims(config)
+        self.enabled = use_cache and bool(self.names)
+        self.past: dict[str, np.ndarray] | None = None
+        self.length = 0
+
+    def reset(self) -> None:
+        self.past, self.length = None, 0
+
+    def empty(self, rows: int, encoder_length: int) -> dict[str, np.ndarray]:
+        """Placeholders for the first step (the graph ignores them there): no past tokens."""
+        return {n: np.zeros((rows, self.heads, encoder_length if ".encoder." in n else 0, self.size), np.float32)
+                for n in self.names}
+
+    def feeds(self, ids: np.ndarray, encoder_length: int = 0) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The tokens to feed and the past to feed with them."""
+        if self.enabled and self.past is not None:
+            return ids[:, self.length:], self.past
+        return ids, self.empty(len(ids), encoder_length)
+
+    def keep(self, outputs: dict[str, np.ndarray], total: int) -> None:
+        if not self.enabled:
+            return
+        first = self.past is None
+        self.past = {n: outputs[n.replace(PAST, "present.")] if first or ".encoder." not in n else self.past[n]
+                     for n in self.names}
+        self.length = total
+
+    def reorder(self, index: np.ndarray) -> None:
+        if self.past is not None:
+            self.past = {n: v[index] for n, v in self.past.items()}
+
+
+class CausalModel:
+    """A decoder-only model: input_ids, attention_mask, position_ids (when the graph takes them), past."""
+
+    def __init__(self, session: Any, config: dict[str, Any], use_cache: bool = True) -> None:
+        self.session = session
+        self.cache = DecoderCache(session, config, use_cache)
+
+    def start(self) -> None:
+        self.cache.reset()
+
+    async def step(self, ids: np.ndarray) -> np.ndarray:
+        new, past = self.cache.feeds(ids)
+        total = ids.shape[1]
+        feeds = {"input_ids": new, "attention_mask": np.ones((len(ids), total), np.int64),
+                 "position_ids": np.broadcast_to(np.arange(total - new.shape[1], total, dtype=np.int64), new.shape).copy(),
+                 **past}
+        outputs = await self.session.run({k: v for k, v in feeds.items() if k in self.session.input_names})
+        self.cache.keep(outputs, total)
+        return outputs["logits"][:, -1, :]
+
+    def reorder(self, index: np.ndarray) -> None:
+        self.cache.reorder(index)
+
+    def release(self) -> None:
+        self.session.release()
+
+
+class Seq2SeqModel:
+    """An encoder run once, and a decoder attending to its output (text or vision encoders)."""
+
+    def __init__(self, encoder: Any, decoder: Any, config: dict[str, Any], use_cache: bool = True) -> None:
+        self.encoder = encoder
+        self.decoder = decoder
+        self.cache = DecoderCache(decoder, config, use_cache)
+        self.hidden: np.ndarray | None = None
+        self.mask: np.ndarray | None = None
+
+    async def encode(self, feeds: dict[str, np.ndarray]) -> None:
+        outputs = await self.encoder.run({k: v for k, v in feeds.items() if k in self.encoder.input_names})
+        self.hidden = outputs["last_hidden_state"].astype(np.float32)
+        self.mask = feeds.get("attention_mask")
+        if self.mask is None:
+            self.mask = np.ones(self.hidden.shape[:2], np.int64)
+        self.cache.reset()
+
+    async def step(self, ids: np.ndarray) -> np.ndarray:
+        rows = len(ids)
+        if len(self.hidden) != rows:  # beams or several return sequences share one encoding
+            self.hidden = np.repeat(self.hidden[:1], rows, axis=0)
+            self.mask = np.repeat(self.mask[:1], rows, axis=0)
+        new, past = self.cache.feeds(ids, self.hidden.shape[1])
+        feeds = {"input_ids": new, "encoder_hidden_states": self.hidden, "encoder_attention_mask": self.mask,
+                 "use_cache_branch": np.array([self.cache.past is not None]), **past}
+        outputs = await self.decoder.run({k: v for k, v in feeds.items() if k in self.decoder.input_names})
+        self.cache.keep(outputs, ids.shape[1])
+        return outputs["logits"][:, -1, :]
+
+    def reorder(self, index: np.ndarray) -> None:
+        self.cache.reorder(index)
+
+    def release(self) -> None:
+        self.encoder.release()
+        self.decoder.release()

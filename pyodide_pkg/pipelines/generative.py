@@ -1,0 +1,116 @@
+"""What the generating tasks share: generation options, the decoding loop, and streaming text pieces.
+
+A request's options are split in two: the task's own (e.g. `return_full_text`) and generation
+options (`max_new_tokens`, `num_beams`, `do_sample`, ...), which override generation_config.json.
+`stream` runs the same work and yields `{text, tokens}` pieces as tokens are produced, then
+`{output}` with the result `run` would return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, AsyncIterator, Callable
+
+import numpy as np
+
+from ..errors import RequestError
+from ..generation import GenerationConfig, generate, resolve
+from ..generation.config import NAMES as GENERATION_OPTIONS
+from ..generation.logits_process import build
+from ..generation.stopping import Stopping
+from .base import Pipeline
+
+Piece = Callable[[dict[str, Any]], None]
+MODEL_OPTIONS = ("use_cache",)
+
+
+class TextPieces:
+    """The first sequence's text, handed out as it grows; never a half-decoded character.
+
+    `text_of` turns a whole sequence into the text the final result holds, so the pieces join to it.
+    """
+
+    def __init__(self, text_of: Callable[[list[int]], str], prompt_length: int, emit: Piece) -> None:
+        self.text_of = text_of
+        self.emit = emit
+        self.sent = ""
+        self.count = prompt_length
+
+    def __call__(self, ids: np.ndarray) -> None:
+        tokens = ids[0].tolist()
+        text = self.text_of(tokens)
+        if text.endswith("\ufffd") or not text.startswith(self.sent) or len(text) == len(self.sent):
+            return
+        piece, self.sent = text[len(self.sent):], text
+        new_tokens, self.count = tokens[self.count:], len(tokens)
+        self.emit({"text": piece, "tokens": new_tokens})
+
+    def finish(self, final_text: str) -> None:
+        if final_text.startswith(self.sent) and len(final_text) > len(self.sent):
+            self.emit({"text": final_text[len(self.sent):], "tokens": []})
+
+
+class GenerativePipeline(Pipeline):
+    own_options: tuple[str, ...] = ()
+
+    def __init__(self, model: Any, tokenizer: Any, model_generation: dict[str, Any], config: dict[str, Any]) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.model_generation = model_generation
+        self.config = config
+
+    def split_options(self, options: dict[str, Any]) -> tuple[dict[str, Any], GenerationConfig, bool]:
+        """(task options, generation settings, use_cache)."""
+        unknown = sorted(set(options) - set(self.own_options) - GENERATION_OPTIONS - set(MODEL_OPTIONS))
+        if unknown:
+            raise RequestError(f"{self.task}: unknown option(s) {', '.join(unknown)}; known: task options "
+                               f"{', '.join(self.own_options) or 'none'}, use_cache, and generation options "
+                               f"{', '.join(sorted(GENERATION_OPTIONS))}")
+        use_cache = options.get("use_cache", True)
+        if not isinstance(use_cache, bool):
+            raise RequestError(f"{self.task}: option 'use_cache' must be true or false, got {use_cache!r}")
+        own = {k: v for k, v in options.items() if k in self.own_options}
+        generation = resolve(self.model_generation, {k: v for k, v in options.items() if k in GENERATION_OPTIONS})
+        self.model.cache.enabled = use_cache and bool(self.model.cache.names)
+        return own, generation, use_cache
+
+    async def decode_loop(self, ids: np.ndarray, generation: GenerationConfig,
+                          pieces: TextPieces | None = None) -> list[list[int]]:
+        prompt = ids.shape[1]
+        max_length = generation.limit(prompt)
+        stop_decode = (lambda t: self.tokenizer.decode(t, skip_special_tokens=False)) if generation.stop_strings else None
+        stopping = Stopping(generation, max_length, stop_decode)
+        on_token = pieces if pieces is not None and generation.num_beams == 1 else None
+        return await generate(self.model, ids, generation, build(generation, prompt, max_length), stopping,
+                              max_length, on_token)
+
+    async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:
+        return await self.run(args, options, None)
+
+    async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
+        raise NotImplementedError
+
+    async def stream(self, args: list[Any], options: dict[str, Any]) -> AsyncIterator[Any]:
+        queue: asyncio.Queue = asyncio.Queue()
+        work = asyncio.ensure_future(self.run(args, options, queue.put_nowait))
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({getter, work}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                yield getter.result()
+                continue
+            getter.cancel()
+            while not queue.empty():
+                yield queue.get_nowait()
+            yield {"output": work.result()}
+            return
+
+    def release(self) -> None:
+        self.model.release()
+
+
+def check_prompt_length(task: str, length: int, config: dict[str, Any]) -> None:
+    """A prompt past the model's position embeddings cannot be read: say so before running it."""
+    limit = config.get("max_position_embeddings") or config.get("n_positions")
+    if limit and length > int(limit):
+        raise RequestError(f"{task}: the prompt has {length} tokens but the model reads at most {limit}; shorten it")

@@ -1,0 +1,67 @@
+"""image-to-text: a vision encoder-decoder (e.g. mozilla/distilvit, ViT + GPT-2) captions an image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import RequestError
+from ..generation import from_model
+from ..processors import ImageProcessor, load_image
+from .base import LoadContext
+from .generative import GenerativePipeline, Piece, TextPieces
+from .text2text_generation import load_seq2seq
+
+
+class ImageToTextPipeline(GenerativePipeline):
+    task = "image-to-text"
+    own_options = ("return_tensors",)
+
+    def __init__(self, model: Any, tokenizer: Any, model_generation: dict[str, Any], config: dict[str, Any],
+                 processor: ImageProcessor) -> None:
+        super().__init__(model, tokenizer, model_generation, config)
+        self.processor = processor
+
+    @classmethod
+    async def load(cls, ctx: LoadContext) -> "ImageToTextPipeline":
+        processor = ImageProcessor(await ctx.json("preprocessor_config.json"))
+        model, config, generation = await load_seq2seq(ctx)
+        try:
+            tokenizer = await ctx.pretrained_tokenizer()
+        except Exception:
+            model.release()
+            raise
+        return cls(model, tokenizer, from_model(generation, config), config, processor)
+
+    async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
+        own, generation, _ = self.split_options(options)
+        if not args:
+            raise RequestError("image-to-text: args must hold an image or a list of images")
+        value = args[0]
+        images = value if isinstance(value, list) else [value]
+        if not images:
+            raise RequestError("image-to-text: the list of images is empty")
+        results = [await self.one(image, own, generation, emit if i == 0 else None) for i, image in enumerate(images)]
+        return results if isinstance(value, list) else results[0]
+
+    async def one(self, image: Any, own: dict[str, Any], generation: Any, emit: Piece | None) -> list[dict]:
+        pixels = self.processor(await load_image(image))
+        await self.model.encode({"pixel_values": pixels})
+        start = generation.decoder_start_token_id
+        if start is None:
+            start = generation.bos_token_id
+        if start is None:
+            raise RequestError("image-to-text: the model's config has no decoder_start_token_id")
+
+        def decode(tokens: list[int]) -> str:
+            return self.tokenizer.decode(tokens, skip_special_tokens=True)
+
+        pieces = TextPieces(decode, 1, emit) if emit else None
+        sequences = await self.decode_loop(np.array([[start]], dtype=np.int64), generation, pieces)
+        if own.get("return_tensors"):
+            return [{"generated_token_ids": s} for s in sequences]
+        records = [{"generated_text": decode(s)} for s in sequences]
+        if pieces:
+            pieces.finish(records[0]["generated_text"])
+        return records

@@ -1,0 +1,80 @@
+"""text-generation: a decoder-only model continues a prompt, or answers a chat rendered by its template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..dtypes import onnx_file
+from ..errors import RequestError
+from ..generation import CausalModel, from_model
+from ..tokenizers import ChatTemplateError
+from .base import LoadContext
+from .generative import GenerativePipeline, Piece, TextPieces, check_prompt_length
+
+
+def is_chat(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(m, dict) and "role" in m for m in value)
+
+
+class TextGenerationPipeline(GenerativePipeline):
+    task = "text-generation"
+    own_options = ("return_full_text", "return_tensors", "add_special_tokens")
+
+    @classmethod
+    async def load(cls, ctx: LoadContext) -> "TextGenerationPipeline":
+        config = await ctx.json("config.json")
+        generation = await ctx.json("generation_config.json", optional=True)
+        tokenizer = await ctx.pretrained_tokenizer()
+        session = await ctx.session(onnx_file("model", ctx.options.dtype))
+        return cls(CausalModel(session, config), tokenizer, from_model(generation, config), config)
+
+    def prompt_ids(self, prompt: Any, add_special_tokens: bool | None) -> list[int]:
+        if is_chat(prompt):
+            try:
+                return self.tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True)
+            except ChatTemplateError as error:
+                raise RequestError(f"text-generation: {error}") from None
+        if not isinstance(prompt, str):
+            raise RequestError("text-generation: a prompt is a text or a chat (a list of {role, content})")
+        special = True if add_special_tokens is None else add_special_tokens
+        return self.tokenizer(prompt, add_special_tokens=special)["input_ids"]
+
+    async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
+        own, generation, _ = self.split_options(options)
+        for name in own:
+            if not isinstance(own[name], bool):
+                raise RequestError(f"text-generation: option '{name}' must be true or false, got {own[name]!r}")
+        if not args:
+            raise RequestError("text-generation: args must hold a prompt, a chat, or a list of them")
+        value = args[0]
+        prompts = value if isinstance(value, list) and value and not is_chat(value) else [value]
+        results = [await self.one(p, own, generation, emit if i == 0 else None) for i, p in enumerate(prompts)]
+        return results if prompts is value else results[0]
+
+    async def one(self, prompt: Any, own: dict[str, Any], generation: Any, emit: Piece | None) -> list[dict]:
+        ids = self.prompt_ids(prompt, own.get("add_special_tokens"))
+        if not ids:
+            raise RequestError("text-generation: the prompt is empty after tokenization")
+        check_prompt_length(self.task, len(ids), self.config)
+
+        def decode(tokens: list[int]) -> str:
+            return self.tokenizer.decode(tokens, skip_special_tokens=True, clean_up_tokenization_spaces=True)
+
+        prompt_length = len(decode(ids))
+        pieces = TextPieces(lambda tokens: decode(tokens)[prompt_length:], len(ids), emit) if emit else None
+        self.model.start()
+        sequences = await self.decode_loop(np.array([ids], dtype=np.int64), generation, pieces)
+        records = []
+        for sequence in sequences:
+            if own.get("return_tensors"):
+                records.append({"generated_token_ids": sequence})
+                continue
+            text = decode(sequence)[prompt_length:]
+            if pieces and not records:
+                pieces.finish(text)
+            if own.get("return_full_text", True):
+                text = [*prompt, {"role": "assistant", "content": text}] if is_chat(prompt) else prompt + text
+            records.append({"generated_text": text})
+        return records

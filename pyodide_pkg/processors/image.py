@@ -1,0 +1,116 @@
+"""Images: reading what a page passes (URL, data URL, bytes, Blob, ImageData), then the ViT-style steps
+of transformers' image processors (resize, center crop, rescale, normalize) with Pillow.
+
+Pillow is loaded on first use (Pyodide ships it as a package of its own), so text-only pages never pay for it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+import numpy as np
+
+from .. import platform
+from ..errors import ModelError, RequestError
+
+# PIL's resampling filters by the numbers transformers' configs use.
+RESAMPLE_NAMES = {0: "NEAREST", 1: "LANCZOS", 2: "BILINEAR", 3: "BICUBIC", 4: "BOX", 5: "HAMMING"}
+
+
+async def pil() -> Any:
+    await platform.load_packages(["pillow"])
+    from PIL import Image
+
+    return Image
+
+
+async def load_image(value: Any) -> Any:
+    """An RGB PIL image from a URL, data URL, bytes, or a page's Blob/ImageData; EXIF rotation applied."""
+    Image = await pil()
+    from PIL import ImageOps, UnidentifiedImageError
+
+    if isinstance(value, str):
+        data = await _url_bytes(value)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+    else:
+        found = await platform.page_image(value)
+        if found is None:
+            raise RequestError(f"an image is a URL, a data: URL, bytes, a Blob or an ImageData, not {type(value).__name__}")
+        if isinstance(found, tuple):
+            width, height, rgba = found
+            return Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1).convert("RGB")
+        data = found
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise RequestError(f"the image could not be decoded ({len(data)} bytes): {error}") from None
+    return ImageOps.exif_transpose(image).convert("RGB")
+
+
+async def _url_bytes(url: str) -> bytes:
+    if url.startswith("data:"):
+        header, _, payload = url.partition(",")
+        if not header.startswith("data:image/"):
+            raise RequestError(f"a data: URL image must be of type image/*, got {header[5:] or 'nothing'}")
+        return base64.b64decode(payload) if header.endswith(";base64") else unquote_to_bytes(payload)
+    from ..errors import DownloadError
+    try:
+        response = await platform.fetch(url)
+    except DownloadError as error:
+        raise RequestError(f"could not fetch the image: {error}") from None
+    if not response.ok:
+        raise RequestError(f"could not fetch the image {url}: HTTP {response.status}")
+    return response.body
+
+
+class ImageProcessor:
+    """preprocessor_config.json of ViT-like processors: resize, center crop, rescale, normalize, channels first."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.do_resize = config.get("do_resize", True)
+        self.size = config.get("size") or {"height": 224, "width": 224}
+        if isinstance(self.size, int):
+            self.size = {"height": self.size, "width": self.size}
+        if not ({"height", "width"} <= set(self.size) or "shortest_edge" in self.size):
+            raise ModelError(f"preprocessor_config.json: size {self.size!r} has neither height/width nor shortest_edge")
+        resample = config.get("resample", 2)
+        if resample not in RESAMPLE_NAMES:
+            raise ModelError(f"preprocessor_config.json: unknown resample {resample!r}")
+        self.resample = resample
+        self.do_center_crop = config.get("do_center_crop", False)
+        self.crop_size = config.get("crop_size") or self.size
+        self.do_rescale = config.get("do_rescale", True)
+        self.rescale_factor = float(config.get("rescale_factor", 1 / 255))
+        self.do_normalize = config.get("do_normalize", True)
+        self.mean = np.array(config.get("image_mean", [0.5, 0.5, 0.5]), dtype=np.float32)
+        self.std = np.array(config.get("image_std", [0.5, 0.5, 0.5]), dtype=np.float32)
+
+    def target_size(self, width: int, height: int) -> tuple[int, int]:
+        if "shortest_edge" in self.size:
+            short = int(self.size["shortest_edge"])
+            if width <= height:
+                return short, int(short * height / width)
+            return int(short * width / height), short
+        return int(self.size["width"]), int(self.size["height"])
+
+    def __call__(self, image: Any) -> np.ndarray:
+        """pixel_values [1, 3, height, width] float32."""
+        if self.do_resize:
+            image = image.resize(self.target_size(*image.size), resample=self.resample)
+        pixels = np.asarray(image)
+        if self.do_center_crop:
+            crop_h, crop_w = int(self.crop_size["height"]), int(self.crop_size["width"])
+            top, left = (pixels.shape[0] - crop_h) // 2, (pixels.shape[1] - crop_w) // 2
+            pixels = pixels[max(top, 0):max(top, 0) + crop_h, max(left, 0):max(left, 0) + crop_w]
+        values = pixels.astype(np.float32)
+        if self.do_rescale:
+            values = (pixels.astype(np.float64) * self.rescale_factor).astype(np.float32)
+        if self.do_normalize:
+            values = (values - self.mean) / self.std
+        return values.transpose(2, 0, 1)[None].astype(np.float32)
