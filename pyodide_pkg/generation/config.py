@@ -1,8 +1,8 @@
 """Generation settings: transformers' defaults, then the model's generation_config.json, then the request.
 
 The precedence is the one transformers' pipelines use: a request option wins; otherwise the model's
-generation config where it differs from the global default; otherwise the pipeline's default
-(256 new tokens) or the global default.
+generation config where it differs from the global default; otherwise the pipeline's defaults
+(e.g. text2text: 256 new tokens and 4 beams; text-generation: sampling at temperature 0.7).
 """
 
 from __future__ import annotations
@@ -126,10 +126,11 @@ def from_model(generation_config: dict[str, Any] | None, config: dict[str, Any])
     return out
 
 
-def resolve(model_values: dict[str, Any], request: dict[str, Any]) -> GenerationConfig:
-    """Request options over the model's values over the pipeline default of 256 new tokens."""
+def resolve(model_values: dict[str, Any], request: dict[str, Any],
+            pipeline_defaults: dict[str, Any] | None = None) -> GenerationConfig:
+    """Request options over the model's values over the pipeline's defaults."""
     checked = {name: _check(name, value, "generation option") for name, value in request.items()}
-    values = {"max_new_tokens": PIPELINE_MAX_NEW_TOKENS, **model_values}
+    values = {"max_new_tokens": PIPELINE_MAX_NEW_TOKENS, **(pipeline_defaults or {}), **model_values}
     if values["max_new_tokens"] == PIPELINE_MAX_NEW_TOKENS and values.get("max_length", 20) != 20:
         values["max_new_tokens"] = None  # a model's own max_length (e.g. Whisper's) beats the pipeline default
     values.update(checked)

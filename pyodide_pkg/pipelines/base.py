@@ -27,27 +27,41 @@ class LoadContext:
         return await self.files.get(o.tokenizerId or o.modelId, o.tokenizerRevision or o.modelRevision, path)
 
     async def json(self, path: str, *, tokenizer: bool = False, optional: bool = False) -> dict[str, Any] | None:
+        data = await self.optional_file(path, tokenizer=tokenizer) if optional else \
+            await (self.tokenizer_file(path) if tokenizer else self.model_file(path))
+        if data is None:
+            return None
         try:
-            data = await (self.tokenizer_file(path) if tokenizer else self.model_file(path))
-        except DownloadError:
-            if optional:
+            return json.loads(data)
+        except ValueError as error:
+            raise ModelError(f"{self.options.modelId}: {path} is not valid JSON ({error})") from None
+
+    async def optional_file(self, path: str, *, tokenizer: bool = False) -> bytes | None:
+        """A file the repository may lack (a 404 means absent; other failures are errors)."""
+        try:
+            return await (self.tokenizer_file(path) if tokenizer else self.model_file(path))
+        except DownloadError as error:
+            if "HTTP 404" in str(error):
                 return None
             raise
-        return json.loads(data)
 
     @property
     def tokenizer_name(self) -> str:
         return self.options.tokenizerId or self.options.modelId
 
-    async def pretrained_tokenizer(self) -> Any:
+    async def pretrained_tokenizer(self, chat: bool = False) -> Any:
         """tokenizer.json with tokenizer_config.json and special_tokens_map.json, as transformers loads them."""
         from ..tokenizers import PretrainedTokenizer
 
         data = await self.tokenizer_file("tokenizer.json")
         config = await self.json("tokenizer_config.json", tokenizer=True, optional=True)
         special = await self.json("special_tokens_map.json", tokenizer=True, optional=True)
+        template = None
+        if chat and not (config or {}).get("chat_template"):  # newer repositories keep it in its own file
+            found = await self.optional_file("chat_template.jinja", tokenizer=True)
+            template = found.decode("utf-8") if found is not None else None
         try:
-            return PretrainedTokenizer.from_data(data, config, special)
+            return PretrainedTokenizer.from_data(data, config, special, chat_template=template)
         except (ValueError, NotImplementedError) as error:
             raise ModelError(f"{self.tokenizer_name}: tokenizer files: {error}") from None
 
@@ -56,17 +70,11 @@ class LoadContext:
 
     async def first_session(self, *paths: str) -> Any:
         """The first of these files the hub has (e.g. a merged decoder, else the plain one)."""
-        missing = []
         for path in paths:
-            try:
-                data = await self.model_file(path)
-            except DownloadError as error:
-                if "HTTP 404" not in str(error):
-                    raise
-                missing.append(path)
-                continue
-            return await platform.create_session(data, self.options.numThreads)
-        raise ModelError(f"{self.options.modelId}@{self.options.modelRevision} has none of {', '.join(missing)}")
+            data = await self.optional_file(path)
+            if data is not None:
+                return await platform.create_session(data, self.options.numThreads)
+        raise ModelError(f"{self.options.modelId}@{self.options.modelRevision} has none of {', '.join(paths)}")
 
 
 class Pipeline:

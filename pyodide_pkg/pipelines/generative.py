@@ -52,6 +52,8 @@ class TextPieces:
 
 class GenerativePipeline(Pipeline):
     own_options: tuple[str, ...] = ()
+    # transformers' `_default_generation_config` of the same pipeline
+    default_generation: dict[str, Any] = {"max_new_tokens": 256}
 
     def __init__(self, model: Any, tokenizer: Any, model_generation: dict[str, Any], config: dict[str, Any]) -> None:
         self.model = model
@@ -70,14 +72,16 @@ class GenerativePipeline(Pipeline):
         if not isinstance(use_cache, bool):
             raise RequestError(f"{self.task}: option 'use_cache' must be true or false, got {use_cache!r}")
         own = {k: v for k, v in options.items() if k in self.own_options}
-        generation = resolve(self.model_generation, {k: v for k, v in options.items() if k in GENERATION_OPTIONS})
+        generation = resolve(self.model_generation, {k: v for k, v in options.items() if k in GENERATION_OPTIONS},
+                             self.default_generation)
         self.model.cache.enabled = use_cache and bool(self.model.cache.names)
         return own, generation, use_cache
 
     async def decode_loop(self, ids: np.ndarray, generation: GenerationConfig,
                           pieces: TextPieces | None = None) -> list[list[int]]:
         prompt = ids.shape[1]
-        max_length = generation.limit(prompt)
+        positions = decoder_positions(self.config)
+        max_length = min(generation.limit(prompt), positions) if positions else generation.limit(prompt)
         stop_decode = (lambda t: self.tokenizer.decode(t, skip_special_tokens=False)) if generation.stop_strings else None
         stopping = Stopping(generation, max_length, stop_decode)
         on_token = pieces if pieces is not None and generation.num_beams == 1 else None
@@ -109,8 +113,19 @@ class GenerativePipeline(Pipeline):
         self.model.release()
 
 
-def check_prompt_length(task: str, length: int, config: dict[str, Any]) -> None:
-    """A prompt past the model's position embeddings cannot be read: say so before running it."""
+def decoder_positions(config: dict[str, Any]) -> int | None:
+    """How many positions the decoder has embeddings for (none for relative positions, as in T5)."""
+    decoder = config.get("decoder") if config.get("model_type") == "vision-encoder-decoder" else config
+    limit = (decoder or {}).get("max_position_embeddings") or (decoder or {}).get("n_positions")
+    return int(limit) if limit else None
+
+
+def check_prompt_length(task: str, length: int, config: dict[str, Any], room: int = 0) -> None:
+    """A prompt past the model's position embeddings cannot be read: say so before running it.
+
+    Generation itself stops at the last position the model has (transformers would fail there).
+    """
     limit = config.get("max_position_embeddings") or config.get("n_positions")
-    if limit and length > int(limit):
-        raise RequestError(f"{task}: the prompt has {length} tokens but the model reads at most {limit}; shorten it")
+    if limit and length + room > int(limit):
+        raise RequestError(f"{task}: the prompt has {length} tokens but the model reads at most {limit}"
+                           f"{' including one new token' if room else ''}; shorten it")

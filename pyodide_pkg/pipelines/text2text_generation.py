@@ -38,6 +38,7 @@ class Text2TextGenerationPipeline(GenerativePipeline):
     task = "text2text-generation"
     return_name = "generated"
     own_options = ("return_tensors", "return_text", "clean_up_tokenization_spaces", "truncation")
+    default_generation = {"max_new_tokens": 256, "num_beams": 4}
 
     def __init__(self, model: Any, tokenizer: Any, model_generation: dict[str, Any], config: dict[str, Any],
                  task: str) -> None:

@@ -21,12 +21,13 @@ def is_chat(value: Any) -> bool:
 class TextGenerationPipeline(GenerativePipeline):
     task = "text-generation"
     own_options = ("return_full_text", "return_tensors", "add_special_tokens")
+    default_generation = {"max_new_tokens": 256, "do_sample": True, "temperature": 0.7}
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "TextGenerationPipeline":
         config = await ctx.json("config.json")
         generation = await ctx.json("generation_config.json", optional=True)
-        tokenizer = await ctx.pretrained_tokenizer()
+        tokenizer = await ctx.pretrained_tokenizer(chat=True)
         session = await ctx.session(onnx_file("model", ctx.options.dtype))
         return cls(CausalModel(session, config), tokenizer, from_model(generation, config), config)
 
@@ -57,7 +58,7 @@ class TextGenerationPipeline(GenerativePipeline):
         ids = self.prompt_ids(prompt, own.get("add_special_tokens"))
         if not ids:
             raise RequestError("text-generation: the prompt is empty after tokenization")
-        check_prompt_length(self.task, len(ids), self.config)
+        check_prompt_length(self.task, len(ids), self.config, room=1)
 
         def decode(tokens: list[int]) -> str:
             return self.tokenizer.decode(tokens, skip_special_tokens=True, clean_up_tokenization_spaces=True)

@@ -18,7 +18,7 @@ from .validate import FP32_TOLERANCE, print_report, reference_outputs, validate,
 
 COPIED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
           "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt",
-          "sentencepiece.bpe.model", "spiece.model", "added_tokens.json")
+          "sentencepiece.bpe.model", "spiece.model", "added_tokens.json", "chat_template.jinja")
 
 
 class ConversionError(Exception):
@@ -37,6 +37,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--revision", default="main")
     p.add_argument("--opset", type=int, default=14)
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--unmerged_decoder", action="store_true",
+                   help="seq2seq: write decoder_model.onnx (no past key values) instead of decoder_model_merged.onnx")
     p.add_argument("--save_reference", action="store_true",
                    help="write reference.npz: the sample feeds and PyTorch's outputs (for tiny test models)")
     return p.parse_args(argv)
@@ -108,7 +110,7 @@ def _convert_with_optimum(source: Path, config, route: seq2seq.Route, modes: lis
     elif not (source / "preprocessor_config.json").is_file():
         raise ConversionError(f"{source} has no preprocessor_config.json (missing processor files)")
     try:
-        exported = seq2seq.export(source, route, work, args.opset)
+        exported = seq2seq.export(source, seq2seq.unmerged(route) if args.unmerged_decoder else route, work, args.opset)
     except ValueError as error:
         raise ConversionError(str(error)) from None
     report = {}

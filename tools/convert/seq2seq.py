@@ -8,7 +8,7 @@ loads (`model`, or `encoder_model` + `decoder_model_merged`) and quantize each o
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,11 @@ def route(task: str, model_type: str) -> Route | None:
     return found if found and model_type in found.architectures else None
 
 
+def unmerged(route_: Route) -> Route:
+    """The older layout: a plain `decoder_model` without past inputs, which the engine must still run."""
+    return replace(route_, files=tuple("decoder_model" if f == "decoder_model_merged" else f for f in route_.files))
+
+
 def export(source: Path, route_: Route, work: Path, opset: int) -> dict[str, Path]:
     """fp32 files in work/onnx, validated by Optimum against PyTorch; {file name: path}."""
     from optimum.exporters.onnx import main_export
@@ -51,7 +56,7 @@ def export(source: Path, route_: Route, work: Path, opset: int) -> dict[str, Pat
     out = work / "optimum"
     try:
         main_export(str(source), output=str(out), task=route_.optimum_task, opset=opset, do_validation=True,
-                    atol=ATOL, library_name="transformers")
+                    atol=ATOL, library_name="transformers", no_post_process="decoder_model" in route_.files)
     except Exception as error:  # Optimum raises several kinds: report what it said
         raise ValueError(f"Optimum export ({route_.optimum_task}) failed: {error}") from None
     files = {}
