@@ -39,6 +39,7 @@ test-browser: setup chromium
 bench: setup chromium
 	$(PYTHON) -m bench.feature_extraction
 	$(PYTHON) -m bench.text_tasks
+	$(PYTHON) -m bench.generation
 	$(PYTHON) -m bench.tokenizers
 	$(PYTHON) -m bench.conversion
 

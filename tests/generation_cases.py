@@ -37,7 +37,11 @@ def images() -> list[str]:
     return [png_data_url(i, size, mode) for i, (size, mode) in enumerate(zip(sizes, modes))]
 
 
+def decode_data_url_bytes(url: str) -> bytes:
+    return base64.b64decode(url.split(",", 1)[1])
+
+
 def decode_data_url(url: str):
     from PIL import Image
 
-    return Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    return Image.open(io.BytesIO(decode_data_url_bytes(url)))

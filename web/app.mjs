@@ -4,6 +4,8 @@ import { createEngine, deleteModels, listEngines, listModels } from "./engine.mj
 window.createEngine = createEngine;
 const $ = (id) => document.getElementById(id);
 const bars = new Map();
+const featureTasks = new Map();
+let droppedImage = null;
 
 $("isolation").textContent = crossOriginIsolated
   ? "Cross-origin isolated: ONNX Runtime can use threads."
@@ -67,9 +69,31 @@ async function refreshModels() {
   }
 }
 
+const selectedTask = () => featureTasks.get($("feature").value) ?? $("task").value;
+
+// Run options that suit each task, filled in when the task changes (any JSON can be typed instead).
+const TASK_OPTIONS = {
+  "feature-extraction": { pooling: "mean", normalize: true }, "text-generation": { max_new_tokens: 30 },
+  "image-to-text": { max_new_tokens: 20 }, "text2text-generation": { max_new_tokens: 30 },
+  "summarization": { max_new_tokens: 30 }, "translation": { max_new_tokens: 30 },
+  "zero-shot-classification": { candidate_labels: ["browser", "privacy", "cooking"] },
+};
+
+function showDropZone() {
+  $("drop").hidden = selectedTask() !== "image-to-text";
+  $("run-options").value = JSON.stringify(TASK_OPTIONS[selectedTask()] ?? {});
+}
+
+function takeImage(file) {
+  if (!file || !file.type.startsWith("image/")) return;
+  droppedImage = file;
+  $("preview").src = URL.createObjectURL(file);
+}
+
 async function loadFeatures() {
   const records = (await (await fetch("settings/ml-inference-options.json")).json()).data;
   for (const r of records.filter((r) => r.featureId)) {
+    featureTasks.set(r.featureId, r.taskName);
     $("feature").append(new Option(`${r.featureId} (${r.taskName}, ${r.modelId})`, r.featureId));
   }
 }
@@ -91,7 +115,13 @@ $("run-form").addEventListener("submit", async (event) => {
     $("status").textContent = `Engine ready in ${Math.round(performance.now() - started)} ms; running…`;
     const t0 = performance.now();
     const runOptions = $("run-options").value.trim() ? JSON.parse($("run-options").value) : {};
-    const result = await engine.run({ args: requestArgs($("input").value), options: runOptions });
+    const args = droppedImage && selectedTask() === "image-to-text" ? [droppedImage] : requestArgs($("input").value);
+    let result = null;
+    let streamed = "";
+    for await (const piece of engine.runWithGenerator({ args, options: runOptions })) {
+      if ("output" in piece) result = piece.output;
+      else $("result").textContent = (streamed += piece.text);
+    }
     const shape = [];
     for (let v = result; Array.isArray(v); v = v[0]) shape.push(v.length);
     $("status").textContent = `Done in ${Math.round(performance.now() - t0)} ms.` +
@@ -109,7 +139,12 @@ $("run-form").addEventListener("submit", async (event) => {
 });
 
 $("refresh").onclick = refreshModels;
-$("feature").onchange = () => { $("custom").disabled = Boolean($("feature").value); };
+$("feature").onchange = () => { $("custom").disabled = Boolean($("feature").value); showDropZone(); };
+$("task").oninput = showDropZone;
+$("image").onchange = () => takeImage($("image").files[0]);
+$("drop").ondragover = (event) => { event.preventDefault(); $("drop").classList.add("over"); };
+$("drop").ondragleave = () => $("drop").classList.remove("over");
+$("drop").ondrop = (event) => { event.preventDefault(); $("drop").classList.remove("over"); takeImage(event.dataTransfer.files[0]); };
 await loadFeatures();
 $("feature").value = "sentence-embeddings";
 $("custom").disabled = true;

@@ -66,7 +66,13 @@ async def greedy_or_sample(model: StepModel, ids: np.ndarray, config: Generation
 
 
 def _top(values: np.ndarray, k: int) -> np.ndarray:
-    return np.argsort(-values, kind="stable")[:k]
+    """The first k of a stable descending sort, in linear time (beams x vocabulary scores are many)."""
+    if values.size <= k:
+        return np.argsort(-values, kind="stable")
+    kth = -np.partition(-values, k - 1)[k - 1]
+    above = np.flatnonzero(values > kth)
+    chosen = np.concatenate([above, np.flatnonzero(values == kth)[: k - above.size]])
+    return chosen[np.argsort(-values[chosen], kind="stable")]
 
 
 def _sample_without_replacement(rng: np.random.Generator, scores: np.ndarray, k: int) -> np.ndarray:

@@ -91,8 +91,8 @@ class Pipeline:
         return self.postprocess(outputs, inputs, options)
 
     async def stream(self, args: list[Any], options: dict[str, Any]) -> AsyncIterator[Any]:
-        """Tasks without partial results yield their final result once."""
-        yield await self(args, options)
+        """Every stream ends with {output: what run returns}; tasks without partial results yield only that."""
+        yield {"output": await self(args, options)}
 
     def preprocess(self, args: list[Any], options: dict[str, Any]) -> Any:
         raise NotImplementedError

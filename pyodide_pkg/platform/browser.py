@@ -123,10 +123,13 @@ async def create_session(model: bytes, num_threads: int) -> OrtWebSession:
 async def load_packages(names: list[str]) -> None:
     import pyodide_js
 
-    missing = [n for n in names if n not in pyodide_js.loadedPackages.to_py()]
+    def loaded() -> set[str]:  # keys are the distributions' own names ("Pillow" for "pillow")
+        return {name.lower() for name in pyodide_js.loadedPackages.to_py()}
+
+    missing = [n for n in names if n.lower() not in loaded()]
     if missing:
         await pyodide_js.loadPackage(to_js(missing))
-        failed = [n for n in missing if n not in pyodide_js.loadedPackages.to_py()]
+        failed = [n for n in missing if n.lower() not in loaded()]
         if failed:  # loadPackage reports failures to the console, not by raising
             raise RuntimeError(f"Pyodide could not load the package(s) {', '.join(failed)}")
 

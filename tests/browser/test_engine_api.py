@@ -60,7 +60,7 @@ def test_bad_request_leaves_engine_usable(page):
       return { error, after: (await engine.run({ args: ['fine'], options: { pooling: 'mean' } }))[0].length, pieces };
     }""")
     assert result["error"].startswith("RequestError: feature-extraction: args[0] must be a string")
-    assert result["after"] == 384 and len(result["pieces"]) == 1 and len(result["pieces"][0][0]) == 384
+    assert result["after"] == 384 and len(result["pieces"]) == 1 and len(result["pieces"][0]["output"][0]) == 384
 
 
 def test_demo_page_runs_and_manages_cache(page, fresh_log):

@@ -1,0 +1,101 @@
+"""Generation through createEngine in Chromium: the same token ids as the CPython run, alt text, streaming."""
+
+import json
+
+import pytest
+
+from tests import generation_cases as cases
+from tests.browser.test_tasks_in_browser import RUN_ALL
+from tests.unit.test_generation import TOKEN_KEY, engine_options, like_generate, our_runs, our_token_ids
+
+RUNS = [("tiny-gpt2", {"max_new_tokens": 8}), ("tiny-gpt2", {"max_new_tokens": 6, "num_beams": 3}),
+        ("tiny-llama", {"max_new_tokens": 6, "repetition_penalty": 1.4}),
+        ("tiny-t5", {"max_new_tokens": 6, "num_beams": 2}), ("tiny-bart", {"max_new_tokens": 6}),
+        ("tiny-marian", {"max_new_tokens": 6, "no_repeat_ngram_size": 2}),
+        ("tiny-vit-gpt2", {"max_new_tokens": 6, "num_beams": 2})]
+
+
+def browser_options(server, name: str, **extra) -> dict:
+    return {k: v for k, v in engine_options(server, name, **extra).items() if k != "settingsBaseUrl"}
+
+
+@pytest.mark.parametrize("name,options", RUNS)
+def test_same_token_ids_as_cpython(page, server, store_dir, name, options):
+    prompts = (cases.images() if cases.TASKS[name] == "image-to-text" else cases.PROMPTS)[:4]
+    full = {**like_generate(name, options), "return_tensors": True}
+    answers = page.evaluate(RUN_ALL, [browser_options(server, name), [{"args": [p], "options": full} for p in prompts]])
+    assert all(a["ok"] for a in answers), answers
+    key = TOKEN_KEY[cases.TASKS[name]]
+    assert [[r[key] for r in a["value"]] for a in answers] == our_token_ids(server, name, prompts, options)
+
+
+CAPTION = """async () => {
+  const { createEngine } = await import('./engine.mjs');
+  const canvas = document.createElement('canvas');
+  canvas.width = 64; canvas.height = 48;
+  const context = canvas.getContext('2d');
+  context.fillStyle = '#3a7'; context.fillRect(0, 0, 64, 48);
+  context.fillStyle = '#c22'; context.beginPath(); context.arc(30, 22, 14, 0, 2 * Math.PI); context.fill();
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+  const engine = await createEngine('pdfjs-alt-text');
+  const options = { max_new_tokens: 8 };
+  const fromBlob = await engine.run({ args: [blob], options });
+  const fromImageData = await engine.run({ args: [context.getImageData(0, 0, 64, 48)], options });
+  const dataUrl = canvas.toDataURL('image/png');
+  const fromUrl = await engine.run({ args: [dataUrl], options });
+  return { fromBlob, fromImageData, fromUrl, dataUrl, status: engine.status };
+}"""
+
+
+def test_pdfjs_alt_text_captions_a_png_from_the_page(page, server, store_dir):
+    found = page.evaluate(CAPTION)
+    assert found["status"] == "ready"
+    caption = found["fromBlob"]
+    assert len(caption) == 1 and set(caption[0]) == {"generated_text"} and caption[0]["generated_text"]
+    assert found["fromUrl"] == caption == found["fromImageData"]
+    expected = our_runs(server, "tiny-vit-gpt2", [{"args": [found["dataUrl"]], "options": {"max_new_tokens": 8}}],
+                        dtype="q8")[0]
+    assert caption == expected
+
+
+STREAM = """async ([options, request]) => {
+  const { createEngine } = await import('./engine.mjs');
+  const engine = await createEngine(options);
+  const pieces = [];
+  for await (const piece of engine.runWithGenerator(request)) pieces.push(piece);
+  return pieces;
+}"""
+
+
+@pytest.mark.parametrize("name,options", [("tiny-llama", {"max_new_tokens": 8, "do_sample": False,
+                                                         "return_full_text": False}),
+                                          ("tiny-t5", {"max_new_tokens": 8, "num_beams": 1})])
+def test_streaming_delivers_pieces_before_the_end(page, server, name, options):
+    request = {"args": [cases.PROMPTS[0]], "options": options}
+    pieces = page.evaluate(STREAM, [browser_options(server, name), request])
+    *texts, final = pieces
+    assert len(texts) >= 2 and all(p["text"] for p in texts)
+    assert "".join(p["text"] for p in texts) == next(iter(final["output"][0].values()))
+
+
+def test_bad_requests_in_browser_name_the_problem(page, server):
+    requests = [{"args": ["data:text/plain;base64,aGk="]}, {"args": [cases.images()[0]], "options": {"num_beams": 0}},
+                {"args": [cases.images()[0]], "options": {"max_new_tokens": 3}}]
+    first, second, third = page.evaluate(RUN_ALL, [browser_options(server, "tiny-vit-gpt2"), requests])
+    assert (first["name"], second["name"]) == ("RequestError", "RequestError")
+    assert "must be of type image/*" in first["message"] and "'num_beams' must be an integer >= 1" in second["message"]
+    assert third["ok"] and third["value"][0]["generated_text"]
+
+
+def test_demo_page_captions_a_dropped_image(page, tmp_path):
+    image = tmp_path / "photo.png"
+    image.write_bytes(cases.decode_data_url_bytes(cases.images()[4]))
+    page.select_option("#feature", "pdfjs-alt-text")
+    assert page.is_visible("#drop")
+    page.set_input_files("#image", str(image))
+    page.fill("#run-options", '{"max_new_tokens": 5}')
+    page.click("#run")
+    page.wait_for_function("document.querySelector('#result').dataset.ready !== undefined")
+    assert page.get_attribute("#result", "data-ready") == "true", page.text_content("#status")
+    result = json.loads(page.text_content("#result"))
+    assert len(result) == 1 and set(result[0]) == {"generated_text"}
