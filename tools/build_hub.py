@@ -60,6 +60,60 @@ def models() -> list[tuple[str, str, str, Callable[[], Path], list[str], bool]]:
     return real + tiny
 
 
+SETTINGS = ROOT / "web" / "settings" / "ml-inference-options.json"
+HUB_URL = {"modelHubRootUrl": "../hub", "modelHubUrlTemplate": "{model}/{revision}"}
+TINY = "a tiny random-weight model (plumbing demo)"
+# Demo featureIds: (featureId, model, dtype, description). A task's first feature here is its default model.
+FEATURES = [
+    ("sentence-embeddings", "sentence-transformers/all-MiniLM-L6-v2", "fp32", None),
+    ("pdfjs-alt-text", "test/tiny-vit-gpt2", "q8",
+     "alt text for images in PDFs: a tiny random-weight ViT + GPT-2 of mozilla/distilvit's architecture"),
+    ("demo-sentiment", "test/tiny-distilbert-text-classification", "q8", TINY),
+    ("demo-ner", "test/tiny-bert-token-classification", "q8", TINY),
+    ("demo-question-answering", "test/tiny-roberta-question-answering", "q8", TINY),
+    ("demo-fill-mask", "test/tiny-bert-fill-mask", "q8", TINY),
+    ("demo-zero-shot", "test/tiny-bert-zero-shot-classification", "q8", TINY),
+    ("demo-text-generation", "test/tiny-llama", "q8", TINY),
+    ("demo-text2text", "test/tiny-t5", "q8", TINY),
+    ("demo-summarization", "test/tiny-bart", "q8", TINY),
+    ("demo-translation", "test/tiny-marian", "q8", TINY),
+]
+# Tasks a hub model also serves beyond the one it was converted for.
+EXTRA_TASKS = {"test/tiny-bart": "summarization", "test/tiny-marian": "translation"}
+
+
+def settings_records() -> list[dict]:
+    """ml-inference-options: the demo features, a default record per task, and a featureId per hub model."""
+    built = {model_id: (revision, task) for model_id, revision, task, *_ in models()}
+
+    def record(model_id: str, task: str, dtype: str, **extra) -> dict:
+        return {**extra, "taskName": task, "modelId": model_id, "modelRevision": built[model_id][0], "dtype": dtype,
+                **HUB_URL}
+
+    features, defaults = [], {}
+    for feature, model_id, dtype, description in FEATURES:
+        task = EXTRA_TASKS.get(model_id, built[model_id][1])
+        features.append(record(model_id, task, dtype, id=feature, featureId=feature,
+                               **({"description": description} if description else {})))
+        defaults.setdefault(task, record(model_id, task, "q8", id=f"{task}-default"))
+    per_model = [record(model_id, task, "q8", id=model_id, featureId=model_id)
+                 for model_id, (_, task) in built.items()]
+    return features + list(defaults.values()) + per_model
+
+
+def settings_text() -> str:
+    return json.dumps({"data": settings_records()}, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_settings(path: Path = SETTINGS) -> bool:
+    """Rewrite the bundled settings when they differ from what the hub's models call for."""
+    text = settings_text()
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
 def tiny_name(arch: str) -> str:
     return "tiny-vit-gpt2" if arch == "vision-encoder-decoder" else f"tiny-{arch}"
 
@@ -98,6 +152,8 @@ def main() -> int:
     args = parser.parse_args()
     built = build(args.hub)
     print(f"build_hub: {len(built)} model(s) built, {len(models()) - len(built)} up to date in {args.hub}")
+    if write_settings():
+        print(f"build_hub: wrote {SETTINGS.relative_to(ROOT)} (records for {len(models())} models)")
     return 0
 
 

@@ -6,6 +6,7 @@ from ..errors import OptionsError
 from .base import LoadContext, Pipeline
 from .feature_extraction import FeatureExtractionPipeline
 from .fill_mask import FillMaskPipeline
+from .image_classification import ImageClassificationPipeline
 from .image_to_text import ImageToTextPipeline
 from .question_answering import QuestionAnsweringPipeline
 from .text2text_generation import TRANSLATION, SummarizationPipeline, Text2TextGenerationPipeline, TranslationPipeline
@@ -18,7 +19,8 @@ PIPELINES: dict[str, type[Pipeline]] = {}
 
 for _cls in (FeatureExtractionPipeline, TextClassificationPipeline, TokenClassificationPipeline,
              QuestionAnsweringPipeline, FillMaskPipeline, ZeroShotClassificationPipeline, TextGenerationPipeline,
-             Text2TextGenerationPipeline, SummarizationPipeline, TranslationPipeline, ImageToTextPipeline):
+             Text2TextGenerationPipeline, SummarizationPipeline, TranslationPipeline, ImageToTextPipeline,
+             ImageClassificationPipeline):
     for _name in (_cls.task, *_cls.aliases):
         PIPELINES[_name] = _cls
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -12,3 +14,20 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
+
+
+def classification_function(config: dict[str, Any]) -> str:
+    """The function classification pipelines apply by default, from the model's problem type and labels."""
+    problem = config.get("problem_type")
+    labels = len(config.get("id2label") or {})
+    if problem == "regression":
+        return "none"
+    if problem == "multi_label_classification" or labels == 1:
+        return "sigmoid"
+    if problem == "single_label_classification" or labels > 1:
+        return "softmax"
+    return str(config.get("function_to_apply", "none")).lower()
+
+
+def scores_of(logits: np.ndarray, function: str) -> np.ndarray:
+    return {"softmax": softmax, "sigmoid": sigmoid, "none": lambda x: x}[function](logits.astype(np.float32))

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RequestError
-from .activations import sigmoid, softmax
+from .activations import classification_function, scores_of
 from .arguments import Options
 from .base import LoadContext, Pipeline
 from .encoder import TextEncoder
@@ -26,17 +26,6 @@ class TextClassificationPipeline(Pipeline):
     @classmethod
     async def load(cls, ctx: LoadContext) -> "TextClassificationPipeline":
         return cls(await TextEncoder.load(ctx, cls.task, ("logits",), per_token=False, head="ForSequenceClassification"))
-
-    def default_function(self) -> str:
-        config = self.encoder.config
-        problem = config.get("problem_type")
-        if problem == "regression":
-            return "none"
-        if problem == "multi_label_classification" or len(self.encoder.labels) == 1:
-            return "sigmoid"
-        if problem == "single_label_classification" or len(self.encoder.labels) > 1:
-            return "softmax"
-        return str(config.get("function_to_apply", "none")).lower()
 
     @staticmethod
     def _pairs(value: Any) -> tuple[list[tuple[str, str | None]], bool, bool]:
@@ -60,7 +49,7 @@ class TextClassificationPipeline(Pipeline):
         legacy = "top_k" not in options
         top_k = opts.integer("top_k", 1, minimum=1, allow_none=True)
         function = opts.choice("function_to_apply", "default", FUNCTIONS)
-        function = self.default_function() if function == "default" else function
+        function = classification_function(self.encoder.config) if function == "default" else function
         truncation = opts.boolean("truncation", True)
         if not args:
             raise RequestError("text-classification: args must hold a text or a list of texts")
@@ -78,7 +67,7 @@ class TextClassificationPipeline(Pipeline):
         return results
 
     def _scores(self, logits: np.ndarray, function: str, top_k: int | None, legacy: bool) -> Any:
-        scores = {"softmax": softmax, "sigmoid": sigmoid, "none": lambda x: x}[function](logits.astype(np.float32))
+        scores = scores_of(logits, function)
         labels = self.encoder.labels
         if top_k == 1 and legacy:
             best = int(scores.argmax())

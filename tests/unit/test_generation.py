@@ -286,3 +286,23 @@ def test_bad_requests_fail_clearly_and_leave_the_engine_usable(server, store_dir
                 await image.run({"args": [cases.images()[0]], "options": {"max_new_tokens": 2}}))
     after_text, after_image = run(go())
     assert after_text[0]["generated_text"].startswith("hi") and "generated_text" in after_image[0]
+
+
+def test_translation_task_with_languages_and_image_urls_over_http(server, store_dir, tmp_path):
+    """translation_xx_to_yy runs the translation pipeline; an http(s) image URL is fetched like a data: URL."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    url = cases.images()[1]
+    (folder / "photo.png").write_bytes(cases.decode_data_url_bytes(url))
+    site = serve.start(0, folder, tmp_path)
+    try:
+        options = {"max_new_tokens": 5}
+        by_name = our_runs(server, "tiny-marian", [{"args": [cases.PROMPTS[0]], "options": options}],
+                           taskName="translation_en_to_fr")
+        plain = our_runs(server, "tiny-marian", [{"args": [cases.PROMPTS[0]], "options": options}])
+        over_http, inline = our_runs(server, "tiny-vit-gpt2", [{"args": [f"{site.origin}/photo.png"], "options": options},
+                                                               {"args": [url], "options": options}])
+    finally:
+        site.shutdown()
+    assert by_name == plain and set(plain[0][0]) == {"translation_text"}
+    assert over_http == inline

@@ -1,0 +1,58 @@
+"""image-classification: labels and scores for an image (ViT-style classifiers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..dtypes import onnx_file
+from ..errors import ModelError, RequestError
+from ..processors import ImageProcessor, load_image
+from .activations import classification_function, scores_of
+from .arguments import Options
+from .base import LoadContext, Pipeline
+from .text_classification import FUNCTIONS
+
+OPTIONS = ("top_k", "function_to_apply")
+
+
+class ImageClassificationPipeline(Pipeline):
+    task = "image-classification"
+
+    def __init__(self, session: Any, processor: ImageProcessor, config: dict[str, Any]) -> None:
+        self.session = session
+        self.processor = processor
+        self.config = config
+        self.labels = {int(k): v for k, v in (config.get("id2label") or {}).items()}
+
+    @classmethod
+    async def load(cls, ctx: LoadContext) -> "ImageClassificationPipeline":
+        config = await ctx.json("config.json")
+        processor = ImageProcessor(await ctx.json("preprocessor_config.json"))
+        session = await ctx.session(onnx_file("model", ctx.options.dtype))
+        if "logits" not in session.output_names:
+            session.release()
+            raise ModelError(f"{ctx.options.modelId}: image-classification needs a 'logits' output, "
+                             f"the model has {', '.join(session.output_names)}")
+        return cls(session, processor, config)
+
+    async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:
+        opts = Options(self.task, options, OPTIONS)
+        top_k = min(opts.integer("top_k", 5, minimum=1), len(self.labels) or 1)
+        function = opts.choice("function_to_apply", "default", FUNCTIONS)
+        function = classification_function(self.config) if function == "default" else function
+        if not args:
+            raise RequestError("image-classification: args must hold an image or a list of images")
+        images = args[0] if isinstance(args[0], list) else [args[0]]
+        if not images:
+            raise RequestError("image-classification: the list of images is empty")
+        results = []
+        for image in images:
+            logits = (await self.session.run({"pixel_values": self.processor(await load_image(image))}))["logits"][0]
+            ranked = [{"label": self.labels.get(i, f"LABEL_{i}"), "score": float(s)}
+                      for i, s in enumerate(scores_of(logits, function))]
+            ranked.sort(key=lambda r: r["score"], reverse=True)
+            results.append(ranked[:top_k])
+        return results if isinstance(args[0], list) else results[0]
+
+    def release(self) -> None:
+        self.session.release()
