@@ -84,8 +84,8 @@ def _convert_own(source: Path, head: tasks.Head, modes: list[str], work: Path, a
         sample = {n: sample[n] for n in used}
     files = _quantize_all(fp32, "model", modes)
     if head.decoder:
-        checks = [decoder.feeds(model.config, past, length, seed=seed)
-                  for seed, (past, length) in enumerate([(0, 5), (3, 2), (6, 1)])]
+        checks = [decoder.text_feeds(model, tokenizer, tasks.SAMPLES[1:], past, length)
+                  for past, length in [(0, 5), (3, 2), (6, 1)]]
         pairs = [(feeds, decoder.reference(model, feeds)) for feeds in checks]
         report = validate_decoder(pairs, files)
         sample, reference = pairs[1]

@@ -76,6 +76,29 @@ def feeds(config: Any, past_length: int, length: int, batch: int = 2, seed: int 
     return out
 
 
+def text_feeds(model: Any, tokenizer: Any, texts: list[str], past_length: int, length: int) -> dict[str, np.ndarray]:
+    """Real tokens (the second row left-padded) and the past the model itself computed for the first
+    `past_length` of them: activations as a prompt gives them, where random past values have outliers
+    no prompt produces (SmolLM2, 30 layers: 2e-4 on logits with random past, 4e-5 with a real one)."""
+    total = past_length + length
+    ids = np.zeros((2, total), dtype=np.int64)
+    mask = np.ones((2, total), dtype=np.int64)
+    for row, text in enumerate(texts[:2]):
+        tokens = tokenizer(text, add_special_tokens=False)["input_ids"]
+        skip = min(2, total - 1) if row == 1 else 0
+        ids[row, skip:] = (tokens * (total // max(len(tokens), 1) + 1))[:total - skip]
+        mask[row, :skip] = 0
+    position = np.clip(np.cumsum(mask, axis=1) - 1, 0, None).astype(np.int64)
+    empty = feeds(model.config, 0, 1)
+    past = {n: v[:2] for n, v in empty.items() if n.startswith("past_key_values.")}
+    if past_length:
+        prefix = {"input_ids": ids[:, :past_length], "attention_mask": mask[:, :past_length],
+                  "position_ids": position[:, :past_length], **past}
+        presents = reference(model, prefix)
+        past = {n: presents[n.replace("past_key_values", "present")] for n in past}
+    return {"input_ids": ids[:, past_length:], "attention_mask": mask, "position_ids": position[:, past_length:], **past}
+
+
 def export(model: Any, path: Path, opset: int) -> None:
     import torch
     import transformers.masking_utils as masking
