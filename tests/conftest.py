@@ -37,7 +37,8 @@ def server(tmp_path_factory):
     if not (built / "validation.json").is_file():
         pytest.fail("the local hub is not built: run `make test` (or python -m tools.build_hub)")
     hub = linked_hub(tmp_path_factory.mktemp("hub"), {f"{REAL_MODEL}/{REAL_REVISION}": built,
-                                                      f"{REAL_MODEL}/main": built, "test": HUB / "test"})
+                                                      f"{REAL_MODEL}/main": built, "test": HUB / "test",
+                                                      "categorium": HUB / "categorium"})
     srv = serve.start(0, ROOT / "web", hub)
     yield srv
     srv.shutdown()

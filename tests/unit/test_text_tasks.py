@@ -205,3 +205,38 @@ def test_feature_ids_of_the_bundled_settings(server, store_dir, feature, args, o
     feature_options, task_options, (a, b, c) = run(go())
     assert (feature_options.modelId, feature_options.dtype) == (task_options.modelId, "q8")
     assert a == b == c
+
+
+def real_text_classifier():
+    from tools.real_models import CATEGORIUM_MODEL, categorium_checkpoint
+    from tools.build_hub import ROOT
+
+    folder = categorium_checkpoint(ROOT / ".cache" / "real-checkpoints" / "categorium-en")
+    return CATEGORIUM_MODEL, transformers.pipeline("text-classification", model=str(folder), device=-1)
+
+
+def test_real_classifier_matches_transformers(server, store_dir):
+    """categorium's real topic classifier: fp32 like transformers; q8 within 0.05 of transformers on every
+    label's score, and with its top label wherever transformers' top two are more than 0.05 apart (closer
+    labels may trade places within that tolerance: seen at margins 0.001 and 0.013)."""
+    model, pipe = real_text_classifier()
+    requests = cases.text_classification()
+    texts = cases.SENTENCES + [cases.MEDIUM]
+
+    async def go(dtype, requests):
+        engine = await pyodide_pkg.create_engine({**engine_options(server, model, "text-classification", dtype),
+                                                  "modelRevision": "v0.2.2"})
+        return [await engine.run({"args": args, "options": options}) for args, options in requests]
+    fp32 = run(go("fp32", requests))
+    for (args, options), got in zip(requests, fp32):
+        assert_same(got, plain(reference(pipe, "text-classification", args, options)), f"{args!r:.60} {options}")
+    q8 = run(go("q8", [([t], {"top_k": None}) for t in texts]))
+    flips = 0
+    for text, quantized in zip(texts, q8):
+        want = plain(pipe(text, top_k=None))
+        scores = {r["label"]: r["score"] for r in quantized}
+        assert max(abs(scores[r["label"]] - r["score"]) for r in want) <= 0.05, text
+        if want[0]["score"] - want[1]["score"] > 0.05:
+            assert quantized[0]["label"] == want[0]["label"], text
+        flips += quantized[0]["label"] != want[0]["label"]
+    assert flips <= 2
