@@ -11,14 +11,12 @@ Prints a table and writes bench/results/generation.json; nothing passes or fails
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import tempfile
-from pathlib import Path
 
+from bench.browser import booted_page
 from bench.report import print_table, save
 
-ROOT = Path(__file__).resolve().parent.parent
 MODELS = {"tiny-gpt2": "text-generation", "tiny-llama": "text-generation", "tiny-t5": "text2text-generation",
           "tiny-bart": "summarization", "tiny-marian": "translation", "tiny-vit-gpt2": "image-to-text"}
 PROMPT = "The browser runs models privately, and the page never sends a word to a server."
@@ -48,33 +46,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--new", type=int, default=32, help="tokens generated per run")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     from tests.generation_cases import png_data_url
     from tools import serve
 
-    spec = importlib.util.spec_from_file_location("playwright_config", ROOT / "playwright.config.py")
-    config = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(config)
     os.environ.setdefault("PYODIDE_PKG_STORE_DIR", tempfile.mkdtemp(prefix="bench-store-"))
     fixed = {"max_new_tokens": args.new, "min_new_tokens": args.new, "do_sample": False}
     runs = {"greedy": {**fixed, "num_beams": 1}, "greedy, no cache": {**fixed, "num_beams": 1, "use_cache": False},
             "beam 4": {**fixed, "num_beams": 4}, "beam 4, no cache": {**fixed, "num_beams": 4, "use_cache": False}}
     server = serve.start(0)
     columns: dict[str, dict[str, object]] = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(**config.launch_args())
-        page = browser.new_page()
-        page.set_default_timeout(config.TIMEOUT_MS)
-        page.goto(server.origin + "/")
-        page.wait_for_function("document.body.dataset.ready === 'true'")
+    with booted_page(server.origin) as page:
         for model, task in MODELS.items():
             source = png_data_url(0, (64, 48)) if task == "image-to-text" else PROMPT
             found = page.evaluate(PAGE, [task, f"test/{model}", source, runs, args.repeat])
             for name, ms in found.items():
                 columns.setdefault(f"{name} tok/s", {})[model] = round(args.new / (ms / 1000), 1)
                 columns.setdefault(f"{name} ms/step", {})[model] = round(ms / args.new, 2)
-        browser.close()
     server.shutdown()
     ordered = {k: columns[k] for k in sorted(columns, key=lambda k: (k.endswith("ms/step"), k))}
     print_table(f"generation in Chromium, fp32, {args.new} new tokens per run, median of {args.repeat}, 2 threads "

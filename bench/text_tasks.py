@@ -2,8 +2,8 @@
 
 The session calls are the ones `run` itself made (captured, then replayed on the same tensors
 through the platform's session, i.e. ONNX Runtime Web plus the Python/JS copy), so the gap is our
-pre- and post-processing. Tiny models (hidden 32) make that gap as visible as it can be; MiniLM
-(all-MiniLM-L6-v2) shows it next to a real-size model. Prints a table and writes
+pre- and post-processing. Tiny models (hidden 32) make that gap as visible as it can be; categorium's
+real (also small) classifier and MiniLM (all-MiniLM-L6-v2) show it next to real weights. Prints a table and writes
 bench/results/text_tasks.json; nothing passes or fails on time.
 
     python -m bench.text_tasks [--repeat 10]
@@ -12,14 +12,12 @@ bench/results/text_tasks.json; nothing passes or fails on time.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import tempfile
-from pathlib import Path
 
+from bench.browser import booted_page
 from bench.report import print_table, save
 
-ROOT = Path(__file__).resolve().parent.parent
 SHORT = "Ann lives in Paris and works for Mozilla."
 LONG = " ".join(["The committee in Paris approved the budget for Acme Corporation after a lengthy debate."] * 40)
 MASKED = " ".join(LONG.split()[:380]) + " and the last word is [MASK]."
@@ -82,25 +80,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.text_tasks")
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     from tools import serve
 
-    spec = importlib.util.spec_from_file_location("playwright_config", ROOT / "playwright.config.py")
-    config = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(config)
     os.environ.setdefault("PYODIDE_PKG_STORE_DIR", tempfile.mkdtemp(prefix="bench-store-"))
     server = serve.start(0)
     runs = [(task, MODELS[task], "v1", CASES[task]) for task in CASES]
+    runs.insert(1, ("text-classification", "categorium/topics-en", "v0.2.2", CASES["text-classification"]))
     runs.append(("feature-extraction", "sentence-transformers/all-MiniLM-L6-v2", "v1.0",
                  {"short": [SHORT], "512 tokens": [LONG]}))
     columns: dict[str, dict[str, object]] = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(**config.launch_args())
-        page = browser.new_page()
-        page.set_default_timeout(config.TIMEOUT_MS)
-        page.goto(server.origin + "/")
-        page.wait_for_function("document.body.dataset.ready === 'true'")
+    with booted_page(server.origin) as page:
         for task, model, revision, cases in runs:
             found = page.evaluate(PAGE, [task, model, revision, cases, args.repeat])
             label = f"{task} ({model.split('/')[-1]})"
@@ -110,7 +99,6 @@ def main() -> None:
             for case in cases:
                 run_ms, session_ms = columns[f"{case} run"][label], columns[f"{case} session calls"][label]
                 columns.setdefault(f"{case} overhead", {})[label] = round(run_ms - session_ms, 1)
-        browser.close()
     server.shutdown()
     print_table(f"text tasks in Chromium, fp32, median ms over {args.repeat} runs, 2 threads "
                 "(overhead = run - session calls: tokenizing, padding, post-processing)", columns)

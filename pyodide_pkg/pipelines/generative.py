@@ -129,3 +129,12 @@ def check_prompt_length(task: str, length: int, config: dict[str, Any], room: in
     if limit and length + room > int(limit):
         raise RequestError(f"{task}: the prompt has {length} tokens but the model reads at most {limit}"
                            f"{' including one new token' if room else ''}; shorten it")
+
+
+def decoder_start(task: str, generation: GenerationConfig) -> int:
+    """The token an encoder-decoder's decoder starts from (decoder_start_token_id, else bos_token_id)."""
+    start = generation.decoder_start_token_id if generation.decoder_start_token_id is not None \
+        else generation.bos_token_id
+    if start is None:
+        raise RequestError(f"{task}: the model's config has neither decoder_start_token_id nor bos_token_id")
+    return start

@@ -7,10 +7,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import RequestError
-from ..generation import from_model
 from ..processors import ImageProcessor, load_image
 from .base import LoadContext
-from .generative import GenerativePipeline, Piece, TextPieces
+from .generative import GenerativePipeline, Piece, TextPieces, decoder_start
 from .text2text_generation import load_seq2seq
 
 
@@ -26,13 +25,8 @@ class ImageToTextPipeline(GenerativePipeline):
     @classmethod
     async def load(cls, ctx: LoadContext) -> "ImageToTextPipeline":
         processor = ImageProcessor(await ctx.json("preprocessor_config.json"))
-        model, config, generation = await load_seq2seq(ctx)
-        try:
-            tokenizer = await ctx.pretrained_tokenizer()
-        except Exception:
-            model.release()
-            raise
-        return cls(model, tokenizer, from_model(generation, config), config, processor)
+        model, tokenizer, config, generation = await load_seq2seq(ctx)
+        return cls(model, tokenizer, generation, config, processor)
 
     async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
         own, generation, _ = self.split_options(options)
@@ -48,11 +42,7 @@ class ImageToTextPipeline(GenerativePipeline):
     async def one(self, image: Any, own: dict[str, Any], generation: Any, emit: Piece | None) -> list[dict]:
         pixels = self.processor(await load_image(image))
         await self.model.encode({"pixel_values": pixels})
-        start = generation.decoder_start_token_id
-        if start is None:
-            start = generation.bos_token_id
-        if start is None:
-            raise RequestError("image-to-text: the model's config has no decoder_start_token_id")
+        start = decoder_start(self.task, generation)
 
         def decode(tokens: list[int]) -> str:
             return self.tokenizer.decode(tokens, skip_special_tokens=True)

@@ -15,13 +15,14 @@ from ..dtypes import onnx_file
 from ..errors import RequestError
 from ..generation import Seq2SeqModel, from_model
 from .base import LoadContext
-from .generative import GenerativePipeline, Piece, TextPieces, check_prompt_length
+from .generative import GenerativePipeline, Piece, TextPieces, check_prompt_length, decoder_start
 
 TRANSLATION = re.compile(r"^translation_([A-Za-z_-]+)_to_([A-Za-z_-]+)$")
 
 
-async def load_seq2seq(ctx: LoadContext) -> tuple[Seq2SeqModel, dict[str, Any], dict[str, Any] | None]:
-    """Encoder and decoder sessions: the merged decoder, else the plain one (no cache then)."""
+async def load_seq2seq(ctx: LoadContext) -> tuple[Seq2SeqModel, Any, dict[str, Any], dict[str, Any]]:
+    """Encoder and decoder sessions (the merged decoder, else the plain one: no cache then), the
+    tokenizer, config.json and the model's generation values."""
     dtype = ctx.options.dtype
     config = await ctx.json("config.json")
     generation = await ctx.json("generation_config.json", optional=True)
@@ -31,7 +32,13 @@ async def load_seq2seq(ctx: LoadContext) -> tuple[Seq2SeqModel, dict[str, Any], 
     except Exception:
         encoder.release()
         raise
-    return Seq2SeqModel(encoder, decoder, config), config, generation
+    model = Seq2SeqModel(encoder, decoder, config)
+    try:
+        tokenizer = await ctx.pretrained_tokenizer()
+    except Exception:
+        model.release()
+        raise
+    return model, tokenizer, config, from_model(generation, config)
 
 
 class Text2TextGenerationPipeline(GenerativePipeline):
@@ -49,13 +56,8 @@ class Text2TextGenerationPipeline(GenerativePipeline):
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "Text2TextGenerationPipeline":
-        model, config, generation = await load_seq2seq(ctx)
-        try:
-            tokenizer = await ctx.pretrained_tokenizer()
-        except Exception:
-            model.release()
-            raise
-        return cls(model, tokenizer, from_model(generation, config), config, ctx.options.taskName)
+        model, tokenizer, config, generation = await load_seq2seq(ctx)
+        return cls(model, tokenizer, generation, config, ctx.options.taskName)
 
     async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
         own, generation, _ = self.split_options(options)
@@ -77,11 +79,7 @@ class Text2TextGenerationPipeline(GenerativePipeline):
         check_prompt_length(self.task, len(ids), self.config)
         await self.model.encode({"input_ids": np.array([ids], dtype=np.int64),
                                  "attention_mask": np.array([encoded["attention_mask"]], dtype=np.int64)})
-        start = generation.decoder_start_token_id
-        if start is None:
-            start = generation.bos_token_id
-        if start is None:
-            raise RequestError(f"{self.task}: the model's config has no decoder_start_token_id")
+        start = decoder_start(self.task, generation)
         clean = own.get("clean_up_tokenization_spaces", False)
 
         def decode(tokens: list[int]) -> str:

@@ -1,0 +1,35 @@
+"""The page the browser benchmarks run in: Debian's Chromium as playwright.config.py sets it up."""
+
+from __future__ import annotations
+
+import importlib.util
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def config() -> Any:
+    spec = importlib.util.spec_from_file_location("playwright_config", ROOT / "playwright.config.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextmanager
+def booted_page(origin: str) -> Iterator[Any]:
+    """The demo page at `origin`, booted (Pyodide, numpy, our wheel) and ready for engine.mjs calls."""
+    from playwright.sync_api import sync_playwright
+
+    settings = config()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**settings.launch_args())
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(settings.TIMEOUT_MS)
+            page.goto(origin + "/")
+            page.wait_for_function("document.body.dataset.ready === 'true'")
+            yield page
+        finally:
+            browser.close()
