@@ -191,7 +191,12 @@ def test_model_without_the_task_head_is_refused(server, store_dir, task, model, 
     ("demo-question-answering", ["Who lives there?", "Ann lives in Paris."], {}),
     ("demo-fill-mask", ["Paris is a [MASK]."], {}), ("demo-zero-shot", ["Ann lives in Paris", ["travel", "food"]], {})])
 def test_feature_ids_of_the_bundled_settings(server, store_dir, feature, args, options):
-    """Each demo featureId, and its task alone, resolve to the same model and answer like an explicit engine."""
+    """Each demo featureId answers like an engine made with its model explicitly; the task alone gets the
+    task's default record."""
+    import json
+
+    from tools.build_hub import SETTINGS
+
     async def go():
         settings = f"{server.origin}/settings"
         by_feature = await pyodide_pkg.create_engine({"featureId": feature, "settingsBaseUrl": settings})
@@ -203,8 +208,9 @@ def test_feature_ids_of_the_bundled_settings(server, store_dir, feature, args, o
         request = {"args": args, "options": options}
         return o, by_task.options, [await e.run(request) for e in (by_feature, by_task, explicit)]
     feature_options, task_options, (a, b, c) = run(go())
-    assert (feature_options.modelId, feature_options.dtype) == (task_options.modelId, "q8")
-    assert a == b == c
+    default = {r["id"]: r for r in json.loads(SETTINGS.read_text())["data"]}[f"{feature_options.taskName}-default"]
+    assert (task_options.modelId, task_options.dtype) == (default["modelId"], "q8") and feature_options.dtype == "q8"
+    assert a == c and type(b) is type(a)
 
 
 def real_text_classifier():
