@@ -61,8 +61,8 @@ class GenerativePipeline(Pipeline):
         self.model_generation = model_generation
         self.config = config
 
-    def split_options(self, options: dict[str, Any]) -> tuple[dict[str, Any], GenerationConfig, bool]:
-        """(task options, generation settings, use_cache)."""
+    def split_options(self, options: dict[str, Any]) -> tuple[dict[str, Any], GenerationConfig]:
+        """(task options, generation settings); `use_cache` applies to the model right away."""
         unknown = sorted(set(options) - set(self.own_options) - GENERATION_OPTIONS - set(MODEL_OPTIONS))
         if unknown:
             raise RequestError(f"{self.task}: unknown option(s) {', '.join(unknown)}; known: task options "
@@ -75,7 +75,7 @@ class GenerativePipeline(Pipeline):
         generation = resolve(self.model_generation, {k: v for k, v in options.items() if k in GENERATION_OPTIONS},
                              self.default_generation)
         self.model.cache.enabled = use_cache and bool(self.model.cache.names)
-        return own, generation, use_cache
+        return own, generation
 
     async def decode_loop(self, ids: np.ndarray, generation: GenerationConfig,
                           pieces: TextPieces | None = None) -> list[list[int]]:

@@ -29,7 +29,7 @@ class ImageToTextPipeline(GenerativePipeline):
         return cls(model, tokenizer, generation, config, processor)
 
     async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
-        own, generation, _ = self.split_options(options)
+        own, generation = self.split_options(options)
         if not args:
             raise RequestError("image-to-text: args must hold an image or a list of images")
         value = args[0]

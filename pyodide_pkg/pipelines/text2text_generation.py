@@ -44,7 +44,7 @@ async def load_seq2seq(ctx: LoadContext) -> tuple[Seq2SeqModel, Any, dict[str, A
 class Text2TextGenerationPipeline(GenerativePipeline):
     task = "text2text-generation"
     return_name = "generated"
-    own_options = ("return_tensors", "return_text", "clean_up_tokenization_spaces", "truncation")
+    own_options = ("return_tensors", "clean_up_tokenization_spaces", "truncation")
     default_generation = {"max_new_tokens": 256, "num_beams": 4}
 
     def __init__(self, model: Any, tokenizer: Any, model_generation: dict[str, Any], config: dict[str, Any],
@@ -60,7 +60,10 @@ class Text2TextGenerationPipeline(GenerativePipeline):
         return cls(model, tokenizer, generation, config, ctx.options.taskName)
 
     async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
-        own, generation, _ = self.split_options(options)
+        own, generation = self.split_options(options)
+        for name, value in own.items():
+            if not isinstance(value, bool):
+                raise RequestError(f"{self.task}: option '{name}' must be true or false, got {value!r}")
         if not args:
             raise RequestError(f"{self.task}: args must hold a text or a list of texts")
         value = args[0]

@@ -43,7 +43,7 @@ class TextGenerationPipeline(GenerativePipeline):
         return self.tokenizer(prompt, add_special_tokens=special)["input_ids"]
 
     async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
-        own, generation, _ = self.split_options(options)
+        own, generation = self.split_options(options)
         for name in own:
             if not isinstance(own[name], bool):
                 raise RequestError(f"text-generation: option '{name}' must be true or false, got {own[name]!r}")

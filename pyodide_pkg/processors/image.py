@@ -16,8 +16,9 @@ import numpy as np
 from .. import platform
 from ..errors import ModelError, RequestError
 
-# PIL's resampling filters by the numbers transformers' configs use.
-RESAMPLE_NAMES = {0: "NEAREST", 1: "LANCZOS", 2: "BILINEAR", 3: "BICUBIC", 4: "BOX", 5: "HAMMING"}
+# PIL's resampling filters by number, as transformers' configs give them: nearest, Lanczos, bilinear,
+# bicubic, box, Hamming.
+RESAMPLE_FILTERS = range(6)
 
 
 async def pil() -> Any:
@@ -80,7 +81,7 @@ class ImageProcessor:
         if not ({"height", "width"} <= set(self.size) or "shortest_edge" in self.size):
             raise ModelError(f"preprocessor_config.json: size {self.size!r} has neither height/width nor shortest_edge")
         resample = config.get("resample", 2)
-        if resample not in RESAMPLE_NAMES:
+        if resample not in RESAMPLE_FILTERS:
             raise ModelError(f"preprocessor_config.json: unknown resample {resample!r}")
         self.resample = resample
         self.do_center_crop = config.get("do_center_crop", False)
