@@ -63,6 +63,7 @@ class Engine {
         yield step.value;
       }
     } finally {
+      await stream.close();
       stream.destroy();
     }
   }

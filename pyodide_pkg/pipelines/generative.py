@@ -97,17 +97,21 @@ class GenerativePipeline(Pipeline):
     async def stream(self, args: list[Any], options: dict[str, Any]) -> AsyncIterator[Any]:
         queue: asyncio.Queue = asyncio.Queue()
         work = asyncio.ensure_future(self.run(args, options, queue.put_nowait))
-        while True:
-            getter = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({getter, work}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                yield getter.result()
-                continue
-            getter.cancel()
-            while not queue.empty():
-                yield queue.get_nowait()
-            yield {"output": work.result()}
-            return
+        try:
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, work}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    yield getter.result()
+                    continue
+                getter.cancel()
+                while not queue.empty():
+                    yield queue.get_nowait()
+                yield {"output": work.result()}
+                return
+        finally:  # a reader that stops early (or fails) stops the generation too
+            if not work.done():
+                work.cancel()
 
     def release(self) -> None:
         self.model.release()

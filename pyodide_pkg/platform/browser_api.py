@@ -62,6 +62,10 @@ class StreamHandle:
                 return {"done": True}
         return await _answer(step())
 
+    async def close(self) -> None:
+        """The page stopped reading (a `break` in for-await): stop the work and free the engine."""
+        await self.iterator.aclose()
+
 
 async def create_engine(options: Any, callback: Any = None) -> Any:
     notify = None

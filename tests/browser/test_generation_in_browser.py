@@ -99,3 +99,20 @@ def test_demo_page_captions_a_dropped_image(page, tmp_path):
     assert page.get_attribute("#result", "data-ready") == "true", page.text_content("#status")
     result = json.loads(page.text_content("#result"))
     assert len(result) == 1 and set(result[0]) == {"generated_text"}
+
+
+def test_breaking_out_of_a_stream_frees_the_engine(page, server):
+    found = page.evaluate("""async (options) => {
+      const { createEngine, listEngines } = await import('./engine.mjs');
+      const engine = await createEngine(options);
+      let pieces = 0;
+      for await (const piece of engine.runWithGenerator({ args: ['Hello'], options: { max_new_tokens: 200,
+                                                          min_new_tokens: 200, do_sample: false } })) {
+        pieces += 1;
+        if (pieces === 2) break;
+      }
+      const after = await engine.run({ args: ['Hello'], options: { max_new_tokens: 2, do_sample: false } });
+      return { pieces, after, engines: await listEngines() };
+    }""", browser_options(server, "tiny-gpt2"))
+    assert found["pieces"] == 2 and found["after"][0]["generated_text"].startswith("Hello")
+    assert [e["status"] for e in found["engines"]] == ["ready"]

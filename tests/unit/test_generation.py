@@ -306,3 +306,18 @@ def test_translation_task_with_languages_and_image_urls_over_http(server, store_
         site.shutdown()
     assert by_name == plain and set(plain[0][0]) == {"translation_text"}
     assert over_http == inline
+
+
+def test_a_stream_closed_early_stops_generating_and_frees_the_engine(server, store_dir):
+    async def go():
+        engine = await pyodide_pkg.create_engine(engine_options(server, "tiny-gpt2"))
+        stream = engine.run_with_generator({"args": ["Hello"], "options": {"max_new_tokens": 200, "min_new_tokens": 200,
+                                                                           "do_sample": False}})
+        first = await stream.__anext__()
+        await stream.aclose()
+        busy = engine._busy
+        after = await engine.run({"args": ["Hello"], "options": {"max_new_tokens": 2, "do_sample": False}})
+        return first, busy, after, engine.status
+    first, busy, after, status = run(go())
+    assert set(first) == {"text", "tokens"} and busy == 0 and status == "ready"
+    assert after[0]["generated_text"].startswith("Hello")
