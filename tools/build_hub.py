@@ -59,7 +59,8 @@ def models() -> list[tuple[str, str, str, Callable[[], Path], list[str], bool]]:
             for arch in ARCHITECTURES for task in TASKS if arch in SUPPORTED[task]]
     tiny += [(f"test/tiny-{arch}", TINY_REVISION, "text-generation", tiny_source(arch, "text-generation"),
               ALL_MODES if arch == "llama" else TINY_MODES, True) for arch in DECODER_ARCHITECTURES]
-    tiny += [(f"test/{tiny_name(arch)}", TINY_REVISION, task, tiny_source(arch, task), TINY_MODES, False)
+    tiny += [(f"test/{tiny_name(arch)}", TINY_REVISION, task, tiny_source(arch, task),
+              ["fp16", *TINY_MODES] if arch == "t5" else TINY_MODES, False)  # t5: a half-precision merged decoder
              for arch, task in OPTIMUM_MODELS]
     return real + tiny
 

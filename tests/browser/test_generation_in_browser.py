@@ -116,3 +116,15 @@ def test_breaking_out_of_a_stream_frees_the_engine(page, server):
     }""", browser_options(server, "tiny-gpt2"))
     assert found["pieces"] == 2 and found["after"][0]["generated_text"].startswith("Hello")
     assert [e["status"] for e in found["engines"]] == ["ready"]
+
+
+def test_half_precision_merged_decoder_generates_like_cpython(page, server, store_dir):
+    """tiny-t5 in fp16 (a merged decoder made half by half): the same beams in Chromium as under CPython."""
+    options = {"max_new_tokens": 6, "num_beams": 2}
+    prompts = cases.PROMPTS[:3]
+    answers = page.evaluate(RUN_ALL, [browser_options(server, "tiny-t5", dtype="fp16"),
+                                      [{"args": [p], "options": {**options, "return_tensors": True}} for p in prompts]])
+    assert all(a["ok"] for a in answers), answers
+    expected = our_runs(server, "tiny-t5", [{"args": [p], "options": {**options, "return_tensors": True}}
+                                            for p in prompts], dtype="fp16")
+    assert [a["value"] for a in answers] == expected

@@ -80,13 +80,28 @@ def test_t5_greedy_generation_through_the_merged_decoder(converted):
     assert got == want[:len(got)]
 
 
-def test_half_precision_of_a_merged_decoder_is_refused_clearly(tmp_path):
-    source = tiny_source("t5", "text2text-generation")()
-    with pytest.raises(convert.ConversionError, match="half precision of a merged decoder"):
-        convert.convert(convert.parse_args(["--model_id", "test/t5", "--source", str(source), "--task",
-                                            "text2text-generation", "--quantize", "--modes", "fp16",
-                                            "--output_parent_dir", str(tmp_path), "--revision", "r1"]))
-    assert not any(tmp_path.glob("tmp*"))
+@pytest.mark.parametrize("arch,task", [("t5", "text2text-generation"), ("vision-encoder-decoder", "image-to-text")])
+def test_half_precision_merged_decoders_keep_fp32_io_and_stay_close(tmp_path, arch, task):
+    """fp16 and q4f16 of a merged decoder are made half by half and merged; both branches run."""
+    source = tiny_source(arch, task)()
+    target = convert.convert(convert.parse_args(["--model_id", f"test/{arch}", "--source", str(source), "--task", task,
+                                                 "--quantize", "--modes", "fp16", "q4", "q4f16",
+                                                 "--output_parent_dir", str(tmp_path), "--revision", "r1"]))
+    assert not (target / "halves").exists() and not any(tmp_path.glob("tmp*"))
+    report = json.loads((target / "validation.json").read_text())["files"]["decoder_model_merged"]
+    assert list(report) == ["fp32", "fp16", "q4", "q4f16"]
+    # fp16 alone is nearly lossless; q4f16 loses what q4 loses, and little more
+    assert report["fp16"]["min_cosine"] > 0.999 and report["q4f16"]["min_cosine"] >= report["q4"]["min_cosine"] - 0.01
+    fp32 = onnxruntime.InferenceSession(str(target / "onnx" / "decoder_model_merged.onnx"))
+    half = onnxruntime.InferenceSession(str(target / "onnx" / "decoder_model_merged_fp16.onnx"))
+    assert [(i.name, i.type) for i in half.get_inputs()] == [(i.name, i.type) for i in fp32.get_inputs()]
+    assert [(o.name, o.type) for o in half.get_outputs()] == [(o.name, o.type) for o in fp32.get_outputs()]
+    from tools.convert.seq2seq import random_feeds
+    feeds = random_feeds(fp32, transformers.AutoConfig.from_pretrained(source))
+    for branch in (False, True):
+        feeds["use_cache_branch"] = np.array([branch])
+        want, got = fp32.run(None, feeds)[0], half.run(None, feeds)[0]
+        assert np.abs(got - want).max() <= 0.01 * np.abs(want).max()
 
 
 def test_vit_classifies_like_pytorch(converted):

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import decoder, seq2seq, tasks
 from .export import export_fp32, load, sample_batch
-from .quantize import MODES, SUFFIXES, quantize
+from .quantize import MODES, SUFFIXES, merged_half_precision, quantize
 from .validate import FP32_TOLERANCE, print_report, reference_outputs, validate, validate_decoder
 
 COPIED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
@@ -61,10 +61,14 @@ def _tokenizer(source: Path, work: Path):
 
 def _quantize_all(fp32: Path, name: str, modes: list[str]) -> dict[str, Path]:
     files = {"fp32": fp32}
+    halves = fp32.parent.parent / "halves"
     for mode in modes:
         files[mode] = fp32.parent / f"{name}{SUFFIXES[mode]}.onnx"
         try:
-            quantize(fp32, files[mode], mode)
+            if name == seq2seq.MERGED and mode in ("fp16", "q4f16"):
+                merged_half_precision(halves, files[mode], mode)
+            else:
+                quantize(fp32, files[mode], mode)
         except Exception as error:
             raise ConversionError(f"mode {mode} failed for {name}.onnx: {error}") from None
     return files
@@ -155,6 +159,7 @@ def convert(args: argparse.Namespace) -> Path:
         (work / "onnx").mkdir()
         if optimum_route is not None:
             report = _convert_with_optimum(source, config, optimum_route, modes, work, args)
+            shutil.rmtree(work / "halves", ignore_errors=True)  # the merged decoder's parts: not published
         else:
             report = _convert_own(source, head, modes, work, args)
         for name in COPIED:

@@ -50,13 +50,56 @@ def _dynamic(fp32: Path, out: Path, mode: str) -> None:
                      extra_options={"EnableSubgraph": True})  # merged decoders keep their MatMuls in If branches
 
 
-def _fp16(model):
+def _fp16(model, cast_prefix: str = ""):
+    """Half precision with fp32 inputs and outputs kept; the Casts it adds go in data order, named apart."""
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
     if any(n.op_type == "If" for n in model.graph.node):
-        raise ValueError("half precision of a merged decoder (If branches) is not supported yet; "
-                         "the fp16 converter leaves branch outputs that ONNX Runtime rejects")
-    return convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)
+        raise ValueError("half precision of a merged decoder (If branches) is made from its two halves "
+                         "(merged_half_precision); ONNX Runtime's fp16 converter leaves If branches in fp32")
+    model = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)
+    if cast_prefix:
+        def rename(name: str) -> str:
+            return cast_prefix + name if name.startswith(("graph_input_cast", "graph_output_cast")) else name
+        for node in model.graph.node:
+            node.name = rename(node.name)
+            node.input[:] = [rename(n) for n in node.input]
+            node.output[:] = [rename(n) for n in node.output]
+    _topological_order(model.graph)
+    return model
+
+
+def _topological_order(graph) -> None:
+    """The converter appends its input Casts last; a merged If branch must read in data order."""
+    known = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        ready = [n for n in pending if all(i in known for i in n.input)]
+        if not ready:
+            raise ValueError("graph has a cycle or reads a value nothing produces")
+        for node in ready:
+            known.update(node.output)
+        ordered += ready
+        pending = [n for n in pending if all(n is not r for r in ready)]
+    del graph.node[:]
+    graph.node.extend(ordered)
+
+
+def merged_half_precision(halves: Path, out: Path, mode: str) -> None:
+    """fp16 / q4f16 of a merged decoder: each half (without and with past) converted, then merged."""
+    import onnx
+    from optimum.onnx import merge_decoders
+
+    steps = {"fp16": [], "q4f16": [_q4]}[mode]
+    paths = []
+    for half in ("decoder_model", "decoder_with_past_model"):
+        model = onnx.load(str(halves / f"{half}.onnx"))
+        for step in steps:
+            model = step(model)
+        paths.append(halves / f"{half}_{mode}.onnx")
+        onnx.save(_fp16(model, cast_prefix=f"{half}_"), str(paths[-1]))
+    merge_decoders(str(paths[0]), str(paths[1]), strict=False, save_path=str(out))
+    cap_ir_version(out)
 
 
 def _q4(model):

@@ -49,16 +49,36 @@ def unmerged(route_: Route) -> Route:
     return replace(route_, files=tuple("decoder_model" if f == "decoder_model_merged" else f for f in route_.files))
 
 
+MERGED = "decoder_model_merged"
+HALVES = ("decoder_model", "decoder_with_past_model")
+
+
 def export(source: Path, route_: Route, work: Path, opset: int) -> dict[str, Path]:
-    """fp32 files in work/onnx, validated by Optimum against PyTorch; {file name: path}."""
+    """fp32 files in work/onnx, validated by Optimum against PyTorch; {file name: path}.
+
+    A merged decoder is merged here from the two halves Optimum validated, which stay in work/halves:
+    half precision is made half by half and merged again (see quantize.merged_half_precision).
+    """
     from optimum.exporters.onnx import main_export
 
     out = work / "optimum"
     try:
         main_export(str(source), output=str(out), task=route_.optimum_task, opset=opset, do_validation=True,
-                    atol=ATOL, library_name="transformers", no_post_process="decoder_model" in route_.files)
+                    atol=ATOL, library_name="transformers",
+                    no_post_process="decoder_model" in route_.files or MERGED in route_.files)
     except Exception as error:  # Optimum raises several kinds: report what it said
         raise ValueError(f"Optimum export ({route_.optimum_task}) failed: {error}") from None
+    if MERGED in route_.files:
+        from optimum.onnx import merge_decoders
+
+        halves = work / "halves"
+        halves.mkdir()
+        for half in HALVES:
+            if not (out / f"{half}.onnx").is_file():
+                raise ValueError(f"Optimum wrote no {half}.onnx for {route_.optimum_task}")
+            shutil.move(str(out / f"{half}.onnx"), halves / f"{half}.onnx")
+        merge_decoders(str(halves / "decoder_model.onnx"), str(halves / "decoder_with_past_model.onnx"),
+                       strict=False, save_path=str(out / f"{MERGED}.onnx"))
     files = {}
     for name in route_.files:
         produced = out / f"{name}.onnx"
