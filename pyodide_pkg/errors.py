@@ -20,6 +20,10 @@ class HubError(MLError, ValueError):
 class DownloadError(MLError):
     name = "DownloadError"
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status when the server answered, None when it could not be reached
+
 
 class IntegrityError(MLError):
     """Downloaded bytes that do not match the hash that settings promise."""

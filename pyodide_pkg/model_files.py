@@ -55,7 +55,7 @@ async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fil
     try:
         response = await platform.fetch(url, on_progress=progress.on_bytes)
         if not response.ok:
-            raise DownloadError(f"could not download {url}: HTTP {response.status}")
+            raise DownloadError(f"could not download {url}: HTTP {response.status}", response.status)
         if sha256 and hashlib.sha256(response.body).hexdigest() != sha256:
             raise IntegrityError(
                 f"sha256 mismatch for {url}: expected {sha256}, got {hashlib.sha256(response.body).hexdigest()}"

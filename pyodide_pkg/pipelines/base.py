@@ -1,4 +1,4 @@
-"""What every task pipeline shares: loading its files, and preprocess -> forward -> postprocess."""
+"""What every task pipeline shares: loading its files, running a request, streaming its result."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class LoadContext:
         try:
             return await (self.tokenizer_file(path) if tokenizer else self.model_file(path))
         except DownloadError as error:
-            if "HTTP 404" in str(error):
+            if error.status == 404:
                 return None
             raise
 
@@ -86,22 +86,12 @@ class Pipeline:
         raise NotImplementedError
 
     async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:
-        inputs = self.preprocess(args, options)
-        outputs = await self.forward(inputs, options)
-        return self.postprocess(outputs, inputs, options)
+        """Each task reads its args and options, runs the model and shapes the result as transformers does."""
+        raise NotImplementedError
 
     async def stream(self, args: list[Any], options: dict[str, Any]) -> AsyncIterator[Any]:
         """Every stream ends with {output: what run returns}; tasks without partial results yield only that."""
         yield {"output": await self(args, options)}
-
-    def preprocess(self, args: list[Any], options: dict[str, Any]) -> Any:
-        raise NotImplementedError
-
-    async def forward(self, inputs: Any, options: dict[str, Any]) -> Any:
-        raise NotImplementedError
-
-    def postprocess(self, outputs: Any, inputs: Any, options: dict[str, Any]) -> Any:
-        raise NotImplementedError
 
     def release(self) -> None:
         """Free sessions; the base has none."""

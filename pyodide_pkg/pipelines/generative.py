@@ -117,11 +117,15 @@ class GenerativePipeline(Pipeline):
         self.model.release()
 
 
-def decoder_positions(config: dict[str, Any]) -> int | None:
-    """How many positions the decoder has embeddings for (none for relative positions, as in T5)."""
-    decoder = config.get("decoder") if config.get("model_type") == "vision-encoder-decoder" else config
-    limit = (decoder or {}).get("max_position_embeddings") or (decoder or {}).get("n_positions")
+def positions(config: dict[str, Any]) -> int | None:
+    """How many positions a model has embeddings for (none for relative positions, as in T5)."""
+    limit = config.get("max_position_embeddings") or config.get("n_positions")
     return int(limit) if limit else None
+
+
+def decoder_positions(config: dict[str, Any]) -> int | None:
+    vision = config.get("model_type") == "vision-encoder-decoder"
+    return positions((config.get("decoder") or {}) if vision else config)
 
 
 def check_prompt_length(task: str, length: int, config: dict[str, Any], room: int = 0) -> None:
@@ -129,8 +133,8 @@ def check_prompt_length(task: str, length: int, config: dict[str, Any], room: in
 
     Generation itself stops at the last position the model has (transformers would fail there).
     """
-    limit = config.get("max_position_embeddings") or config.get("n_positions")
-    if limit and length + room > int(limit):
+    limit = positions(config)
+    if limit and length + room > limit:
         raise RequestError(f"{task}: the prompt has {length} tokens but the model reads at most {limit}"
                            f"{' including one new token' if room else ''}; shorten it")
 

@@ -14,7 +14,7 @@ from urllib.parse import unquote_to_bytes
 import numpy as np
 
 from .. import platform
-from ..errors import ModelError, RequestError
+from ..errors import DownloadError, ModelError, RequestError
 
 # PIL's resampling filters by number, as transformers' configs give them: nearest, Lanczos, bilinear,
 # bicubic, box, Hamming.
@@ -59,7 +59,6 @@ async def _url_bytes(url: str) -> bytes:
         if not header.startswith("data:image/"):
             raise RequestError(f"a data: URL image must be of type image/*, got {header[5:] or 'nothing'}")
         return base64.b64decode(payload) if header.endswith(";base64") else unquote_to_bytes(payload)
-    from ..errors import DownloadError
     try:
         response = await platform.fetch(url)
     except DownloadError as error:
