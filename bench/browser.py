@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -19,7 +20,8 @@ def config() -> Any:
 
 @contextmanager
 def booted_page(origin: str) -> Iterator[Any]:
-    """The demo page at `origin`, booted (Pyodide, numpy, our wheel) and ready for engine.mjs calls."""
+    """The demo page at `origin`, booted (Pyodide, numpy, our wheel) and ready for engine.mjs calls;
+    `page.boot_seconds` says how long the boot took."""
     from playwright.sync_api import sync_playwright
 
     settings = config()
@@ -28,8 +30,10 @@ def booted_page(origin: str) -> Iterator[Any]:
         try:
             page = browser.new_page()
             page.set_default_timeout(settings.TIMEOUT_MS)
+            start = time.perf_counter()
             page.goto(origin + "/")
             page.wait_for_function("document.body.dataset.ready === 'true'")
+            page.boot_seconds = time.perf_counter() - start
             yield page
         finally:
             browser.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import statistics
@@ -18,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.browser import booted_page
 from bench.report import print_table, save
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,21 +96,9 @@ BROWSER = """async ([dtype, cases, options, repeat]) => {
 
 
 def bench_browser(origin: str, dtype: str, repeat: int) -> dict[str, float]:
-    from playwright.sync_api import sync_playwright
-
-    spec = importlib.util.spec_from_file_location("playwright_config", ROOT / "playwright.config.py")
-    config = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(config)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(**config.launch_args())
-        page = browser.new_page()
-        page.set_default_timeout(config.TIMEOUT_MS)
-        start = time.perf_counter()
-        page.goto(origin + "/")
-        page.wait_for_function("document.body.dataset.ready === 'true'")
-        boot = time.perf_counter() - start
+    with booted_page(origin) as page:
         out = page.evaluate(BROWSER, [dtype, CASES, OPTIONS, repeat])
-        browser.close()
+        boot = page.boot_seconds
     return {"page boot (Pyodide, numpy, wheel)": round(boot * 1000, 1), **{k: round(v, 1) for k, v in out.items()}}
 
 
