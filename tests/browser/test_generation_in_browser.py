@@ -4,7 +4,10 @@ import json
 
 import pytest
 
+import pyodide_pkg
 from tests import generation_cases as cases
+from tests.conftest import run
+from tests.unit.test_text_tasks import assert_same
 from tests.browser.test_tasks_in_browser import RUN_ALL
 from tests.unit.test_generation import TOKEN_KEY, engine_options, like_generate, our_runs, our_token_ids
 
@@ -128,3 +131,26 @@ def test_half_precision_merged_decoder_generates_like_cpython(page, server, stor
     expected = our_runs(server, "tiny-t5", [{"args": [p], "options": {**options, "return_tensors": True}}
                                             for p in prompts], dtype="fp16")
     assert [a["value"] for a in answers] == expected
+
+
+def test_chat_prompt_in_browser_matches_cpython(page, server, store_dir):
+    chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Where do models run?"}]
+    request = {"args": [chat], "options": {"max_new_tokens": 6, "do_sample": False}}
+    (answer,) = page.evaluate(RUN_ALL, [browser_options(server, "tiny-llama"), [request]])
+    assert answer["ok"], answer
+    assert answer["value"] == our_runs(server, "tiny-llama", [request])[0]
+    assert answer["value"][0]["generated_text"][:2] == chat
+
+
+def test_image_classification_in_browser_matches_cpython(page, server, store_dir):
+    options = {"taskName": "image-classification", "modelId": "test/tiny-vit", "modelRevision": "v1", "dtype": "fp32"}
+    requests = [{"args": [image], "options": {"top_k": 3}} for image in cases.images()[:4]]
+    answers = page.evaluate(RUN_ALL, [options, requests])
+
+    async def cpython():
+        engine = await pyodide_pkg.create_engine({**options, "settingsBaseUrl": f"{server.origin}/settings",
+                                                  "engineId": "vit"})
+        return [await engine.run(r) for r in requests]
+    for answer, want in zip(answers, run(cpython())):
+        assert answer["ok"], answer
+        assert_same(answer["value"], want, tolerance=1e-4)

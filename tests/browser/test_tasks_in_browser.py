@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 import pyodide_pkg
@@ -75,3 +76,14 @@ def test_real_classifier_in_browser_matches_cpython(page, server, store_dir):
     for answer, want in zip(answers, run(cpython())):
         assert answer["ok"], answer
         assert_same(answer["value"], want, tolerance=1e-4)
+
+
+def test_pooled_embeddings_in_browser_match_cpython(page, server, store_dir):
+    model, task = "test/tiny-roberta-feature-extraction", "feature-extraction"
+    requests = [([cases.SENTENCES[:5]], {"pooling": pooling, "normalize": normalize})
+                for pooling in ("mean", "cls", "max") for normalize in (False, True)]
+    options = {k: v for k, v in engine_options(server, model, task).items() if k != "settingsBaseUrl"}
+    answers = page.evaluate(RUN_ALL, [options, [{"args": a, "options": o} for a, o in requests]])
+    for answer, want in zip(answers, our_results(server, model, task, requests)):
+        assert answer["ok"], answer
+        assert np.abs(np.array(answer["value"]) - np.array(want)).max() <= 1e-4
