@@ -37,3 +37,28 @@ def booted_page(origin: str) -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+
+
+TRANSFORMERS_JS = "vendor/transformers-js/"
+
+
+def load_transformers_js(page: Any, origin: str) -> str:
+    """Import Transformers.js into `page` as `window.transformersJs`, set up the way a page without
+    internet needs it: models from our hub, ONNX Runtime's wasm from web/vendor; returns its version.
+
+    tools/vendor.py copies these files when the npm dev dependency is installed."""
+    if not (ROOT / "web" / TRANSFORMERS_JS / "transformers.min.js").is_file():
+        raise SystemExit("web/vendor/transformers-js is missing: run `npm ci` and `python -m tools.vendor`")
+    return page.evaluate("""async ([origin, folder]) => {
+      const tjs = await import(`${origin}/${folder}transformers.min.js`);
+      tjs.env.allowLocalModels = false;
+      tjs.env.remoteHost = `${origin}/hub/`;
+      tjs.env.remotePathTemplate = '{model}/{revision}/';
+      tjs.env.useBrowserCache = false;
+      tjs.env.backends.onnx.wasm.wasmPaths = {
+        mjs: `${origin}/${folder}ort-wasm-simd-threaded.asyncify.mjs`,
+        wasm: `${origin}/${folder}ort-wasm-simd-threaded.asyncify.wasm`,
+      };
+      window.transformersJs = tjs;
+      return tjs.env.version;
+    }""", [origin, TRANSFORMERS_JS])

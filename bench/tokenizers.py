@@ -1,140 +1,227 @@
-"""Tokenizer throughput: ours under CPython and in Chromium (Pyodide) next to Hugging Face tokenizers.
+"""Tokenizer speed: ours in Chromium (Pyodide) next to Transformers.js' in the same page, on the same files.
 
-Texts: about 1 MB of English prose (docstrings of the Python standard library, read with `ast`,
-so the text is the same on every machine with this Python) and a mixed-script text built from the
-parity corpus (emoji, CJK, RTL, combining marks, controls). Each text is encoded line by line with
-`encode_batch`, without padding or truncation; the table gives tokens per second (median of runs).
+Every tokenizer family reads its tokenizer.json from the local hub: WordPiece (all-MiniLM-L6-v2),
+byte-level BPE (tiny-qwen2, GPT-2's tokenizer), BPE with byte fallback (tiny-llama, Llama-2's),
+Unigram (tiny-xlm-roberta and tiny-t5). Cases: 20 short sentences encoded one by one, ~6,000
+characters of the README, ~6,000 characters of mixed scripts (emoji, CJK, RTL, combining marks),
+and 64 README lines in one batch call (padded where the tokenizer has a pad token). In the page, ours
+and Transformers.js take turns run by run (so load from elsewhere hits both alike); each cell is the
+median of `--repeat` runs after `--warmup` runs. The ratio is Transformers.js' time over ours: ours'
+throughput as a fraction of Transformers.js'. Ours and Hugging Face tokenizers (Rust) also run under
+CPython; ours must give Hugging Face's ids everywhere, Transformers.js is only reported.
+Transformers.js 4.3.1's AutoTokenizer looks for tokenizer_config.json at revision `main` whatever
+`revision` says, so the page's hub also serves each model's revision as `main`.
 
-    python -m bench.tokenizers [--repeat 3] [--browser-repeat 1]
+    python -m bench.tokenizers [--repeat 10] [--warmup 3] [--no-browser]
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import statistics
-import sysconfig
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.report import print_table, save
 
-TOKENIZERS = ("bert-uncased-minilm", "gpt2", "llama2", "unigram-precompiled")
+ROOT = Path(__file__).resolve().parent.parent
+HUB = ROOT / "hub"
+FAMILIES = {
+    "WordPiece": ("sentence-transformers/all-MiniLM-L6-v2", "v1.0"),
+    "byte-level BPE": ("test/tiny-qwen2", "v1"),
+    "BPE byte fallback": ("test/tiny-llama", "v1"),
+    "Unigram XLM-R": ("test/tiny-xlm-roberta-feature-extraction", "v1"),
+    "Unigram T5": ("test/tiny-t5", "v1"),
+}
 
+# Run as is under CPython and in Pyodide, so both measure the same calls: `prepare` once per
+# tokenizer, then `time_ours(case)` times one run (ms) and keeps its ids for `ours_ids`.
+OURS = '''
+import json, time
+from pyodide_pkg.tokenizers import PretrainedTokenizer
 
-def english_text(limit: int = 1_000_000) -> str:
-    parts, size = [], 0
-    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-                doc = ast.get_docstring(node)
-                if doc and len(doc) > 80:
-                    parts.append(doc)
-                    size += len(doc) + 1
-        if size >= limit:
-            break
-    return "\n".join(parts)[:limit]
+RUNS, IDS = {}, {}
 
+def prepare(tokenizer_json, config_json, special_json, cases_json):
+    pre = PretrainedTokenizer.from_data(tokenizer_json, config_json, special_json, backend="python")
+    tok = pre.tokenizer
+    RUNS.clear()
+    IDS.clear()
+    for name, (kind, texts, pad) in json.loads(cases_json).items():
+        if kind == "batch":
+            def run(texts=texts, pad=pad):
+                columns = pre(texts, padding=pad, truncation=True)
+                return [[i for i, m in zip(row, mask) if m]
+                        for row, mask in zip(columns["input_ids"], columns["attention_mask"])]
+        else:
+            def run(texts=texts):
+                return [tok.encode(t).ids for t in texts]
+        RUNS[name] = run
 
-def mixed_text(limit: int = 250_000) -> str:
-    from tests.tokenizer_cases import corpus
-    lines, size, seed = [], 0, 0
-    while size < limit:
-        for line in corpus([], n=2000, seed=seed):
-            line = line.replace("\n", " ")
-            lines.append(line)
-            size += len(line) + 1
-        seed += 1
-    return "\n".join(lines)[:limit]
+def time_ours(name):
+    start = time.perf_counter()
+    IDS[name] = RUNS[name]()
+    return (time.perf_counter() - start) * 1000
 
+def ours_ids():
+    return json.dumps(IDS)
+'''
 
-def tokens_per_second(encode_batch, lines: list[str], repeat: int) -> tuple[int, float]:
-    times, count = [], 0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        count = sum(len(e.ids) for e in encode_batch(lines))
-        times.append(time.perf_counter() - start)
-    return count, count / statistics.median(times)
-
-
-BROWSER = """async ([tokenizerJson, text, repeat]) => {
+# Ours and Transformers.js take turns, run by run, so both see the same load on the machine.
+IN_PAGE = """async ([source, files, casesJson, model, revision, warmup, repeat]) => {
   const { getPyodide } = await import('./engine.mjs');
   const py = await getPyodide();
-  py.globals.set('tokenizer_json', tokenizerJson);
-  py.globals.set('bench_text', text);
-  py.globals.set('repeat', repeat);
-  return JSON.parse(await py.runPythonAsync(`
-import json, statistics, time
-from pyodide_pkg.tokenizers import Tokenizer
-tok = Tokenizer.from_str(tokenizer_json)
-tok.no_padding(); tok.no_truncation()
-lines = bench_text.split("\\\\n")
-times = []
-for _ in range(repeat):
-    start = time.perf_counter()
-    count = sum(len(e.ids) for e in tok.encode_batch(lines))
-    times.append(time.perf_counter() - start)
-json.dumps([count, count / statistics.median(times)])
-`));
+  py.runPython(source);
+  const [prepare, timeOurs, oursIds] = ['prepare', 'time_ours', 'ours_ids'].map((n) => py.globals.get(n));
+  const tok = await window.transformersJs.AutoTokenizer.from_pretrained(model, { revision });
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b), mid = s.length >> 1;
+    return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  };
+  try {
+    prepare(...files, casesJson);
+    const out = {};
+    for (const [name, [kind, texts, pad]] of Object.entries(JSON.parse(casesJson))) {
+      const run = kind === 'batch'
+        ? () => {
+            const c = tok(texts, { padding: pad, truncation: true, return_tensor: false });
+            return c.input_ids.map((row, r) => row.filter((_, k) => c.attention_mask[r][k]));
+          }
+        : () => texts.map((t) => tok.encode(t));
+      const ours = [], theirs = [];
+      let ids;
+      for (let i = 0; i < warmup + repeat; i++) {
+        const mine = timeOurs(name);
+        const start = performance.now();
+        ids = run();
+        const took = performance.now() - start;
+        if (i >= warmup) { ours.push(mine); theirs.push(took); }
+      }
+      out[name] = { ours: median(ours), tjs: median(theirs), tjsIds: ids };
+    }
+    const mineIds = JSON.parse(oursIds());
+    for (const name of Object.keys(out)) out[name].oursIds = mineIds[name];
+    return out;
+  } finally {
+    for (const f of [prepare, timeOurs, oursIds]) f.destroy();
+  }
 }"""
+
+
+def cases(pad: bool) -> dict[str, tuple[str, list[str], bool]]:
+    """name → (kind, texts, pad): 'each' encodes the texts one by one, 'batch' in one padded call."""
+    from tests.tokenizer_cases import corpus
+
+    sentences = json.loads((ROOT / "tests" / "data" / "sentences.json").read_text())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    mixed = " ".join(t.replace("\n", " ") for t in corpus([], n=400, seed=1))[:6000]
+    lines = [line.strip()[:400] for line in readme.splitlines() if line.strip()][:64]
+    return {"20 short": ("each", sentences, pad), "README 6k chars": ("each", [readme[:6000]], pad),
+            "mixed 6k chars": ("each", [mixed], pad), "batch of 64 lines": ("batch", lines, pad)}
+
+
+def hub_files(model: str, revision: str) -> list[str | None]:
+    folder = HUB / model / revision
+    return [(folder / name).read_text(encoding="utf-8") if (folder / name).is_file() else None
+            for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")]
+
+
+def measure_reference(tokenizer_json: str, work: dict[str, tuple[str, list[str], bool]], pad_token: str | None,
+                      warmup: int, repeat: int) -> dict[str, list[Any]]:
+    """Hugging Face tokenizers (Rust) under CPython: the oracle for ids, and a speed for scale."""
+    import tokenizers
+
+    tok = tokenizers.Tokenizer.from_str(tokenizer_json)
+    tok.no_truncation()
+    out = {}
+    for name, (kind, texts, pad) in work.items():
+        if kind == "batch" and pad:
+            tok.enable_padding(pad_id=tok.token_to_id(pad_token), pad_token=pad_token)
+        else:
+            tok.no_padding()
+
+        def run():
+            encodings = tok.encode_batch(texts) if kind == "batch" else [tok.encode(t) for t in texts]
+            return [[i for i, m in zip(e.ids, e.attention_mask) if m] for e in encodings]
+        for _ in range(warmup):
+            run()
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            ids = run()
+            times.append(time.perf_counter() - start)
+        out[name] = [statistics.median(times) * 1000, ids]
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.tokenizers")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--browser-repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--no-browser", action="store_true", help="only the CPython columns")
     args = parser.parse_args()
-    import tokenizers
-    from playwright.sync_api import sync_playwright
+    from pyodide_pkg.tokenizers import PretrainedTokenizer
 
-    from pyodide_pkg.tokenizers import Tokenizer
-    from tests.browser.conftest import config
-    from tests.tokenizer_cases import tokenizer_files
-    from tools import serve
+    namespace: dict[str, Any] = {}
+    exec(OURS, namespace)
+    columns: dict[str, dict[str, object]] = {name: {} for name in (
+        "tokens", "ours Pyodide ms", "Transformers.js ms", "ratio", "TJS ids = HF", "ours CPython ms", "HF Rust ms")}
+    results: dict[str, dict[str, Any]] = {}
+    work: dict[str, dict[str, tuple[str, list[str], bool]]] = {}
+    for family, (model, revision) in FAMILIES.items():
+        files = hub_files(model, revision)
+        if files[0] is None:
+            raise SystemExit(f"{HUB / model / revision} has no tokenizer.json: run `python -m tools.build_hub`")
+        pad_token = PretrainedTokenizer.from_data(*files, backend="python").pad_token
+        work[family] = cases(pad_token is not None)
+        namespace["prepare"](*files, json.dumps(work[family]))
+        cpython = {}
+        for case in work[family]:
+            times = [namespace["time_ours"](case) for _ in range(args.warmup + args.repeat)][args.warmup:]
+            cpython[case] = statistics.median(times)
+        results[family] = {"hf": measure_reference(files[0], work[family], pad_token, args.warmup, args.repeat),
+                           "cpython": cpython, "cpython ids": json.loads(namespace["ours_ids"]())}
+    version = None
+    if not args.no_browser:
+        from bench.browser import booted_page, load_transformers_js
+        from tests.conftest import linked_hub
+        from tools import serve
 
-    files = tokenizer_files()
-    texts = {"English 1 MB": english_text(), "mixed scripts 250 kB": mixed_text()}
-    columns: dict[str, dict[str, object]] = {"tokens": {}, "HF tokenizers (Rust, CPython) tok/s": {},
-                                             "ours (CPython) tok/s": {}, "ours (Pyodide, Chromium) tok/s": {},
-                                             "ours / HF (CPython)": {}}
-    server = serve.start(0)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(**config.launch_args())
-            page = browser.new_page()
-            page.set_default_timeout(600_000)
-            page.goto(server.origin + "/")
-            page.wait_for_function("document.body.dataset.ready === 'true'")
-            for name in TOKENIZERS:
-                ref = tokenizers.Tokenizer.from_str(files[name])
-                ours = Tokenizer.from_str(files[name])
-                for tok in (ref, ours):
-                    tok.no_padding()
-                    tok.no_truncation()
-                for label, text in texts.items():
-                    row = f"{name}, {label}"
-                    lines = text.split("\n")
-                    count, ref_rate = tokens_per_second(ref.encode_batch, lines, args.repeat)
-                    ours_count, ours_rate = tokens_per_second(ours.encode_batch, lines, args.repeat)
-                    web_count, web_rate = page.evaluate(BROWSER, [files[name], text, args.browser_repeat])
-                    if not count == ours_count == web_count:
-                        raise SystemExit(f"{row}: token counts differ: HF {count}, ours {ours_count}, "
-                                         f"Pyodide {web_count}")
-                    columns["tokens"][row] = count
-                    columns["HF tokenizers (Rust, CPython) tok/s"][row] = round(ref_rate)
-                    columns["ours (CPython) tok/s"][row] = round(ours_rate)
-                    columns["ours (Pyodide, Chromium) tok/s"][row] = round(web_rate)
-                    columns["ours / HF (CPython)"][row] = f"{ours_rate / ref_rate:.3f}"
-            browser.close()
-    finally:
-        server.shutdown()
-    print_table(f"tokenizer throughput, encode_batch line by line, median of {args.repeat} (browser "
-                f"{args.browser_repeat})", columns)
+        folder = tempfile.TemporaryDirectory()
+        hub = linked_hub(Path(folder.name), {f"{model}/main": HUB / model / revision
+                                             for model, revision in FAMILIES.values()})
+        server = serve.start(0, hub=hub)
+        try:
+            with booted_page(server.origin) as page:
+                version = load_transformers_js(page, server.origin)
+                for family, (model, revision) in FAMILIES.items():
+                    results[family]["page"] = page.evaluate(IN_PAGE, [OURS, hub_files(model, revision),
+                                                                      json.dumps(work[family]), model, "main",
+                                                                      args.warmup, args.repeat])
+        finally:
+            server.shutdown()
+            folder.cleanup()
+    for family, by_runner in results.items():
+        for case in work[family]:
+            row = f"{family}, {case}"
+            want = by_runner["hf"][case][1]
+            page = by_runner.get("page", {}).get(case)
+            if by_runner["cpython ids"][case] != want or (page and page["oursIds"] != want):
+                raise SystemExit(f"{row}: ours gives other ids than Hugging Face tokenizers")
+            columns["tokens"][row] = sum(map(len, want))
+            columns["ours CPython ms"][row] = round(by_runner["cpython"][case], 2)
+            columns["HF Rust ms"][row] = round(by_runner["hf"][case][0], 2)
+            if page:
+                columns["ours Pyodide ms"][row] = round(page["ours"], 2)
+                columns["Transformers.js ms"][row] = round(page["tjs"], 2)
+                columns["ratio"][row] = f"{page['tjs'] / page['ours']:.2f}x"
+                columns["TJS ids = HF"][row] = "yes" if page["tjsIds"] == want else "no"
+    where = f"Chromium, Transformers.js {version}" if version else "CPython only"
+    print_table(f"tokenizer encode time ({where}), median of {args.repeat} after {args.warmup} warm-ups; "
+                "ratio = Transformers.js time / ours (ours' throughput as a fraction of its)", columns)
     print(json.dumps({"saved": str(save("tokenizers", columns))}))
 
 

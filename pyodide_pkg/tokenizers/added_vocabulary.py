@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
 
-from .models import Token
 from .normalized import NormalizedString
 from .unicode import compile_pattern
 
@@ -32,34 +31,41 @@ class AddedToken:
                    bool(config.get("special", False)))
 
 
+class AddedPiece(NormalizedString):
+    """A piece that is one added token: the model never sees it."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, piece: NormalizedString, id_: int) -> None:
+        super().__init__(piece.text, piece._align, piece.start, piece.head)
+        self.id = id_
+
+
 @lru_cache(maxsize=None)
 def _word_edges() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
     return (compile_pattern(r"\w\z"), compile_pattern(r"\A\w"), compile_pattern(r"\s*\z"), compile_pattern(r"\A\s*"))
 
 
 class _Matcher:
-    """Leftmost-longest search over a set of patterns, each mapped to a token id."""
+    """Leftmost-longest search over a set of patterns, each mapped to a token id.
+
+    One regex alternation, longest first: `re` takes the leftmost position, then the first
+    alternative that matches there, which is the longest; equal texts keep the first id."""
 
     def __init__(self, patterns: list[tuple[str, int]]) -> None:
-        self.by_first: dict[str, list[tuple[str, int]]] = {}
+        self.ids: dict[str, int] = {}
         for text, id_ in patterns:
             if text:
-                self.by_first.setdefault(text[0], []).append((text, id_))
-        for group in self.by_first.values():
-            group.sort(key=lambda p: -len(p[0]))
+                self.ids.setdefault(text, id_)
+        ordered = sorted(self.ids, key=len, reverse=True)
+        self.regex = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def __bool__(self) -> bool:
-        return bool(self.by_first)
+        return self.regex is not None
 
     def find(self, text: str, pos: int) -> tuple[int, int, int] | None:
-        by_first = self.by_first
-        for i in range(pos, len(text)):
-            group = by_first.get(text[i])
-            if group:
-                for pattern, id_ in group:
-                    if text.startswith(pattern, i):
-                        return i, i + len(pattern), id_
-        return None
+        m = self.regex.search(text, pos)
+        return None if m is None else (m.start(), m.end(), self.ids[m.group()])
 
 
 class AddedVocabulary:
@@ -117,21 +123,24 @@ class AddedVocabulary:
             out.append((None, start_offset, len(text)))
         return out
 
-    def _split(self, piece: NormalizedString, matcher: _Matcher) -> list[tuple[NormalizedString, list | None]]:
+    def _split(self, piece: NormalizedString, matcher: _Matcher) -> list[NormalizedString]:
+        if not matcher or matcher.regex.search(piece.text) is None:
+            return [piece] if piece.text else []
         out = []
         for id_, a, b in self._find(piece.text, matcher):
-            part = piece.slice(a, b)
-            out.append((part, None if id_ is None else [Token(id_, part.text, (0, len(part.text)))]))
+            if a < b:
+                part = piece.slice(a, b)
+                out.append(part if id_ is None else AddedPiece(part, id_))
         return out
 
-    def extract_and_normalize(self, text: str, normalizer: Any) -> list[tuple[NormalizedString, list | None]]:
-        splits = [s for s in self._split(NormalizedString.of(text), self._raw) if s[0].text]
+    def extract_and_normalize(self, text: str, normalizer: Any) -> list[NormalizedString]:
+        """The text cut around added tokens (AddedPiece) and the rest normalized, empty pieces dropped."""
         out = []
-        for piece, tokens in splits:
-            if tokens is not None:
-                out.append((piece, tokens))
+        for piece in self._split(NormalizedString.of(text), self._raw):
+            if piece.__class__ is AddedPiece:
+                out.append(piece)
                 continue
             if normalizer is not None:
                 normalizer.normalize(piece)
-            out.extend(s for s in self._split(piece, self._normalized) if s[0].text)
+            out.extend(self._split(piece, self._normalized))
         return out

@@ -121,7 +121,7 @@ class Encoding:
         self.tokens += pair.tokens
         self.type_ids += pair.type_ids
         self.word_ids += pair.word_ids
-        self.offsets += [(a + shift, b + shift) for a, b in pair.offsets]
+        self.offsets += [(a + shift, b + shift) for a, b in pair.offsets] if shift else pair.offsets
         self.special_tokens_mask += pair.special_tokens_mask
         self.attention_mask += pair.attention_mask
         self.overflowing = overflowing

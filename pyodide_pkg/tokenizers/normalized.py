@@ -12,25 +12,39 @@ import re
 import unicodedata
 from typing import Callable, Iterable, Union
 
-from .unicode import WHITE_SPACE, table
+from .unicode import WHITE_SPACE, changing_runs, table
 
 Span = tuple[int, int]
+Edit = tuple[int, int, list[tuple[str, int]]]  # characters [i, j) become these (char, change) pairs
 Matcher = Union[str, Callable[[str], bool], re.Pattern]
 
 BEHAVIORS = ("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous")
 
 
 class NormalizedString:
-    __slots__ = ("text", "align", "start")
+    """`_align` None means no span is stored: character i comes from the original character at
+    `start + max(i - head, 0)` (the first `head` characters were prepended, aligned with the first
+    one). Most text never changes but for a prefix, and this saves a span per character until
+    something else does."""
 
-    def __init__(self, text: str, align: list[Span], start: int) -> None:
+    __slots__ = ("text", "_align", "start", "head")
+
+    def __init__(self, text: str, align: list[Span] | None, start: int, head: int = 0) -> None:
         self.text = text
-        self.align = align
+        self._align = align
         self.start = start  # original offset of this piece, even when it is empty
+        self.head = head
 
     @classmethod
     def of(cls, text: str, start: int = 0) -> "NormalizedString":
-        return cls(text, [(start + i, start + i + 1) for i in range(len(text))], start)
+        return cls(text, None, start)
+
+    @property
+    def align(self) -> list[Span]:
+        if self._align is None:
+            s, n, h = self.start, len(self.text), min(self.head, len(self.text))
+            self._align = [(s, s + 1)] * h + list(zip(range(s, s + n - h), range(s + 1, s + n - h + 1)))
+        return self._align
 
     def __len__(self) -> int:
         return len(self.text)
@@ -42,14 +56,28 @@ class NormalizedString:
         """Original offsets of normalized characters [i, j)."""
         if i == j:
             return (self.start + i, self.start + j)
-        return (self.align[i][0], self.align[j - 1][1])
+        if self._align is None:
+            s, h = self.start, self.head
+            return (s + max(i - h, 0), s + max(j - 1 - h, 0) + 1)
+        return (self._align[i][0], self._align[j - 1][1])
 
     def slice(self, i: int, j: int) -> "NormalizedString":
-        start = self.align[i][0] if i < len(self.align) else self.end()
-        return NormalizedString(self.text[i:j], self.align[i:j], start)
+        align = self._align
+        if align is None:
+            h = self.head
+            if i >= len(self.text):
+                return NormalizedString("", None, self.end())
+            if i >= h:
+                return NormalizedString(self.text[i:j], None, self.start + i - h)
+            return NormalizedString(self.text[i:j], None, self.start, h - i)
+        start = align[i][0] if i < len(align) else self.end()
+        return NormalizedString(self.text[i:j], align[i:j], start)
 
     def end(self) -> int:
-        return self.align[-1][1] if self.align else self.start
+        if self._align is None:
+            n = len(self.text)
+            return self.start + (n - self.head if n > self.head else min(n, 1))
+        return self._align[-1][1] if self._align else self.start
 
     # --- transformations -------------------------------------------------------------------
 
@@ -70,7 +98,7 @@ class NormalizedString:
             chars.append(ch)
             align.append(span)
         self.text = self.text[:i] + "".join(chars) + self.text[j:]
-        self.align = old_align[:i] + align + old_align[j:]
+        self._align = old_align[:i] + align + old_align[j:]
 
     def transform(self, dest: Iterable[tuple[str, int]], initial_offset: int = 0) -> None:
         self.transform_range(0, len(self.text), dest, initial_offset)
@@ -101,24 +129,67 @@ class NormalizedString:
         dest.reverse()
         self.transform(dest, removed)
 
+    def remove(self, pattern: re.Pattern) -> None:
+        """Drop every character `pattern` (a one-character class) matches, keeping the others' spans."""
+        text = self.text
+        dropped = [m.start() for m in pattern.finditer(text)]
+        if not dropped:
+            return
+        old = self.align
+        align: list[Span] = []
+        prev = 0
+        for k in dropped:
+            align += old[prev:k]
+            prev = k + 1
+        self.text = pattern.sub("", text)
+        self._align = align + old[prev:]
+
     def lowercase(self) -> None:
-        if self.text.isascii():
-            self.text = self.text.lower()
+        text = self.text
+        if text.isascii():
+            self.text = text.lower()
+            return
+        lowered = text.lower()
+        # str.lower of a whole string only differs from per-character lowering at a final sigma.
+        if len(lowered) == len(text) and "\u03a3" not in text:
+            self.text = lowered
         else:
             self.map_chars(str.lower)
 
     def prepend(self, s: str) -> None:
-        if self.text:
+        if self.text and self._align is None:
+            self.text = s + self.text  # the new characters align with the first one
+            self.head += len(s)
+        elif self.text:
             dest = [(c, 0 if k == 0 else 1) for k, c in enumerate(s)] + [(self.text[0], 1)]
             self.transform_range(0, 1, dest)
 
     def replace(self, pattern: Matcher, content: str) -> None:
-        shift = 0
-        for (a, b), is_match in find_matches(pattern, self.text):
-            if is_match:
-                a, b = max(a + shift, 0), max(b + shift, 0)
-                self.transform_range(a, b, [(c, 1) for c in content], b - a)
-                shift += len(content) - (b - a)
+        """Each match becomes `content`, every new character aligned with the last matched one."""
+        text = self.text
+        if isinstance(pattern, str) and len(pattern) == 1 and len(content) == 1:
+            if pattern in text:
+                self.text = text.replace(pattern, content)  # one character for one: same spans
+            return
+        matches = [span for span, is_match in find_matches(pattern, text) if is_match]
+        if not matches:
+            return
+        old = self.align
+        chars: list[str] = []
+        align: list[Span] = []
+        prev = 0
+        for a, b in matches:
+            chars.append(text[prev:a])
+            align.extend(old[prev:a])
+            if content:
+                span = old[b - 1] if b > a else (align[-1] if align else (self.start, self.start))
+                chars.append(content)
+                align.extend([span] * len(content))
+            prev = b
+        chars.append(text[prev:])
+        align.extend(old[prev:])
+        self.text = "".join(chars)
+        self._align = align
 
     def strip(self, left: bool = True, right: bool = True) -> None:
         text = self.text
@@ -128,20 +199,83 @@ class NormalizedString:
             trail = 0
         if lead or trail:
             n = len(text)
+            if not lead:
+                self.text = text[:n - trail]  # the kept characters keep their spans
+                if self._align is not None:
+                    self._align = self._align[:n - trail]
+                return
             dest = [(c, -trail if k == n - trail - 1 else 0) for k, c in enumerate(text) if lead <= k < n - trail]
             self.transform(dest, lead)
 
     def unicode_normalize(self, form: str) -> None:
-        if not self.text.isascii():
-            self.transform(unicode_normalize(self.text, form))
+        self.edit(unicode_edits(self.text, form))
+
+    def edit(self, edits: list[Edit]) -> None:
+        """transform_range on several ranges (sorted, disjoint, each consuming exactly its own
+        characters) in one pass; spans change only where some edit inserts or drops characters."""
+        if not edits:
+            return
+        text = self.text
+        if all(len(dest) == j - i and all(change == 0 for _, change in dest) for i, j, dest in edits):
+            parts, prev = [], 0
+            for i, j, dest in edits:
+                parts.append(text[prev:i])
+                parts.append("".join(ch for ch, _ in dest))
+                prev = j
+            parts.append(text[prev:])
+            self.text = "".join(parts)
+            return
+        old = self.align
+        chars: list[str] = []
+        align: list[Span] = []
+        prev = 0
+        for i, j, dest in edits:
+            chars.append(text[prev:i])
+            align.extend(old[prev:i])
+            offset = i
+            for ch, change in dest:
+                if change > 0:
+                    span = old[offset - 1] if offset >= 1 else (self.start, self.start)
+                else:
+                    span = old[offset]
+                    offset += 1 - change
+                chars.append(ch)
+                align.append(span)
+            prev = j
+        chars.append(text[prev:])
+        align.extend(old[prev:])
+        self.text = "".join(chars)
+        self._align = align
 
     # --- splitting -------------------------------------------------------------------------
 
     def split(self, pattern: Matcher, behavior: str, invert: bool = False) -> list["NormalizedString"]:
+        """The pieces `behavior` keeps; empty ones may be left out (callers drop them anyway)."""
+        if isinstance(pattern, re.Pattern) and behavior in ("Isolated", "Removed"):
+            keep_matches = behavior == "Isolated" or invert
+            keep_gaps = behavior == "Isolated" or not invert
+            text, slice_, out, prev = self.text, self.slice, [], 0
+            for m in pattern.finditer(text):
+                a, b = m.span()
+                if keep_gaps and prev < a:
+                    out.append(slice_(prev, a))
+                if keep_matches and a < b:
+                    out.append(slice_(a, b))
+                prev = b
+            if keep_gaps and prev < len(text):
+                out.append(slice_(prev, len(text)))
+            return out
         matches = find_matches(pattern, self.text)
         if invert:
             matches = [(span, not flag) for span, flag in matches]
         return [self.slice(a, b) for (a, b) in apply_behavior(matches, behavior)]
+
+    def pieces(self, pattern: re.Pattern) -> list["NormalizedString"]:
+        """The non-empty pieces `pattern` matches, in order; what lies between them is dropped."""
+        text, start = self.text, self.start
+        if self._align is None and not self.head:
+            return [NormalizedString(m.group(), None, start + m.start()) for m in pattern.finditer(text)]
+        return [self.slice(*m.span()) for m in pattern.finditer(text) if m.end() > m.start()]
 
 
 def _lstrip(text: str) -> str:
@@ -314,3 +448,24 @@ def unicode_normalize(text: str, form: str) -> list[tuple[str, int]]:
         return [(c, 0) for c in text]
     items = _decompositions(text, compat=form in ("NFKD", "NFKC"))
     return _recompose(items) if form in ("NFC", "NFKC") else items
+
+
+def unicode_edits(text: str, form: str) -> list[Edit]:
+    """unicode_normalize as edits of the runs that can change, each done like the whole text.
+
+    Characters between runs are starters that never decompose, so reordering never crosses them;
+    composing, a run may join the starter just before it. Text that Python's tables call normalized
+    needs nothing: the reference decomposes a subset of what they do, and composes a subset."""
+    if text.isascii() or unicodedata.is_normalized(form, text):
+        return []
+    compat, compose = form in ("NFKD", "NFKC"), form in ("NFC", "NFKC")
+    edits: list[Edit] = []
+    end = 0
+    for m in changing_runs(compat, compose).finditer(text):
+        i, j = m.span()
+        if compose and i > end:
+            i -= 1
+        end = j
+        items = _decompositions(text[i:j], compat)
+        edits.append((i, j, _recompose(items) if compose else items))
+    return edits

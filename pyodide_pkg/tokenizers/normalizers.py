@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 
 from . import unicode
 from .components import build
-from .normalized import NormalizedString
+from .normalized import Edit, NormalizedString, unicode_edits
 from .precompiled import Precompiled
 
 
+CHINESE_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
+                  (0x2B740, 0x2B81F), (0x2B920, 0x2CEAF), (0x2F800, 0x2FA1F))
+
+
 def is_chinese_char(cp: int) -> bool:
-    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF
-            or 0x2A700 <= cp <= 0x2B73F or 0x2B740 <= cp <= 0x2B81F or 0x2B920 <= cp <= 0x2CEAF
-            or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
+    return any(a <= cp <= b for a, b in CHINESE_RANGES)
+
+
+@lru_cache(maxsize=None)
+def _bert_regexes(ascii_only: bool) -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern, dict[int, str]]:
+    """Cleaned characters, white space other than ' ', Chinese characters, non-spacing marks, and
+    the table that turns white space into ' ' (one character for one: spans unchanged); with
+    ascii_only, the classes cut down to ASCII, for ASCII text."""
+    def regex(inner: str) -> re.Pattern:
+        return re.compile(f"[{unicode.ascii_part(inner) if ascii_only else inner}]")
+    return (regex(unicode.char_class("bert_cleaned")), regex(re.escape("".join(sorted(unicode.WHITE_SPACE - {" "})))),
+            regex("".join(f"{chr(a)}-{chr(b)}" for a, b in CHINESE_RANGES)),
+            regex(unicode.char_class("nonspacing_mark")), {ord(c): " " for c in unicode.WHITE_SPACE})
 
 
 class BertNormalizer:
@@ -26,20 +42,40 @@ class BertNormalizer:
 
     def normalize(self, n: NormalizedString) -> None:
         ascii_only = n.text.isascii()
+        cleaned, space, chinese, marks, to_space = _bert_regexes(ascii_only)
         if self.clean_text:
-            n.filter(lambda c: not unicode.is_bert_cleaned(c))
-            if any(c != " " and c in unicode.WHITE_SPACE for c in n.text):
-                n.transform((" " if c in unicode.WHITE_SPACE else c, 0) for c in n.text)
+            n.remove(cleaned)
+            if space.search(n.text):
+                n.text = n.text.translate(to_space)
         if self.handle_chinese_chars and not ascii_only:
-            dest = []
-            for c in n.text:
-                dest.extend(((" ", 0), (c, 1), (" ", 1)) if is_chinese_char(ord(c)) else ((c, 0),))
-            n.transform(dest)
+            n.edit([(m.start(), m.end(), [(" ", 0), (m.group(), 1), (" ", 1)]) for m in chinese.finditer(n.text)])
         if self.strip_accents and not ascii_only:
-            n.unicode_normalize("NFD")
-            n.filter(lambda c: not unicode.is_nonspacing_mark(c))
+            n.edit(_without(marks, unicode_edits(n.text, "NFD")))
+            n.remove(marks)
         if self.lowercase:
             n.lowercase()
+
+
+def _without(marks: re.Pattern, edits: list[Edit]) -> list[Edit]:
+    """The edits, then the removal of the characters `marks` matches, as edits: a removed character
+    that took up input characters becomes an edit of its own that drops them, so the others keep
+    their spans. Accented letters then become one letter each, and no span needs storing."""
+    out: list[Edit] = []
+    for i, _, dest in edits:
+        start, used, kept = i, 0, []
+        for ch, change in dest:
+            took = 1 - change if change <= 0 else 0
+            if not marks.match(ch):
+                kept.append((ch, change))
+                used += took
+            elif took:
+                if kept or used:
+                    out.append((start, start + used, kept))
+                out.append((start + used, start + used + took, []))
+                start, used, kept = start + used + took, 0, []
+        if kept or used:
+            out.append((start, start + used, kept))
+    return out
 
 
 class _Unicode:
@@ -123,13 +159,18 @@ NMT_DROPPED = frozenset(chr(c) for c in [*range(1, 9), 0x0B, *range(0x0E, 0x20),
 NMT_SPACES = frozenset("\t\n\x0c\r\u1680\u200b\u200c\u200d\u200e\u200f\u2028\u2029\u2581\ufeff\ufffd")
 
 
+@lru_cache(maxsize=None)
+def _nmt() -> tuple[re.Pattern, dict[int, str]]:
+    return re.compile(f"[{re.escape(''.join(sorted(NMT_DROPPED)))}]"), {ord(c): " " for c in NMT_SPACES}
+
+
 class Nmt:
     def __init__(self, **_: Any) -> None:
         pass
 
     def normalize(self, n: NormalizedString) -> None:
-        n.filter(lambda c: c not in NMT_DROPPED)
-        n.transform((" " if c in NMT_SPACES else c, 0) for c in n.text)
+        n.remove(_nmt()[0])
+        n.text = n.text.translate(_nmt()[1])  # one character for one: spans unchanged
 
 
 class ByteLevel:

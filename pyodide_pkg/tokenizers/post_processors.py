@@ -29,10 +29,15 @@ class TemplateProcessing:
                 if "SpecialToken" in piece and piece["SpecialToken"]["id"] not in special_tokens:
                     raise ValueError(f"tokenizer.json: TemplateProcessing uses {piece['SpecialToken']['id']!r}, "
                                      "which is not in its special_tokens")
+        # Each template as (sequence index or None, type id, special ids, special tokens) for `build`.
+        self._steps = [[(0 if p["Sequence"]["id"] == "A" else 1, p["Sequence"]["type_id"], None, None)
+                        if "Sequence" in p else
+                        (None, p["SpecialToken"]["type_id"], special_tokens[p["SpecialToken"]["id"]]["ids"],
+                         special_tokens[p["SpecialToken"]["id"]]["tokens"]) for p in template]
+                       for template in (single, pair)]
 
     def added_tokens(self, is_pair: bool) -> int:
-        template = self.pair if is_pair else self.single
-        return sum(len(self.special_tokens[p["SpecialToken"]["id"]]["ids"]) for p in template if "SpecialToken" in p)
+        return sum(len(ids) for sequence, _, ids, _ in self._steps[is_pair] if sequence is None)
 
     def process_encodings(self, encodings: list[Encoding], add_special_tokens: bool) -> list[Encoding]:
         out = []
@@ -47,6 +52,39 @@ class TemplateProcessing:
                 spec = self.special_tokens[piece["SpecialToken"]["id"]]
                 out.append(special(spec["ids"], spec["tokens"], piece["SpecialToken"]["type_id"]))
         return out
+
+    def build(self, encodings: list[Encoding], add_special_tokens: bool) -> Encoding:
+        """process_encodings and the merge in one go, for encodings without overflowing windows."""
+        ids: list[int] = []
+        tokens: list[str] = []
+        offsets: list[tuple[int, int]] = []
+        type_ids: list[int] = []
+        special_mask: list[int] = []
+        attention: list[int] = []
+        words: list[int | None] = []
+        ranges: dict[int, tuple[int, int]] = {}
+        for sequence, type_id, special_ids, special_tokens in self._steps[len(encodings) - 1]:
+            if sequence is not None:
+                e = encodings[sequence]
+                start = len(ids)
+                ids += e.ids
+                tokens += e.tokens
+                offsets += e.offsets
+                type_ids += [type_id] * len(e.ids)
+                special_mask += e.special_tokens_mask
+                attention += e.attention_mask
+                words += e.word_ids
+                ranges[sequence] = (start, len(ids))
+            elif add_special_tokens:
+                n = len(special_ids)
+                ids += special_ids
+                tokens += special_tokens
+                offsets += [(0, 0)] * n
+                type_ids += [type_id] * n
+                special_mask += [1] * n
+                attention += [1] * n
+                words += [None] * n
+        return Encoding(ids, tokens, offsets, type_ids, special_mask, attention, words, sequence_ranges=ranges)
 
 
 def _wrap(encoding: Encoding, before: tuple[str, int], after: tuple[str, int], sequence_id: int) -> Encoding:
@@ -177,6 +215,8 @@ def from_config(config: dict[str, Any] | None):
 def process(processor: Any, first: Encoding, second: Encoding | None, add_special_tokens: bool) -> Encoding:
     """Type ids by position, the processor's own steps, then one merged encoding."""
     encodings = [first] if second is None else [first, second]
+    if isinstance(processor, TemplateProcessing) and not first.overflowing and not (second and second.overflowing):
+        return processor.build(encodings, add_special_tokens)
     if processor is None:
         if len(encodings) == 1:
             return first
@@ -190,4 +230,7 @@ def process(processor: Any, first: Encoding, second: Encoding | None, add_specia
         for other in encoding.overflowing:
             other.set_sequence_id(i)
         encoding.type_ids = [i] * len(encoding)
-    return Encoding.merge(processor.process_encodings(encodings, add_special_tokens))
+    out = processor.process_encodings(encodings, add_special_tokens)
+    if len(out) == 1 and not out[0].overflowing:
+        return out[0]  # what merging it alone would copy
+    return Encoding.merge(out)

@@ -1,17 +1,23 @@
 """Pre-tokenizers: split normalized text into the pieces the model tokenizes one by one.
 
-A pre-tokenizer maps a list of pieces to a new list; pieces that are already tokens (added tokens)
-are left alone by the caller, and empty pieces are dropped there.
+A pre-tokenizer maps a piece to a list of pieces; pieces that are already tokens (added tokens)
+are left alone by the caller, and empty pieces are dropped there. The last step of a tokenizer
+may also `cut` a piece into words and their offsets instead: each word is the piece's characters
+from its offset on, one for one (maybe mapped), so no NormalizedString is built per word, and
+`re` finds them all in one call. `cut` returns None where that does not hold, and the tokenizer
+falls back to `split`.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import accumulate, chain, repeat
 from typing import Any
 
 from . import unicode
 from .components import build
+from .added_vocabulary import AddedPiece
 from .normalized import NormalizedString
 from .normalizers import pattern_of
 
@@ -44,60 +50,97 @@ def to_byte_chars(text: str) -> list[tuple[str, int]]:
     return dest
 
 
-class BertPreTokenizer:
-    def __init__(self, **_: Any) -> None:
-        pass
+Regexes = tuple[re.Pattern, "re.Pattern | None"]  # for any text, and a faster one for ASCII text
+
+
+@lru_cache(maxsize=None)
+def _class_regex(template: str) -> Regexes:
+    """A regex over unicode.char_class classes: `template` names them as {white_space} etc."""
+    names = ("white_space", "punctuation", "numeric")
+    classes = {n: unicode.char_class(n) for n in names}
+    return (re.compile(template.format(**classes)),
+            re.compile(template.format(**{n: unicode.ascii_part(c) for n, c in classes.items()})))
+
+
+def _oniguruma(pattern: str) -> Regexes:
+    return unicode.compile_pattern(pattern), unicode.ascii_pattern(pattern)
+
+
+def _pick(regexes: Regexes, text: str) -> re.Pattern:
+    return regexes[1] if regexes[1] is not None and text.isascii() else regexes[0]
+
+
+# Words, the offset of each, and where offsets are not the piece's own character positions (the
+# words are UTF-8 bytes, one character each), the piece character each position comes from.
+Cut = tuple[list[str], list[int], "list[int] | None"]
+
+
+def cut_matches(regex: re.Pattern, text: str) -> Cut:
+    """The matches of `regex` (never empty, no groups of its own) and their offsets, from one
+    re.split call: what lies between matches and the matches alternate, so lengths add up."""
+    parts = _grouped(regex).split(text)
+    return parts[1::2], list(accumulate(map(len, parts), initial=0))[1::2], None
+
+
+@lru_cache(maxsize=64)
+def _grouped(regex: re.Pattern) -> re.Pattern:
+    return re.compile(f"({regex.pattern})", regex.flags)
+
+
+class _RegexPieces:
+    """Pre-tokenizers whose pieces are exactly the matches of one regex (never empty)."""
+
+    regexes: Regexes
 
     def split(self, piece: NormalizedString) -> Pieces:
-        out = []
-        for word in piece.split(unicode.is_white_space, "Removed"):
-            out.extend(word.split(unicode.is_punctuation, "Isolated"))
-        return out
+        return piece.pieces(_pick(self.regexes, piece.text))
+
+    def cut(self, piece: NormalizedString) -> Cut:
+        return cut_matches(_pick(self.regexes, piece.text), piece.text)
 
 
-class Whitespace:
+class BertPreTokenizer(_RegexPieces):
+    """Whitespace removed, then each punctuation character isolated: what is left is runs of other
+    characters and single punctuation characters, which one regex finds."""
+
     def __init__(self, **_: Any) -> None:
-        pass
-
-    @staticmethod
-    @lru_cache(maxsize=None)
-    def pattern() -> re.Pattern:
-        return unicode.compile_pattern(r"\w+|[^\w\s]+")
-
-    def split(self, piece: NormalizedString) -> Pieces:
-        return piece.split(self.pattern(), "Removed", invert=True)
+        self.regexes = _class_regex("[^{white_space}{punctuation}]+|[{punctuation}]")
 
 
-class WhitespaceSplit:
+class Whitespace(_RegexPieces):
     def __init__(self, **_: Any) -> None:
-        pass
+        self.regexes = _oniguruma(r"\w+|[^\w\s]+")
 
-    def split(self, piece: NormalizedString) -> Pieces:
-        return piece.split(unicode.is_white_space, "Removed")
+
+class WhitespaceSplit(_RegexPieces):
+    def __init__(self, **_: Any) -> None:
+        self.regexes = _class_regex("[^{white_space}]+")
 
 
 class Punctuation:
     def __init__(self, behavior: str = "Isolated", **_: Any) -> None:
         self.behavior = behavior
+        self.regexes = _class_regex("[{punctuation}]")
 
     def split(self, piece: NormalizedString) -> Pieces:
-        return piece.split(unicode.is_punctuation, self.behavior)
+        return piece.split(_pick(self.regexes, piece.text), self.behavior)
 
 
 class Digits:
+    """Contiguous digits merge adjacent one-digit matches: the same pieces as isolating runs."""
+
     def __init__(self, individual_digits: bool = False, **_: Any) -> None:
-        self.behavior = "Isolated" if individual_digits else "Contiguous"
+        self.regexes = _class_regex("[{numeric}]" if individual_digits else "[{numeric}]+")
 
     def split(self, piece: NormalizedString) -> Pieces:
-        return piece.split(unicode.is_numeric, self.behavior)
+        return piece.split(_pick(self.regexes, piece.text), "Isolated")
 
 
-class CharDelimiterSplit:
+class CharDelimiterSplit(_RegexPieces):
     def __init__(self, delimiter: str, **_: Any) -> None:
         self.delimiter = delimiter
-
-    def split(self, piece: NormalizedString) -> Pieces:
-        return piece.split(lambda c: c == self.delimiter, "Removed")
+        regex = re.compile(f"[^{re.escape(delimiter)}]+")
+        self.regexes = (regex, None)
 
 
 class Split:
@@ -105,11 +148,13 @@ class Split:
         self.pattern = pattern_of(pattern, "Split")
         if isinstance(self.pattern, str):
             self.pattern = re.compile(re.escape(self.pattern)) if self.pattern else self.pattern
+        self.ascii = unicode.ascii_pattern(pattern["Regex"]) if "Regex" in pattern else None
         self.behavior = behavior
         self.invert = invert
 
     def split(self, piece: NormalizedString) -> Pieces:
-        return piece.split(self.pattern, self.behavior, invert=self.invert)
+        pattern = self.ascii if self.ascii is not None and piece.text.isascii() else self.pattern
+        return piece.split(pattern, self.behavior, invert=self.invert)
 
 
 class Metaspace:
@@ -124,44 +169,74 @@ class Metaspace:
         self.replacement = replacement
         self.prepend_scheme = prepend_scheme
         self.split_pieces = split
+        # Each replacement merged with what follows it up to the next one: MergedWithNext.
+        r = re.escape(replacement)
+        self.regex = re.compile(f"{r}[^{r}]*|[^{r}]+")
 
-    def split(self, piece: NormalizedString) -> Pieces:
+    def _prepare(self, piece: NormalizedString) -> None:
         piece.replace(" ", self.replacement)
         starts = piece.text.startswith(self.replacement)
         if self.prepend_scheme == "always" and not starts:
             piece.prepend(self.replacement)
         elif self.prepend_scheme == "first" and not starts and piece.start == 0:
             piece.prepend(self.replacement)
-        if self.split_pieces:
-            return piece.split(lambda c: c == self.replacement, "MergedWithNext")
-        return [piece]
+
+    def split(self, piece: NormalizedString) -> Pieces:
+        self._prepare(piece)
+        return piece.pieces(self.regex) if self.split_pieces else [piece]
+
+    def cut(self, piece: NormalizedString) -> Cut:
+        self._prepare(piece)
+        if not self.split_pieces:
+            return ([piece.text], [0], None) if piece.text else ([], [], None)
+        return cut_matches(self.regex, piece.text)
 
 
 GPT2_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
 
 
 class ByteLevel:
-    """Optionally splits like GPT-2, then maps every UTF-8 byte to a printable character."""
+    """Optionally splits like GPT-2, then maps every UTF-8 byte to a printable character.
+
+    The reference maps the bytes of every untokenized piece right after its own split; pieces
+    are independent, so each input piece is split and mapped here in one go."""
 
     def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True,
                  **_: Any) -> None:
         self.add_prefix_space = add_prefix_space
         self.use_regex = use_regex
+        self.regexes = _oniguruma(GPT2_PATTERN)
+
+    def cut(self, piece: NormalizedString) -> Cut | None:
+        if self.add_prefix_space and not piece.text.startswith(" "):
+            piece.prepend(" ")
+        text = piece.text
+        if not text:
+            return [], [], None
+        parts = _pick(self.regexes, text).findall(text) if self.use_regex else [text]
+        if sum(map(len, parts)) != len(text):  # GPT-2's pattern matches every character
+            return None
+        if text.isascii():  # one byte per character: the words keep the piece's offsets
+            starts = list(accumulate(map(len, parts), initial=0))
+            return list(map(str.translate, parts, repeat(_ascii_byte_table()))), starts[:-1], None
+        sizes = list(map(len, map(str.encode, parts)))
+        starts = list(accumulate(sizes, initial=0))
+        mapped = text.encode("utf-8").decode("latin-1").translate(bytes_to_unicode())
+        char_of = list(chain.from_iterable(map(repeat, range(len(text)), map(len, map(str.encode, text)))))
+        return list(map(mapped.__getitem__, map(slice, starts, starts[1:]))), starts[:-1], char_of
 
     def split(self, piece: NormalizedString) -> Pieces:
         if self.add_prefix_space and not piece.text.startswith(" "):
             piece.prepend(" ")
-        pieces = piece.split(unicode.compile_pattern(GPT2_PATTERN), "Isolated") if self.use_regex else [piece]
-        return pieces
-
-    def finish(self, pieces: Pieces) -> None:
-        """Runs on every untokenized piece after all splitting (the reference's normalize step)."""
-        ascii_table = _ascii_byte_table()
+        pieces = piece.split(_pick(self.regexes, piece.text), "Isolated") if self.use_regex else [piece]
+        table = _ascii_byte_table()
         for p in pieces:
-            if p.text.isascii():
-                p.text = p.text.translate(ascii_table)  # one byte per character: spans unchanged
+            text = p.text
+            if text.isascii():
+                p.text = text.translate(table)  # one byte per character: spans unchanged
             else:
-                p.transform(to_byte_chars(p.text))
+                p.transform(to_byte_chars(text))
+        return pieces
 
 
 class UnicodeScripts:
@@ -197,23 +272,22 @@ def from_config(config: dict[str, Any] | None):
     return build("pre_tokenizer", KINDS, config)
 
 
-Split_ = tuple[NormalizedString, "list | None"]
-
-
-def run(pre_tokenizer: Any, splits: list[Split_]) -> list[Split_]:
-    """Apply a pre-tokenizer to the splits that are not tokens yet, dropping empty results."""
+def steps(pre_tokenizer: Any) -> list[Any]:
+    """The pre-tokenizer as the list of steps that run one after the other (Sequences flattened)."""
     if pre_tokenizer is None:
-        return splits
+        return []
     if isinstance(pre_tokenizer, Sequence):
-        for step in pre_tokenizer.steps:
-            splits = run(step, splits)
-        return splits
-    out: list[Split_] = []
-    for piece, tokens in splits:
-        if tokens is not None:
-            out.append((piece, tokens))
+        return [step for inner in pre_tokenizer.steps for step in steps(inner)]
+    return [pre_tokenizer]
+
+
+def apply(step: Any, pieces: Pieces) -> Pieces:
+    """One step on the pieces that are not added tokens yet, dropping empty results."""
+    split = step.split
+    out: Pieces = []
+    for piece in pieces:
+        if piece.__class__ is AddedPiece:
+            out.append(piece)
         else:
-            out.extend((p, None) for p in pre_tokenizer.split(piece) if p.text)
-    if isinstance(pre_tokenizer, ByteLevel):
-        pre_tokenizer.finish([p for p, tokens in out if tokens is None])
+            out.extend(p for p in split(piece) if p.text)
     return out

@@ -8,11 +8,13 @@ looked up whole first, otherwise each character is; the shortest matching key wi
 from __future__ import annotations
 
 import base64
+import re
 import struct
+from functools import cached_property
 from typing import Any
 
-from .normalized import NormalizedString
-from .unicode import graphemes
+from .normalized import Edit, NormalizedString
+from .unicode import GRAPHEME, grapheme_kinds, grapheme_regions, graphemes
 
 
 class Precompiled:
@@ -62,8 +64,37 @@ class Precompiled:
         cache[chunk] = result
         return result
 
+    @cached_property
+    def _ascii(self) -> tuple[dict[int, str], re.Pattern | None, re.Pattern | None]:
+        """For ASCII: one-for-one replacements, deleted characters, characters that grow."""
+        same: dict[int, str] = {}
+        deleted, grown = [], []
+        for c in map(chr, range(128)):
+            norm = self.transform(c)
+            if norm is None:
+                continue
+            if len(norm) == 1:
+                same[ord(c)] = norm
+            else:
+                (grown if norm else deleted).append(c)
+        return same, _char_class(deleted), _char_class(grown)
+
     def normalize(self, n: NormalizedString) -> None:
         if not self.units:
+            return
+        text = n.text
+        if text.isascii() and "\r\n" not in text:
+            # Every ASCII character is its own grapheme but CR LF. A deletion acts like a removal
+            # once some character is kept before it (the reference shifts spans before that).
+            same, deleted, grown = self._ascii
+            if (grown is None or not grown.search(text)) and not (deleted and deleted.match(text)):
+                n.text = text.translate(same)
+                if deleted is not None:
+                    n.remove(deleted)
+                return
+        edits = self._edits(text)
+        if edits is not None:
+            n.edit(edits)
             return
         dest: list[tuple[str, int]] = []
         modified = False
@@ -83,6 +114,56 @@ class Precompiled:
                     dest.append((ch, 0))
         if modified:
             n.transform(dest)
+
+
+    def _edits(self, text: str) -> list[Edit] | None:
+        """What the loop below does, as edits of the graphemes (or characters) that change; those
+        are few, and everything else stays put. None when the text starts with a drop: the
+        reference then shifts every later span, which only the whole loop reproduces."""
+        changed = frozenset(c for c in set(text) if self.transform(c) is not None)
+        kinds = grapheme_kinds(text, changed)
+        spans = [m.span() for a, b in grapheme_regions(kinds) for m in GRAPHEME.finditer(kinds, a, b)
+                 if m.end() - m.start() > 1 or text[m.start()] in changed]
+        edits: list[Edit] = []
+
+        def add(a: int, b: int, dest: list[tuple[str, int]]) -> bool:
+            if dest:
+                edits.append((a, b, dest))
+            elif edits and edits[-1][1] == a:  # a drop lowers the change of the entry before it
+                start, _, before = edits[-1]
+                if before:
+                    before[-1] = (before[-1][0], before[-1][1] - (b - a))
+                edits[-1] = (start, b, before)
+            elif a == 0:
+                return False
+            else:
+                edits.append((a, b, dest))  # after an unchanged character: a plain drop
+            return True
+
+        for a, b in spans:
+            grapheme = text[a:b]
+            if len(grapheme.encode("utf-8")) < 6:
+                norm = self.transform(grapheme)
+                if norm is not None:
+                    dest: list[tuple[str, int]] = []
+                    _replace(dest, grapheme, norm)
+                    if not add(a, b, dest):
+                        return None
+                    continue
+            for k, ch in enumerate(grapheme, a):
+                norm = self.transform(ch)
+                if norm is not None:
+                    dest = []
+                    _replace(dest, ch, norm)
+                    if not add(k, k + 1, dest):
+                        return None
+        if edits and edits[0][0] == 0 and not edits[0][2]:
+            return None
+        return edits
+
+
+def _char_class(chars: list[str]) -> re.Pattern | None:
+    return re.compile(f"[{re.escape(''.join(chars))}]") if chars else None
 
 
 def _replace(dest: list[tuple[str, int]], old: str, new: str) -> None:

@@ -8,12 +8,15 @@ then truncation, the post-processor and padding.
 from __future__ import annotations
 
 import json
+from itertools import chain, repeat
+from operator import add, itemgetter
 from pathlib import Path
 from typing import Any, Iterable
 
 from . import decoders, models, normalizers, post_processors, pre_tokenizers
-from .added_vocabulary import AddedToken, AddedVocabulary
+from .added_vocabulary import AddedPiece, AddedToken, AddedVocabulary
 from .encoding import Encoding
+from .models.common import Word
 from .normalized import NormalizedString
 
 STRATEGIES = ("longest_first", "only_first", "only_second")
@@ -27,6 +30,7 @@ class Tokenizer:
             raise ValueError("tokenizer.json: no model section")
         self.normalizer = normalizers.from_config(config.get("normalizer"))
         self.pre_tokenizer = pre_tokenizers.from_config(config.get("pre_tokenizer"))
+        self._steps: tuple[Any, list[Any], Any] = (object(), [], None)  # for the pre_tokenizer in use
         self.model = models.from_config(config["model"])
         self.post_processor = post_processors.from_config(config.get("post_processor"))
         self.decoder = decoders.from_config(config.get("decoder"))
@@ -140,17 +144,59 @@ class Tokenizer:
     # --- encoding ----------------------------------------------------------------------------
 
     def _encode_text(self, text: str, type_id: int, word: int | None) -> Encoding:
-        splits = self.added.extract_and_normalize(text, self.normalizer)
-        splits = pre_tokenizers.run(self.pre_tokenizer, splits)
-        encoding = Encoding()
-        for index, (piece, tokens) in enumerate(splits):
-            if tokens is None:
-                tokens = self.model.tokenize(piece.text)
-            for token in tokens:
-                a, b = token.offsets
-                encoding.append(token.id, token.value, piece.original_span(a, b),
-                                index if word is None else word, type_id)
-        return encoding
+        """Tokens of each word, from the model's cache mostly. The last pre-tokenizer step cuts the
+        words (and their offsets) in one go where it can, so nothing is built per word, and the
+        encoding's lists are filled by itertools rather than token by token."""
+        pieces = self.added.extract_and_normalize(text, self.normalizer)
+        if self._steps[0] is not self.pre_tokenizer:
+            steps = pre_tokenizers.steps(self.pre_tokenizer)
+            last = steps.pop() if steps and hasattr(steps[-1], "cut") else None
+            self._steps = (self.pre_tokenizer, steps, last)
+        _, steps, last = self._steps
+        for step in steps:
+            pieces = pre_tokenizers.apply(step, pieces)
+        model = self.model
+        cached, compute = model.cache.get, model.word
+        ids: list[int] = []
+        tokens: list[str] = []
+        offsets: list[tuple[int, int]] = []
+        words: list[int | None] = []
+        index = 0
+        for piece in pieces:
+            if piece.__class__ is AddedPiece:
+                ids.append(piece.id)
+                tokens.append(piece.text)
+                offsets.append(piece.original_span(0, len(piece.text)))
+                words.append(index if word is None else word)
+                index += 1
+                continue
+            whole = ([piece.text], [0], None) if last is None else last.cut(piece)
+            if whole is None:  # cut prepared the piece (idempotently) and split finishes it
+                parts = [(p, ([p.text], [0], None)) for p in last.split(piece) if p.text]
+            else:
+                parts = [(piece, whole)]
+            for part, (texts, starts, char_of) in parts:
+                if len(texts) == 1:  # a whole piece (no pre-tokenizer), or a one-word one
+                    found = [cached(texts[0]) or compute(texts[0])]
+                    of_word = [0] * len(found[0][0])
+                    ids += found[0][0]
+                    tokens += found[0][1]
+                else:
+                    found = list(map(cached, texts))
+                    if None in found:
+                        found = [f or compute(t) for f, t in zip(found, texts)]
+                    counts = map(len, map(itemgetter(0), found))
+                    of_word = list(chain.from_iterable(map(repeat, range(len(texts)), counts)))  # token → its word
+                    ids += chain.from_iterable(map(itemgetter(0), found))
+                    tokens += chain.from_iterable(map(itemgetter(1), found))
+                if word is not None:
+                    words += [word] * len(of_word)
+                else:
+                    words += map(add, of_word, repeat(index)) if index else of_word
+                offsets += _original_spans(part, starts, of_word, found, char_of)
+                index += len(texts)
+        n = len(ids)
+        return Encoding(ids, tokens, offsets, [type_id] * n, [0] * n, [1] * n, words)
 
     def _encode_sequence(self, sequence: str | list[str], type_id: int, is_pretokenized: bool) -> Encoding:
         if not is_pretokenized:
@@ -163,21 +209,26 @@ class Tokenizer:
 
     def encode(self, sequence: str | list[str], pair: str | list[str] | None = None,
                is_pretokenized: bool = False, add_special_tokens: bool = True) -> Encoding:
-        first = self._encode_sequence(sequence, 0, is_pretokenized)
-        second = None if pair is None else self._encode_sequence(pair, 1, is_pretokenized)
-        encoding = self._post_process(first, second, add_special_tokens)
+        encoding = self._encode_unpadded(sequence, pair, is_pretokenized, add_special_tokens)
         if self.padding:
             self._pad([encoding])
         return encoding
 
+    def _encode_unpadded(self, sequence: str | list[str], pair: str | list[str] | None, is_pretokenized: bool,
+                         add_special_tokens: bool) -> Encoding:
+        first = self._encode_sequence(sequence, 0, is_pretokenized)
+        second = None if pair is None else self._encode_sequence(pair, 1, is_pretokenized)
+        return self._post_process(first, second, add_special_tokens)
+
     def encode_batch(self, inputs: list, is_pretokenized: bool = False,
                      add_special_tokens: bool = True) -> list[Encoding]:
+        """Each input encoded, then all padded together (once: padding each first changes nothing)."""
         encodings = []
         for item in inputs:
             if isinstance(item, tuple) or (isinstance(item, list) and not is_pretokenized and len(item) == 2):
-                encodings.append(self.encode(item[0], item[1], is_pretokenized, add_special_tokens))
+                encodings.append(self._encode_unpadded(item[0], item[1], is_pretokenized, add_special_tokens))
             else:
-                encodings.append(self.encode(item, None, is_pretokenized, add_special_tokens))
+                encodings.append(self._encode_unpadded(item, None, is_pretokenized, add_special_tokens))
         if self.padding:
             self._pad(encodings)
         return encodings
@@ -223,6 +274,31 @@ class Tokenizer:
     @property
     def continuing_subword_prefix(self) -> str | None:
         return getattr(self.model, "prefix", None)
+
+
+def _original_spans(part: NormalizedString, starts: list[int], of_word: list[int], found: list[Word],
+                    char_of: list[int] | None) -> list[tuple[int, int]]:
+    """Offsets in the input of every token of the words cut from `part`: the model's offsets are
+    inside each word, and each word starts at its offset in the part. itertools does the sums."""
+    word_starts = list(map(starts.__getitem__, of_word))
+    firsts = list(map(add, word_starts, chain.from_iterable(map(itemgetter(2), found))))
+    ends = list(map(add, word_starts, chain.from_iterable(map(itemgetter(3), found))))
+    if char_of is not None:  # from positions in the words to characters of the part
+        firsts = list(map(char_of.__getitem__, firsts))
+        ends = [char_of[e - 1] + 1 for e in ends]
+    align = part._align
+    if align is not None:
+        return [(align[a][0], align[b - 1][1]) for a, b in zip(firsts, ends)]
+    start, head = part.start, part.head
+    if start != head:
+        firsts = list(map(add, firsts, repeat(start - head)))
+        ends = list(map(add, ends, repeat(start - head)))
+    spans = list(zip(firsts, ends))
+    k = 0
+    while head and k < len(spans) and spans[k][0] < start:  # the first `head` characters come from `start`
+        spans[k] = (start, max(spans[k][1], start + 1))
+        k += 1
+    return spans
 
 
 def _lower(value: str) -> str:

@@ -87,6 +87,46 @@ def _extends(ch: str) -> bool:
             or ch in "\uff9e\uff9f")
 
 
+# Grapheme clusters found by a regex over one class letter per character (what `graphemes` asks
+# of each): r CR, n LF, C other control, P prepend, R regional indicator, E extend, N anything else.
+GRAPHEME = re.compile(r"rn?|[Cn]|P*(?:RR?|[^Crn])E*")
+_KINDS: dict[str, str] = {"\r": "r", "\n": "n"}
+
+
+def grapheme_kinds(text: str, marked: frozenset[str] = frozenset()) -> str:
+    """The class letters of `text`, one per character, for GRAPHEME; an N character in `marked`
+    is an X instead (GRAPHEME treats both alike)."""
+    kinds = _KINDS
+    table = {}
+    for ch in set(text):
+        kind = kinds.get(ch)
+        if kind is None:
+            kind = kinds[ch] = ("C" if _is_control(ch) else "P" if ch in _PREPEND else "R" if _is_regional(ch)
+                                else "E" if _extends(ch) else "N")
+        table[ord(ch)] = "X" if kind == "N" and ch in marked else kind
+    return text.translate(table)
+
+
+def grapheme_regions(kinds: str) -> list[tuple[int, int]]:
+    """Stretches of `kinds` that start and end at grapheme boundaries and hold every grapheme
+    that is not a lone N: runs of other letters, with the N an E extends and the one a P joins."""
+    out: list[tuple[int, int]] = []
+    for m in _NOT_N.finditer(kinds):
+        a, b = m.span()
+        if kinds[a] == "E" and a:
+            a -= 1
+        if kinds[b - 1] == "P" and b < len(kinds):
+            b += 1
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+_NOT_N = re.compile("[^N]+")
+
+
 class RangeSet:
     """Membership in a sorted tuple of inclusive code point ranges."""
 
@@ -168,6 +208,33 @@ def property_class(name: str) -> str:
 SPACE_CLASS = _ranges_text([(ord(c), ord(c)) for c in sorted(WHITE_SPACE)])
 
 
+@lru_cache(maxsize=None)
+def char_class(name: str) -> str:
+    """The inside of a `[...]` class with exactly the characters of is_white_space, is_punctuation,
+    is_numeric or is_bert_cleaned, so splits and filters run in `re` instead of a call per character."""
+    from . import unicode_tables
+    if name == "white_space":
+        return SPACE_CLASS
+    if name == "punctuation":
+        wide = [(max(a, 0x80), b) for a, b in unicode_tables.PUNCTUATION if b >= 0x80]
+        return re.escape("".join(sorted(ASCII_PUNCTUATION))) + _ranges_text(wide)
+    return _ranges_text(getattr(unicode_tables, name.upper()))
+
+
+@lru_cache(maxsize=None)
+def changing_runs(compat: bool, compose: bool) -> re.Pattern:
+    """Runs of characters a Unicode normalization may change or reorder: the decomposable ones and
+    every character that is not a known letter, number, punctuation, symbol or separator (marks
+    have combining classes; characters these tables do not know may too). Composing also joins
+    Hangul jamo. Everything between runs stays as it is."""
+    from . import unicode_tables
+    changing = _ranges_text(unicode_tables.NFKD if compat else unicode_tables.NFD) + "\uac00-\ud7a3"
+    if compose:
+        changing += "\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff"
+    quiet = "\x00-\x7f" + "".join(property_class(name) for name in "LNPSZ")
+    return re.compile(f"(?:[{changing}]|[^{quiet}])+")
+
+
 OTHER_ALPHABETIC_SYMBOLS = [(0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169), (0x1F170, 0x1F189)]
 
 
@@ -181,8 +248,25 @@ def word_class() -> str:
 _ESCAPE = re.compile(r"\\(p\{[^}]*\}|P\{[^}]*\}|[pP][A-Za-z]|[sSwWdDhzZ])")
 
 
+@lru_cache(maxsize=None)
+def ascii_part(inner: str) -> str:
+    """The inside of a `[...]` class with only the ASCII characters of `[inner]`. On ASCII text the
+    two match alike (so do their negations), and `re` tries a short class much faster than the
+    Unicode ones, whose ranges it walks one by one. Never empty: U+0080 stands in (no ASCII text has it)."""
+    regex = re.compile(f"[{inner}]")
+    return re.escape("".join(c for c in map(chr, range(128)) if regex.match(c)) or "\x80")
+
+
+def ascii_pattern(pattern: str) -> re.Pattern | None:
+    """compile_pattern(pattern) for ASCII text only, with every class cut down to ASCII; None where
+    case-insensitive matching could reach ASCII through other characters (e.g. the Kelvin sign)."""
+    if re.search(r"\(\?[a-zA-Z]*i", pattern):
+        return None
+    return compile_pattern(pattern, ascii_only=True)
+
+
 @lru_cache(maxsize=256)
-def compile_pattern(pattern: str) -> re.Pattern:
+def compile_pattern(pattern: str, ascii_only: bool = False) -> re.Pattern:
     """Compile an Oniguruma (Ruby syntax) pattern from tokenizer.json with Python's `re`.
 
     Ruby's ^ and $ are line anchors (re.MULTILINE), \\z ends the string, \\Z allows a final newline.
@@ -196,7 +280,7 @@ def compile_pattern(pattern: str) -> re.Pattern:
                 out.append(pattern[i:i + 2])
                 i += 2
                 continue
-            out.append(_translate_escape(m.group(1), in_class))
+            out.append(_translate_escape(m.group(1), in_class, ascii_only))
             i = m.end()
             continue
         if ch == "[" and not in_class:
@@ -222,7 +306,7 @@ def compile_pattern(pattern: str) -> re.Pattern:
         raise ValueError(f"tokenizer.json: cannot compile regex {pattern!r}: {error}") from None
 
 
-def _translate_escape(escape: str, in_class: bool) -> str:
+def _translate_escape(escape: str, in_class: bool, ascii_only: bool = False) -> str:
     kind = escape[0]
     if kind == "z":
         return r"\Z"
@@ -242,6 +326,8 @@ def _translate_escape(escape: str, in_class: bool) -> str:
         inner, negated = property_class("Nd"), kind == "D"
     else:  # \h: hexadecimal digit in Ruby syntax
         inner, negated = "0-9a-fA-F", False
+    if ascii_only:
+        inner = ascii_part(inner)
     if in_class:
         if negated:
             raise ValueError(f"negated class escape \\{escape} inside [...] is not supported")

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import heapq
+import re
+from functools import cached_property
 from typing import Any
 
-from .common import Token, byte_token, require
+from .common import Model, Token, Word, byte_token, require
 
-CACHE_LIMIT = 10_000
-MAX_CACHED_CHARS = 256
+LONG_PIECE = 64  # longer pieces (a whole text without a pre-tokenizer) are cut where that is exact
+CUT_BEFORE = "[\\s\u2581]"
 
 
-class BPE:
+class BPE(Model):
     def __init__(self, vocab: dict[str, int], merges: list, unk_token: str | None = None,
                  continuing_subword_prefix: str | None = None, end_of_word_suffix: str | None = None,
                  fuse_unk: bool = False, byte_fallback: bool = False, ignore_merges: bool = False,
                  dropout: float | None = None, **_: Any) -> None:
         if dropout not in (None, 0, 0.0):
             raise ValueError("tokenizer.json: BPE dropout is random; only dropout null or 0 is supported")
+        super().__init__()
         self.vocab = vocab
         self.vocab_r = {v: k for k, v in vocab.items()}
         self.unk_token = unk_token
@@ -37,22 +40,46 @@ class BPE:
             if joined not in vocab:
                 raise ValueError(f"tokenizer.json: BPE merge result {joined!r} is not in the vocabulary")
             self.merges[(vocab[a], vocab[b])] = (rank, vocab[joined])
-        self._cache: dict[str, list[Token]] = {}
 
     def tokenize(self, text: str) -> list[Token]:
         if not text:
             return []
         if self.ignore_merges and text in self.vocab:
             return [Token(self.vocab[text], text, (0, len(text)))]
-        cached = self._cache.get(text)
-        if cached is not None:
-            return cached
-        tokens = self._merge_word(text)
-        if len(text) < MAX_CACHED_CHARS:
-            if len(self._cache) >= CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[text] = tokens
-        return tokens
+        return self._merge_word(text)
+
+    def compute_word(self, text: str) -> Word:
+        """Long pieces are merged in parts where `_cuts` allows it (the same tokens, much sooner)."""
+        if len(text) > LONG_PIECE and self._cuts is not None:
+            regex, pairs = self._cuts
+            vocab = self.vocab
+            cuts = [i for i in (m.start() for m in regex.finditer(text, 1))
+                    if text[i - 1:i + 1] not in pairs and text[i - 1] in vocab and text[i] in vocab]
+            if cuts:
+                ids: list[int] = []
+                values: list[str] = []
+                starts: list[int] = []
+                ends: list[int] = []
+                for a, b in zip([0, *cuts], [*cuts, len(text)]):
+                    part = self.word(text[a:b])
+                    ids += part[0]
+                    values += part[1]
+                    starts += [x + a for x in part[2]]
+                    ends += [y + a for y in part[3]]
+                return tuple(ids), tuple(values), tuple(starts), tuple(ends)
+        return super().compute_word(text)
+
+    @cached_property
+    def _cuts(self) -> tuple[re.Pattern, frozenset[str]] | None:
+        """Where a long piece can be cut: before a space-like character c whose neighbour x on the
+        left and c itself are plain vocabulary entries, when no merge result holds x followed by c.
+        A merge across the cut would make such a result, so none happens: the parts merged apart
+        give the tokens the whole gives (and are cached like words). Not with a subword prefix or
+        suffix (they change the strings), nor ignore_merges (it looks at whole pieces)."""
+        if self.prefix or self.suffix or self.ignore_merges:
+            return None
+        results = "\x00".join(self.vocab_r[new] for _, new in self.merges.values())
+        return re.compile(CUT_BEFORE), frozenset(re.findall(f"(?=(.{CUT_BEFORE}))", results, re.S))
 
     def _symbols(self, text: str) -> list[list[int]]:
         """Initial symbols as [id, start, end] before any merge."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import Token, byte_token
+from .common import Model, Token, byte_token
 
 UNK_PENALTY = 10.0
 
 
-class Unigram:
+class Unigram(Model):
     def __init__(self, vocab: list, unk_id: int | None = None, byte_fallback: bool = False, **_: Any) -> None:
+        super().__init__()
         self.pieces = [p for p, _ in vocab]
         self.scores = [float(s) for _, s in vocab]
         self.vocab = {p: i for i, p in enumerate(self.pieces)}
@@ -20,7 +21,6 @@ class Unigram:
         self.byte_fallback = byte_fallback
         self.min_score = min(self.scores, default=0.0)
         self.max_len = max((len(p) for p in self.pieces), default=1)
-        self._cache: dict[str, list[str]] = {}
 
     def _segment(self, text: str) -> list[str]:
         """Viterbi over candidate pieces; adjacent unknown characters are fused into one piece."""
@@ -68,12 +68,7 @@ class Unigram:
     def tokenize(self, text: str) -> list[Token]:
         if not text:
             return []
-        pieces = self._cache.get(text)
-        if pieces is None:
-            pieces = self._segment(text)
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[text] = pieces
+        pieces = self._segment(text)
         tokens, offset = [], 0
         for piece in pieces:
             span = (offset, offset + len(piece))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import Token, require
+from .common import Model, Token, require
 
 
-class WordLevel:
+class WordLevel(Model):
     def __init__(self, vocab: dict[str, int], unk_token: str = "<unk>", **_: Any) -> None:
+        super().__init__()
         self.vocab = vocab
         self.unk_token = unk_token
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import Token, require
+from .common import Model, Token, require
 
 
-class WordPiece:
+class WordPiece(Model):
     def __init__(self, vocab: dict[str, int], unk_token: str = "[UNK]", continuing_subword_prefix: str = "##",
                  max_input_chars_per_word: int = 100, **_: Any) -> None:
+        super().__init__()
         self.vocab = vocab
         self.unk_token = unk_token
         self.prefix = continuing_subword_prefix

@@ -1,0 +1,208 @@
+"""The tokenizer's speed-ups never show in results. What it remembers between calls (each model's
+results per word) cannot go stale: after every change a user can make, ours still encodes exactly
+like Hugging Face tokenizers given the same changes, computed here. Its shortcuts (long pieces merged
+in parts, ASCII-only regexes, normalization by runs, spans left unstored) agree with the reference on
+text built to hit their edges, and with the exact whole-text algorithms they stand for."""
+
+import json
+import random
+
+import pytest
+import tokenizers
+from tokenizers import AddedToken as RefAddedToken
+from tokenizers import normalizers as ref_normalizers
+from tokenizers import pre_tokenizers as ref_pre_tokenizers
+
+from pyodide_pkg.tokenizers import AddedToken, Tokenizer
+from pyodide_pkg.tokenizers import models, normalizers, pre_tokenizers
+from pyodide_pkg.tokenizers.models import common
+from tests.conftest import ROOT
+from tests.tokenizer_cases import corpus, tokenizer_files
+
+FILES = tokenizer_files()
+FIELDS = ("ids", "tokens", "offsets", "type_ids", "special_tokens_mask", "attention_mask", "word_ids")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+TEXTS = ["Hello world, hello World!", "worldwide helloworld", "  Hello   world  ", README[:3000],
+         "Ça va? 😀 Σίσυφος straße", *corpus([], n=120, seed=13)]
+
+
+def pair(name: str) -> tuple[Tokenizer, tokenizers.Tokenizer]:
+    return Tokenizer.from_str(FILES[name]), tokenizers.Tokenizer.from_str(FILES[name])
+
+
+def view(encoding) -> list:
+    return [[tuple(x) if isinstance(x, (list, tuple)) else x for x in getattr(encoding, f)] for f in FIELDS] + [
+        [view(o) for o in encoding.overflowing]]
+
+
+def assert_same(ours: Tokenizer, ref: tokenizers.Tokenizer, texts: list[str], context: str) -> None:
+    for text in texts:
+        assert view(ours.encode(text)) == view(ref.encode(text)), (context, text)
+    assert [view(e) for e in ours.encode_batch(texts[:12])] == [view(e) for e in ref.encode_batch(texts[:12])], context
+
+
+@pytest.mark.parametrize("name", ["bert-uncased-minilm", "gpt2", "llama2", "unigram-precompiled", "split-bpe"])
+def test_added_tokens_after_the_first_encode(name):
+    """Words already cached as model output become added tokens: they must be cut out first."""
+    ours, ref = pair(name)
+    assert_same(ours, ref, TEXTS, "before")
+    specs = [dict(content="world", normalized=True), dict(content="Hello", normalized=False),
+             dict(content="llowor", single_word=False), dict(content="[X]", special=True, normalized=False),
+             dict(content="straße", lstrip=True, rstrip=True)]
+    for spec in specs:
+        ours.add_tokens([AddedToken(**{"normalized": not spec.get("special", False), **spec})])
+        ref.add_tokens([RefAddedToken(**{"normalized": not spec.get("special", False), **spec})])
+        assert_same(ours, ref, TEXTS + ["[X]world Hello [X] helloworld"], f"after {spec['content']}")
+    ours.add_special_tokens(["wide"])
+    ref.add_special_tokens(["wide"])
+    assert_same(ours, ref, TEXTS, "after a special token")
+
+
+@pytest.mark.parametrize("name,normalizer,pre_tokenizer", [
+    ("bert-uncased-minilm", {"type": "Lowercase"}, {"type": "WhitespaceSplit"}),
+    ("gpt2", {"type": "NFKC"},
+     {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": False}),
+    ("llama2", {"type": "Sequence", "normalizers": [
+        {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}, {"type": "Lowercase"}]},
+     {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True}),
+    ("unigram-precompiled", {"type": "Strip", "strip_left": True, "strip_right": True},
+     {"type": "Sequence", "pretokenizers": [
+         {"type": "Digits", "individual_digits": True},
+         {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always"}]}),
+])
+def test_changed_normalizer_and_pre_tokenizer_change_the_words(name, normalizer, pre_tokenizer):
+    """The same model sees other words once the steps before it change; its cache must not answer
+    for the old ones (it is keyed by the words themselves)."""
+    ours, ref = pair(name)
+    assert_same(ours, ref, TEXTS, "as loaded")
+    ours.normalizer = normalizers.from_config(normalizer)
+    ref.normalizer = _ref_component(ref_normalizers, normalizer)
+    assert_same(ours, ref, TEXTS, "new normalizer")
+    ours.pre_tokenizer = pre_tokenizers.from_config(pre_tokenizer)
+    ref.pre_tokenizer = _ref_component(ref_pre_tokenizers, pre_tokenizer)
+    assert_same(ours, ref, TEXTS, "new pre-tokenizer")
+    ours.normalizer, ref.normalizer = None, None
+    assert_same(ours, ref, TEXTS, "no normalizer")
+
+
+def _ref_component(module, config: dict):
+    """The reference's component for a tokenizer.json section, read the way it reads files."""
+    wrapper = {"version": "1.0", "model": {"type": "WordLevel", "vocab": {"x": 0}, "unk_token": "x"}}
+    key = "normalizer" if module is ref_normalizers else "pre_tokenizer"
+    built = tokenizers.Tokenizer.from_str(json.dumps({**wrapper, key: config}))
+    return getattr(built, key)
+
+
+def test_truncation_and_padding_changes_between_encodes():
+    ours, ref = pair("bert-uncased-minilm")
+    texts = [README[:800], "short one", "Hello world, hello World!"]
+    steps = [lambda t: t.enable_truncation(16, stride=3), lambda t: t.enable_padding(pad_id=0, pad_token="[PAD]"),
+             lambda t: t.enable_truncation(9, direction="left"), lambda t: t.no_truncation(),
+             lambda t: t.enable_padding(pad_id=0, pad_token="[PAD]", length=40, direction="left"),
+             lambda t: t.no_padding()]
+    assert_same(ours, ref, texts, "plain")
+    for k, step in enumerate(steps):
+        step(ours)
+        step(ref)
+        assert_same(ours, ref, texts, f"step {k}")
+        for first, second in zip(texts, texts[1:]):
+            assert view(ours.encode(first, second)) == view(ref.encode(first, second)), (k, first, second)
+
+
+def test_tokenizers_sharing_nothing_interleaved():
+    """Two tokenizers with the same kind of model and overlapping words, called in turn."""
+    a, ref_a = pair("bert-uncased-minilm")
+    b, ref_b = pair("bert-cased")
+    config = json.loads(FILES["bert-uncased-minilm"])
+    kept = [k for k in config["model"]["vocab"] if k not in ("hello", "world", "##ing")]
+    config["model"]["vocab"] = {k: i for i, k in enumerate(kept)}
+    c, ref_c = Tokenizer.from_str(json.dumps(config)), tokenizers.Tokenizer.from_str(json.dumps(config))
+    for text in TEXTS:
+        for ours, ref in ((a, ref_a), (b, ref_b), (c, ref_c), (a, ref_a)):
+            assert view(ours.encode(text)) == view(ref.encode(text)), text
+
+
+def test_model_replaced_after_encoding():
+    """A new model brings its own cache: what the old one said about a word is gone with it."""
+    ours, ref = pair("bert-uncased-minilm")
+    assert_same(ours, ref, TEXTS, "first model")
+    config = json.loads(FILES["bert-uncased-minilm"])["model"]
+    vocab = {k: i for i, k in enumerate(k for k in config["vocab"] if k not in ("hello", "##lo", "world"))}
+    ours.model = models.from_config({**config, "vocab": vocab})
+    ref.model = tokenizers.models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100)
+    assert_same(ours, ref, TEXTS, "second model")
+
+
+def test_word_cache_overflow(monkeypatch):
+    """When the cache is full it starts over; results do not depend on what was evicted."""
+    monkeypatch.setattr(common, "CACHE_LIMIT", 50)
+    ours, ref = pair("gpt2")
+    rng = random.Random(4)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))) for _ in range(400)]
+    texts = [" ".join(rng.sample(words, 30)) for _ in range(30)]
+    assert_same(ours, ref, texts + texts[::-1], "overflowing cache")
+    assert len(ours.model.cache) <= 50
+
+
+def test_long_pieces_merged_in_parts_only_where_no_merge_crosses():
+    """Without a pre-tokenizer a whole text is one piece. Ours merges it in parts cut before '▁'
+    only where no merge result joins the two sides; a vocabulary with merges across '▁' (trained
+    here on text whose spaces are already '▁') must not be cut there."""
+    trainer_text = [t.replace(" ", "\u2581") for t in corpus([], n=1500, seed=8)] + \
+        [README.replace(" ", "\u2581")[k:k + 200] for k in range(0, 6000, 150)]
+    ref = tokenizers.Tokenizer(tokenizers.models.BPE(unk_token="<unk>", byte_fallback=False, fuse_unk=True))
+    ref.normalizer = ref_normalizers.Sequence([ref_normalizers.Prepend("\u2581"),
+                                               ref_normalizers.Replace(" ", "\u2581")])
+    ref.train_from_iterator(trainer_text, tokenizers.trainers.BpeTrainer(vocab_size=900, special_tokens=["<unk>"]))
+    crossing = [t for t in ref.get_vocab() if "\u2581" in t[1:]]
+    assert crossing, "the trained vocabulary should merge across '▁' somewhere"
+    texts = [README[:6000], README[6000:9000], " ".join(corpus([], n=200, seed=2))]
+    ours = Tokenizer.from_str(ref.to_str())
+    assert_same(ours, ref, texts, "merges across ▁")
+    llama, ref_llama = pair("llama2")
+    assert_same(llama, ref_llama, texts, "llama")
+
+
+# Text built to hit the shortcuts' edges: marks in and out of canonical order, jamo, CR LF, flags,
+# prepended concatenation marks, controls and deletions at the start, compatibility characters.
+PIECES = ["a", "e", "Z", " ", "  ", "\t", "\n", "\r", "\r\n", "\x01", "\x7f", "\u0301", "\u0323", "\u0345", "\u200d",
+          "\u200b", "\ufeff", "é", "ﬁ", "½", "①", "Å", "\u1100", "\u1161", "\u11a8", "한", "中", "ｶ", "\uff9e",
+          "\U0001f1eb", "\U0001f1f7", "\U0001f3fb", "😀", "\u0600", "\u0958", "Σ", "ς", "İ", "ß", "\u3000", "\xa0",
+          "\u2581", "'s", "don't", "123", "x" * 70, "word", "Word", ",", "!", "##", "<s>"]
+
+
+def built_texts(seed: int, n: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(PIECES) for _ in range(rng.randint(1, 14))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("name", ["bert-uncased-minilm", "wordpiece-variants", "unigram-precompiled", "unigram-nfkc",
+                                  "gpt2", "roberta-bpe", "llama2", "split-bpe"])
+def test_shortcuts_on_built_text_match_reference(name):
+    """Unicode normalization by runs, the charsmap by changed graphemes, byte-level words from one
+    regex call, prepended characters without spans: checked where each is most likely to slip."""
+    ours, ref = pair(name)
+    texts = built_texts(21, 1500)
+    assert_same(ours, ref, texts, name)
+    long = " ".join(texts[:300])
+    assert view(ours.encode(long)) == view(ref.encode(long)), name
+
+
+def test_runs_and_edits_equal_the_whole_text_transforms():
+    """The exact whole-text algorithms (normalized.unicode_normalize, the charsmap loop) against
+    their shortcuts, spans included, on many more texts than the tokenizers see above."""
+    from pyodide_pkg.tokenizers.normalized import NormalizedString, unicode_normalize
+
+    charsmap = Tokenizer.from_str(FILES["unigram-precompiled"]).normalizer.normalizers[0]
+    for text in built_texts(5, 4000):
+        for form in ("NFC", "NFD", "NFKC", "NFKD"):
+            whole, runs = NormalizedString.of(text, 3), NormalizedString.of(text, 3)
+            whole.transform(unicode_normalize(text, form))
+            runs.unicode_normalize(form)
+            assert (runs.text, runs.align) == (whole.text, whole.align), (text, form)
+        edited, looped = NormalizedString.of(text, 2), NormalizedString.of(text, 2)
+        charsmap.normalize(edited)
+        charsmap._edits = lambda _: None  # the loop the edits stand for
+        charsmap.normalize(looped)
+        del charsmap._edits
+        assert (edited.text, edited.align) == (looped.text, looped.align), text
