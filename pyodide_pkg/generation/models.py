@@ -32,18 +32,17 @@ def cache_dims(config: dict[str, Any]) -> tuple[int, int]:
 
 
 class DecoderCache:
-    """The past inputs of one decoder session and how they are filled from its present outputs."""
+    """The past inputs of one request's decoding and how they are filled from the present outputs.
 
-    def __init__(self, session: Any, config: dict[str, Any], use_cache: bool) -> None:
-        self.session = session
-        self.names = [n for n in session.input_names if n.startswith(PAST)]
-        self.heads, self.size = cache_dims(config)
-        self.enabled = use_cache and bool(self.names)
+    One per request, never on the shared model: concurrent runs of one engine interleave their steps.
+    """
+
+    def __init__(self, names: list[str], heads: int, size: int, enabled: bool) -> None:
+        self.names = names
+        self.heads, self.size = heads, size
+        self.enabled = enabled and bool(names)
         self.past: dict[str, np.ndarray] | None = None
         self.length = 0
-
-    def reset(self) -> None:
-        self.past, self.length = None, 0
 
     def empty(self, rows: int, encoder_length: int) -> dict[str, np.ndarray]:
         """Placeholders for the first step (the graph ignores them there): no past tokens."""
@@ -69,15 +68,34 @@ class DecoderCache:
             self.past = {n: v[index] for n, v in self.past.items()}
 
 
-class CausalModel:
+class DecoderModel:
+    """What a decoder session needs to know about its cache; each request decodes with its own state."""
+
+    def __init__(self, decoder: Any, config: dict[str, Any]) -> None:
+        self.decoder = decoder
+        self.past_names = [n for n in decoder.input_names if n.startswith(PAST)]
+        self.heads, self.head_size = cache_dims(config)
+
+    def new_cache(self, use_cache: bool) -> DecoderCache:
+        return DecoderCache(self.past_names, self.heads, self.head_size, use_cache)
+
+
+class CausalModel(DecoderModel):
     """A decoder-only model: input_ids, attention_mask, position_ids (when the graph takes them), past."""
 
-    def __init__(self, session: Any, config: dict[str, Any], use_cache: bool = True) -> None:
-        self.session = session
-        self.cache = DecoderCache(session, config, use_cache)
+    def start(self, use_cache: bool = True) -> "CausalDecoding":
+        return CausalDecoding(self, self.new_cache(use_cache))
 
-    def start(self) -> None:
-        self.cache.reset()
+    def release(self) -> None:
+        self.decoder.release()
+
+
+class CausalDecoding:
+    """One request's decoding on a CausalModel."""
+
+    def __init__(self, model: CausalModel, cache: DecoderCache) -> None:
+        self.session = model.decoder
+        self.cache = cache
 
     async def step(self, ids: np.ndarray) -> np.ndarray:
         new, past = self.cache.feeds(ids)
@@ -92,27 +110,33 @@ class CausalModel:
     def reorder(self, index: np.ndarray) -> None:
         self.cache.reorder(index)
 
-    def release(self) -> None:
-        self.session.release()
 
+class Seq2SeqModel(DecoderModel):
+    """An encoder run once per request, and a decoder attending to its output (text or vision encoders)."""
 
-class Seq2SeqModel:
-    """An encoder run once, and a decoder attending to its output (text or vision encoders)."""
-
-    def __init__(self, encoder: Any, decoder: Any, config: dict[str, Any], use_cache: bool = True) -> None:
+    def __init__(self, encoder: Any, decoder: Any, config: dict[str, Any]) -> None:
+        super().__init__(decoder, config)
         self.encoder = encoder
-        self.decoder = decoder
-        self.cache = DecoderCache(decoder, config, use_cache)
-        self.hidden: np.ndarray | None = None
-        self.mask: np.ndarray | None = None
 
-    async def encode(self, feeds: dict[str, np.ndarray]) -> None:
+    async def encode(self, feeds: dict[str, np.ndarray], use_cache: bool = True) -> "Seq2SeqDecoding":
         outputs = await self.encoder.run({k: v for k, v in feeds.items() if k in self.encoder.input_names})
-        self.hidden = outputs["last_hidden_state"].astype(np.float32)
-        self.mask = feeds.get("attention_mask")
-        if self.mask is None:
-            self.mask = np.ones(self.hidden.shape[:2], np.int64)
-        self.cache.reset()
+        hidden = outputs["last_hidden_state"].astype(np.float32)
+        mask = feeds.get("attention_mask")
+        return Seq2SeqDecoding(self.decoder, self.new_cache(use_cache), hidden,
+                               np.ones(hidden.shape[:2], np.int64) if mask is None else mask)
+
+    def release(self) -> None:
+        self.encoder.release()
+        self.decoder.release()
+
+
+class Seq2SeqDecoding:
+    """One request's decoding: its encoder output and its cache."""
+
+    def __init__(self, decoder: Any, cache: DecoderCache, hidden: np.ndarray, mask: np.ndarray) -> None:
+        self.decoder = decoder
+        self.cache = cache
+        self.hidden, self.mask = hidden, mask
 
     async def step(self, ids: np.ndarray) -> np.ndarray:
         rows = len(ids)
@@ -128,7 +152,3 @@ class Seq2SeqModel:
 
     def reorder(self, index: np.ndarray) -> None:
         self.cache.reorder(index)
-
-    def release(self) -> None:
-        self.encoder.release()
-        self.decoder.release()

@@ -17,6 +17,7 @@ from ..errors import RequestError
 from ..generation import GenerationConfig, generate, resolve
 from ..generation.config import NAMES as GENERATION_OPTIONS
 from ..generation.logits_process import build
+from ..generation.search import StepModel
 from ..generation.stopping import Stopping
 from .base import Pipeline
 
@@ -61,8 +62,8 @@ class GenerativePipeline(Pipeline):
         self.model_generation = model_generation
         self.config = config
 
-    def split_options(self, options: dict[str, Any]) -> tuple[dict[str, Any], GenerationConfig]:
-        """(task options, generation settings); `use_cache` applies to the model right away."""
+    def split_options(self, options: dict[str, Any]) -> tuple[dict[str, Any], GenerationConfig, bool]:
+        """(task options, generation settings, use_cache): all of it the request's own, none kept here."""
         unknown = sorted(set(options) - set(self.own_options) - GENERATION_OPTIONS - set(MODEL_OPTIONS))
         if unknown:
             raise RequestError(f"{self.task}: unknown option(s) {', '.join(unknown)}; known: task options "
@@ -74,10 +75,9 @@ class GenerativePipeline(Pipeline):
         own = {k: v for k, v in options.items() if k in self.own_options}
         generation = resolve(self.model_generation, {k: v for k, v in options.items() if k in GENERATION_OPTIONS},
                              self.default_generation)
-        self.model.cache.enabled = use_cache and bool(self.model.cache.names)
-        return own, generation
+        return own, generation, use_cache
 
-    async def decode_loop(self, ids: np.ndarray, generation: GenerationConfig,
+    async def decode_loop(self, decoding: StepModel, ids: np.ndarray, generation: GenerationConfig,
                           pieces: TextPieces | None = None) -> list[list[int]]:
         prompt = ids.shape[1]
         positions = decoder_positions(self.config)
@@ -85,7 +85,7 @@ class GenerativePipeline(Pipeline):
         stop_decode = (lambda t: self.tokenizer.decode(t, skip_special_tokens=False)) if generation.stop_strings else None
         stopping = Stopping(generation, max_length, stop_decode)
         on_token = pieces if pieces is not None and generation.num_beams == 1 else None
-        return await generate(self.model, ids, generation, build(generation, prompt, max_length), stopping,
+        return await generate(decoding, ids, generation, build(generation, prompt, max_length), stopping,
                               max_length, on_token)
 
     async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:

@@ -29,26 +29,28 @@ class ImageToTextPipeline(GenerativePipeline):
         return cls(model, tokenizer, generation, config, processor)
 
     async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
-        own, generation = self.split_options(options)
+        own, generation, use_cache = self.split_options(options)
         if not args:
             raise RequestError("image-to-text: args must hold an image or a list of images")
         value = args[0]
         images = value if isinstance(value, list) else [value]
         if not images:
             raise RequestError("image-to-text: the list of images is empty")
-        results = [await self.one(image, own, generation, emit if i == 0 else None) for i, image in enumerate(images)]
+        results = [await self.one(image, own, generation, use_cache, emit if i == 0 else None)
+                   for i, image in enumerate(images)]
         return results if isinstance(value, list) else results[0]
 
-    async def one(self, image: Any, own: dict[str, Any], generation: Any, emit: Piece | None) -> list[dict]:
+    async def one(self, image: Any, own: dict[str, Any], generation: Any, use_cache: bool,
+                  emit: Piece | None) -> list[dict]:
         pixels = self.processor(await load_image(image))
-        await self.model.encode({"pixel_values": pixels})
+        decoding = await self.model.encode({"pixel_values": pixels}, use_cache)
         start = decoder_start(self.task, generation)
 
         def decode(tokens: list[int]) -> str:
             return self.tokenizer.decode(tokens, skip_special_tokens=True)
 
         pieces = TextPieces(decode, 1, emit) if emit else None
-        sequences = await self.decode_loop(np.array([[start]], dtype=np.int64), generation, pieces)
+        sequences = await self.decode_loop(decoding, np.array([[start]], dtype=np.int64), generation, pieces)
         if own.get("return_tensors"):
             return [{"generated_token_ids": s} for s in sequences]
         records = [{"generated_text": decode(s)} for s in sequences]

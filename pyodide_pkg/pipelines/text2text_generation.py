@@ -60,7 +60,7 @@ class Text2TextGenerationPipeline(GenerativePipeline):
         return cls(model, tokenizer, generation, config, ctx.options.taskName)
 
     async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
-        own, generation = self.split_options(options)
+        own, generation, use_cache = self.split_options(options)
         for name, value in own.items():
             if not isinstance(value, bool):
                 raise RequestError(f"{self.task}: option '{name}' must be true or false, got {value!r}")
@@ -70,18 +70,21 @@ class Text2TextGenerationPipeline(GenerativePipeline):
         texts = value if isinstance(value, list) else [value]
         if not texts or not all(isinstance(t, str) for t in texts):
             raise RequestError(f"{self.task}: args[0] must be a text or a non-empty list of texts")
-        results = [await self.one(t, own, generation, emit if i == 0 else None) for i, t in enumerate(texts)]
+        results = [await self.one(t, own, generation, use_cache, emit if i == 0 else None)
+                   for i, t in enumerate(texts)]
         if isinstance(value, list) and all(len(r) == 1 for r in results):
             return [r[0] for r in results]
         return results if isinstance(value, list) else results[0]
 
-    async def one(self, text: str, own: dict[str, Any], generation: Any, emit: Piece | None) -> list[dict]:
+    async def one(self, text: str, own: dict[str, Any], generation: Any, use_cache: bool,
+                  emit: Piece | None) -> list[dict]:
         truncation = own.get("truncation", False)
         encoded = self.tokenizer(self.prefix + text, truncation=truncation)
         ids = encoded["input_ids"]
         check_prompt_length(self.task, len(ids), self.config)
-        await self.model.encode({"input_ids": np.array([ids], dtype=np.int64),
-                                 "attention_mask": np.array([encoded["attention_mask"]], dtype=np.int64)})
+        decoding = await self.model.encode({"input_ids": np.array([ids], dtype=np.int64),
+                                            "attention_mask": np.array([encoded["attention_mask"]], dtype=np.int64)},
+                                           use_cache)
         start = decoder_start(self.task, generation)
         clean = own.get("clean_up_tokenization_spaces", False)
 
@@ -89,7 +92,7 @@ class Text2TextGenerationPipeline(GenerativePipeline):
             return self.tokenizer.decode(tokens, skip_special_tokens=True, clean_up_tokenization_spaces=clean)
 
         pieces = TextPieces(decode, 1, emit) if emit else None
-        sequences = await self.decode_loop(np.array([[start]], dtype=np.int64), generation, pieces)
+        sequences = await self.decode_loop(decoding, np.array([[start]], dtype=np.int64), generation, pieces)
         if own.get("return_tensors"):
             return [{f"{self.return_name}_token_ids": s} for s in sequences]
         records = [{f"{self.return_name}_text": decode(s)} for s in sequences]

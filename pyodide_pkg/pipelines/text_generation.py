@@ -43,7 +43,7 @@ class TextGenerationPipeline(GenerativePipeline):
         return self.tokenizer(prompt, add_special_tokens=special)["input_ids"]
 
     async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
-        own, generation = self.split_options(options)
+        own, generation, use_cache = self.split_options(options)
         for name in own:
             if not isinstance(own[name], bool):
                 raise RequestError(f"text-generation: option '{name}' must be true or false, got {own[name]!r}")
@@ -51,10 +51,12 @@ class TextGenerationPipeline(GenerativePipeline):
             raise RequestError("text-generation: args must hold a prompt, a chat, or a list of them")
         value = args[0]
         prompts = value if isinstance(value, list) and value and not is_chat(value) else [value]
-        results = [await self.one(p, own, generation, emit if i == 0 else None) for i, p in enumerate(prompts)]
+        results = [await self.one(p, own, generation, use_cache, emit if i == 0 else None)
+                   for i, p in enumerate(prompts)]
         return results if prompts is value else results[0]
 
-    async def one(self, prompt: Any, own: dict[str, Any], generation: Any, emit: Piece | None) -> list[dict]:
+    async def one(self, prompt: Any, own: dict[str, Any], generation: Any, use_cache: bool,
+                  emit: Piece | None) -> list[dict]:
         ids = self.prompt_ids(prompt, own.get("add_special_tokens"))
         if not ids:
             raise RequestError("text-generation: the prompt is empty after tokenization")
@@ -65,8 +67,8 @@ class TextGenerationPipeline(GenerativePipeline):
 
         prompt_length = len(decode(ids))
         pieces = TextPieces(lambda tokens: decode(tokens)[prompt_length:], len(ids), emit) if emit else None
-        self.model.start()
-        sequences = await self.decode_loop(np.array([ids], dtype=np.int64), generation, pieces)
+        sequences = await self.decode_loop(self.model.start(use_cache), np.array([ids], dtype=np.int64), generation,
+                                           pieces)
         records = []
         for sequence in sequences:
             if own.get("return_tensors"):

@@ -154,3 +154,26 @@ def test_image_classification_in_browser_matches_cpython(page, server, store_dir
     for answer, want in zip(answers, run(cpython())):
         assert answer["ok"], answer
         assert_same(answer["value"], want, tolerance=1e-4)
+
+
+CONCURRENT = """async ([options, requests]) => {
+  const { createEngine } = await import('./engine.mjs');
+  const engine = await createEngine(options);
+  const sequential = [];
+  for (const request of requests) sequential.push(await engine.run(request));
+  const concurrent = await Promise.all(requests.map((request) => engine.run(request)));
+  await engine.terminate();
+  return { sequential, concurrent };
+}"""
+
+
+@pytest.mark.parametrize("name", list(cases.MODELS))
+def test_concurrent_runs_in_browser_equal_sequential_runs(page, server, store_dir, name):
+    """Four runs in flight on one engine: each gets what it gets alone (decoding state is per request)."""
+    prompts = (cases.images() if cases.TASKS[name] == "image-to-text" else cases.PROMPTS)[:4]
+    mixed = [{"max_new_tokens": 8}, {"max_new_tokens": 8, "num_beams": 3}, {"max_new_tokens": 6, "use_cache": False},
+             {"max_new_tokens": 8, "num_beams": 2, "num_return_sequences": 2}]
+    requests = [{"args": [p], "options": {**like_generate(name, o), "return_tensors": True}}
+                for p, o in zip(prompts, mixed)]
+    found = page.evaluate(CONCURRENT, [browser_options(server, name), requests])
+    assert found["concurrent"] == found["sequential"]

@@ -1,5 +1,7 @@
 """Generation under CPython against transformers' generate() and pipelines on the same checkpoints."""
 
+import asyncio
+
 import numpy as np
 import pytest
 import torch
@@ -321,3 +323,24 @@ def test_a_stream_closed_early_stops_generating_and_frees_the_engine(server, sto
     first, busy, after, status = run(go())
     assert set(first) == {"text", "tokens"} and busy == 0 and status == "ready"
     assert after[0]["generated_text"].startswith("Hello")
+
+
+@pytest.mark.parametrize("name", list(cases.MODELS))
+def test_concurrent_runs_on_one_engine_equal_sequential_runs(server, store_dir, name):
+    """Decoding state is the request's own: interleaved steps of four runs must not mix their caches."""
+    prompts = prompts_for(name)[:4]
+    mixed = [{"max_new_tokens": 8}, {"max_new_tokens": 8, "num_beams": 3}, {"max_new_tokens": 6, "use_cache": False},
+             {"max_new_tokens": 8, "num_beams": 2, "num_return_sequences": 2}]
+    requests = [{"args": [p], "options": {**like_generate(name, o), "return_tensors": True}}
+                for p, o in zip(prompts, mixed)]
+
+    async def go():
+        engine = await pyodide_pkg.create_engine(engine_options(server, name))
+        try:
+            sequential = [await engine.run(r) for r in requests]
+            concurrent = await asyncio.gather(*(engine.run(r) for r in requests))
+            return sequential, list(concurrent)
+        finally:
+            await engine.terminate()
+    sequential, concurrent = run(go())
+    assert concurrent == sequential
