@@ -63,12 +63,8 @@ def tokens_per_second(encode_batch, lines: list[str], repeat: int) -> tuple[int,
 
 
 BROWSER = """async ([tokenizerJson, text, repeat]) => {
-  const { getPyodide } = await import('./engine.mjs');
-  const py = await getPyodide();
-  py.globals.set('tokenizer_json', tokenizerJson);
-  py.globals.set('bench_text', text);
-  py.globals.set('repeat', repeat);
-  return JSON.parse(await py.runPythonAsync(`
+  const { runPython } = await import('./engine.mjs');
+  return JSON.parse(await runPython(`
 import json, statistics, time
 from pyodide_pkg.tokenizers import Tokenizer
 tok = Tokenizer.from_str(tokenizer_json)
@@ -80,7 +76,7 @@ for _ in range(repeat):
     count = sum(len(e.ids) for e in tok.encode_batch(lines))
     times.append(time.perf_counter() - start)
 json.dumps([count, count / statistics.median(times)])
-`));
+`, { tokenizer_json: tokenizerJson, bench_text: text, repeat }));
 }"""
 
 
