@@ -17,7 +17,8 @@ const listenersOf = new Map(); // engine handle -> listener ids
 /** Point at another Pyodide build (e.g. the official CDN) or settings server before the first engine. */
 export function configure(options) {
   if (booting) throw new Error("configure() must be called before the first engine is created");
-  Object.assign(config, options);
+  // The worker resolves URLs against its own script: relative ones are made absolute against the page here.
+  for (const [key, value] of Object.entries(options)) config[key] = new URL(value, location.href).href;
 }
 
 function onMessage({ data }) {
@@ -64,7 +65,6 @@ function boot() {
     worker = new Worker(new URL("engine_worker.mjs", import.meta.url), { type: "module", name: "engine-host" });
     worker.onmessage = onMessage;
     worker.onerror = (event) => {
-      event.preventDefault?.();
       stop(new Error(`the engine host (engine_worker.mjs) failed: ${event.message ?? "it could not be loaded"}`));
     };
     unwrap(await post({ op: "boot", config: { ...config } })[1]);
