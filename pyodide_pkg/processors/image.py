@@ -76,7 +76,7 @@ def _raw_pixels(Image: Any, value: dict[str, Any]) -> Any:
         raise RequestError(f"an image of {width}x{height} with {channels} channel(s) has "
                            f"{width * height * channels} bytes, got {len(data)}")
     mode = CHANNEL_MODES[channels]
-    return Image.frombuffer(mode, (width, height), bytes(data), "raw", mode, 0, 1).convert("RGB")
+    return Image.frombuffer(mode, (width, height), data, "raw", mode, 0, 1).convert("RGB")
 
 
 async def _url_bytes(url: str) -> bytes:
