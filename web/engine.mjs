@@ -58,22 +58,33 @@ function stop(error) {
   worker = booting = null;
   for (const call of pending.values()) call.reject(error);
   pending.clear();
+  statuses.clear();
+  listeners.clear();
+  listenersOf.clear();
 }
 
 function boot() {
-  booting ??= (async () => {
+  if (booting) return booting;
+  const started = (async () => {
     worker = new Worker(new URL("engine_worker.mjs", import.meta.url), { type: "module", name: "engine-host" });
     worker.onmessage = onMessage;
     worker.onerror = (event) => {
       stop(new Error(`the engine host (engine_worker.mjs) failed: ${event.message ?? "it could not be loaded"}`));
     };
     unwrap(await post({ op: "boot", config: { ...config } })[1]);
+    return worker;
   })();
-  booting.catch(() => stop(new Error("the engine host could not boot")));
-  return booting;
+  booting = started;
+  started.catch(() => { if (booting === started) stop(new Error("the engine host could not boot")); });
+  return started;
 }
 
-async function call(op, args = [], transfer = []) {
+async function call(op, args = [], transfer = [], host = null) {
+  if (host && host !== worker) {  // the host this engine lived in failed and was stopped; a new one knows nothing of it
+    const error = new Error("the engine host stopped: create the engine again with createEngine");
+    error.name = "EngineClosedError";
+    throw error;
+  }
   await boot();
   return unwrap(await post({ op, args }, transfer)[1]);
 }
@@ -91,28 +102,30 @@ const abortError = () => new DOMException("createEngine was aborted", "AbortErro
 
 class Engine {
   #handle;
-  constructor({ handle, engineId, status }) {
+  #host;
+  constructor({ handle, engineId, status }, host) {
     this.#handle = handle;
+    this.#host = host;
     this.engineId = engineId;
     if (!statuses.has(handle)) statuses.set(handle, status);
   }
-  get status() { return statuses.get(this.#handle); }
+  get status() { return this.#host === worker ? statuses.get(this.#handle) : "closed"; }
   /** `transfer` (optional) lists ArrayBuffers of the request, e.g. an image's pixels, to move to the engine
    *  host instead of copying them, as postMessage does; the page can no longer read them afterwards. */
-  run(request, { transfer = [] } = {}) { return call("run", [this.#handle, request], transfer); }
+  run(request, { transfer = [] } = {}) { return call("run", [this.#handle, request], transfer, this.#host); }
   async *runWithGenerator(request, { transfer = [] } = {}) {
-    const stream = await call("stream", [this.#handle, request], transfer);
+    const stream = await call("stream", [this.#handle, request], transfer, this.#host);
     try {
       for (;;) {
-        const step = await call("next", [stream]);
+        const step = await call("next", [stream], [], this.#host);
         if (step.done) return;
         yield step.value;
       }
     } finally {
-      await call("close", [stream]);
+      if (this.#host === worker) await call("close", [stream]);
     }
   }
-  async terminate() { await call("terminate", [this.#handle]); }
+  async terminate() { await call("terminate", [this.#handle], [], this.#host); }
 }
 
 /**
@@ -122,7 +135,7 @@ export async function createEngine(featureIdOrOptions, notificationsCallback = n
   if (signal?.aborted) throw abortError();
   const options = typeof featureIdOrOptions === "string" ? { featureId: featureIdOrOptions } : { ...featureIdOrOptions };
   const work = (async () => {
-    await boot();
+    const host = await boot();
     options.settingsBaseUrl ??= config.settingsBaseUrl;
     const [id, answer] = post({ op: "create", args: [options] });
     if (notificationsCallback) listeners.set(id, notificationsCallback);
@@ -134,7 +147,7 @@ export async function createEngine(featureIdOrOptions, notificationsCallback = n
       throw error;
     }
     if (notificationsCallback) listenersOf.set(made.handle, [...(listenersOf.get(made.handle) ?? []), id]);
-    return new Engine(made);
+    return new Engine(made, host);
   })();
   if (!signal) return work;
   return new Promise((resolve, reject) => {
