@@ -42,6 +42,7 @@ bench: setup chromium
 	$(PYTHON) -m bench.generation
 	$(PYTHON) -m bench.tokenizers
 	$(PYTHON) -m bench.conversion
+	$(PYTHON) -m bench.main_thread
 
 clean:
 	rm -rf web/vendor hub .cache node_modules

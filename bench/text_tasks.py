@@ -31,11 +31,10 @@ CASES = {
 MODELS = {task: f"test/tiny-bert-{task}" for task in CASES}
 
 PAGE = """async ([task, model, revision, cases, repeat]) => {
-  const { createEngine, getPyodide } = await import('./engine.mjs');
+  const { createEngine, runPython } = await import('./engine.mjs');
   const engineId = 'bench-' + task;
   const engine = await createEngine({ taskName: task, modelId: model, modelRevision: revision, dtype: 'fp32',
                                       numThreads: 2, engineId });
-  const py = await getPyodide();
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const out = {};
   for (const [name, args] of Object.entries(cases)) {
@@ -48,10 +47,7 @@ PAGE = """async ([task, model, revision, cases, repeat]) => {
       times.push(performance.now() - t);
     }
     out[name + ': run'] = median(times);
-    py.globals.set('bench_request', JSON.stringify(request));
-    py.globals.set('bench_engine', engineId);
-    py.globals.set('bench_repeat', repeat);
-    out[name + ': session calls'] = await py.runPythonAsync(`
+    out[name + ': session calls'] = await runPython(`
 import json, statistics, time
 from pyodide_pkg import engine as engines
 session = engines._engines[bench_engine].pipeline.encoder.session
@@ -69,7 +65,7 @@ for _ in range(bench_repeat):
         await session.run(feeds)
     times.append(time.perf_counter() - t)
 statistics.median(times) * 1000
-`);
+`, { bench_request: JSON.stringify(request), bench_engine: engineId, bench_repeat: repeat });
   }
   await engine.terminate();
   return out;

@@ -70,19 +70,25 @@ def ours_ids():
     return json.dumps(IDS)
 '''
 
-# Ours and Transformers.js take turns, run by run, so both see the same load on the machine.
+# Ours (in the engine host worker) and Transformers.js (on the page) take turns, run by run, so both see the
+# same load on the machine; ours is timed inside Python, without the message round trip.
 IN_PAGE = """async ([source, files, casesJson, model, revision, warmup, repeat]) => {
-  const { getPyodide } = await import('./engine.mjs');
-  const py = await getPyodide();
-  py.runPython(source);
-  const [prepare, timeOurs, oursIds] = ['prepare', 'time_ours', 'ours_ids'].map((n) => py.globals.get(n));
+  const { runPython } = await import('./engine.mjs');
+  await runPython(`import sys, types
+bench = types.ModuleType("tokenizer_bench")
+exec(source, bench.__dict__)
+sys.modules["tokenizer_bench"] = bench`, { source });
+  const call = (expression, globals = {}) => runPython(`import tokenizer_bench as bench\n${expression}`, globals);
+  const prepare = (...args) => call('bench.prepare(*args)', { args });
+  const timeOurs = (name) => call('bench.time_ours(name)', { name });
+  const oursIds = () => call('bench.ours_ids()');
   const tok = await window.transformersJs.AutoTokenizer.from_pretrained(model, { revision });
   const median = (xs) => {
     const s = [...xs].sort((a, b) => a - b), mid = s.length >> 1;
     return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
   };
   try {
-    prepare(...files, casesJson);
+    await prepare(...files, casesJson);
     const out = {};
     for (const [name, [kind, texts, pad]] of Object.entries(JSON.parse(casesJson))) {
       const run = kind === 'batch'
@@ -94,7 +100,7 @@ IN_PAGE = """async ([source, files, casesJson, model, revision, warmup, repeat])
       const ours = [], theirs = [];
       let ids;
       for (let i = 0; i < warmup + repeat; i++) {
-        const mine = timeOurs(name);
+        const mine = await timeOurs(name);
         const start = performance.now();
         ids = run();
         const took = performance.now() - start;
@@ -102,11 +108,11 @@ IN_PAGE = """async ([source, files, casesJson, model, revision, warmup, repeat])
       }
       out[name] = { ours: median(ours), tjs: median(theirs), tjsIds: ids };
     }
-    const mineIds = JSON.parse(oursIds());
+    const mineIds = JSON.parse(await oursIds());
     for (const name of Object.keys(out)) out[name].oursIds = mineIds[name];
     return out;
   } finally {
-    for (const f of [prepare, timeOurs, oursIds]) f.destroy();
+    await runPython('import sys\nsys.modules.pop("tokenizer_bench", None)');
   }
 }"""
 

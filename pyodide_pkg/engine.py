@@ -22,6 +22,9 @@ UNINITIALIZED, READY, ERROR, CLOSED = "uninitialized", "ready", "error", "closed
 _engines: dict[str, "Engine"] = {}
 _pending: dict[str, tuple[PipelineOptions | dict, asyncio.Future]] = {}
 
+status_listener: Callable[["Engine"], None] | None = None
+"""Told of every status change; the browser engine host forwards it to the page, where status is synchronous."""
+
 
 class Engine:
     def __init__(self, options: PipelineOptions, notify: Notify | None) -> None:
@@ -32,6 +35,16 @@ class Engine:
         self.closed_reason = ""
         self._timer: asyncio.TimerHandle | None = None
         self._busy = 0
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @status.setter
+    def status(self, value: str) -> None:
+        self._status = value
+        if status_listener is not None:
+            status_listener(self)
 
     @property
     def engine_id(self) -> str:

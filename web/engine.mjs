@@ -1,38 +1,92 @@
-// Public entry point: boots Pyodide once per page and wraps the Python engine. Logic lives in Python.
-import * as bridge from "./bridge.mjs";
-
+// Public entry point: a thin client of the engine host, a dedicated module Worker (engine_worker.mjs) that
+// runs Pyodide and ONNX Runtime Web, so the page never blocks. Every call is one message; logic is in Python.
 const HERE = new URL(".", import.meta.url);
 const config = {
   pyodideIndexURL: new URL("vendor/pyodide/", HERE).href,
   wheelsURL: new URL("vendor/wheels/", HERE).href,
   settingsBaseUrl: new URL("settings/", HERE).href,
 };
+let worker = null;
 let booting = null;
-let pyodide = null;
+let nextId = 1;
+const pending = new Map();   // message id -> {resolve, reject}
+const listeners = new Map(); // createEngine message id -> progress callback, for as long as its engine lives
+const statuses = new Map();  // engine handle -> status, pushed by the host on every change
+const listenersOf = new Map(); // engine handle -> listener ids
 
 /** Point at another Pyodide build (e.g. the official CDN) or settings server before the first engine. */
 export function configure(options) {
   if (booting) throw new Error("configure() must be called before the first engine is created");
-  Object.assign(config, options);
+  // The worker resolves URLs against its own script: relative ones are made absolute against the page here.
+  for (const [key, value] of Object.entries(options)) config[key] = new URL(value, location.href).href;
+}
+
+function onMessage({ data }) {
+  if (data.status !== undefined) {
+    const { handle, status } = JSON.parse(data.status);
+    statuses.set(handle, status);
+    if (status === "closed") for (const id of listenersOf.get(handle) ?? []) listeners.delete(id);
+    return;
+  }
+  if (data.event !== undefined) {
+    const listener = listeners.get(data.id);
+    if (listener) {
+      try { listener(JSON.parse(data.event)); } catch (error) { reportError(error); }
+    }
+    return;
+  }
+  const call = pending.get(data.id);
+  pending.delete(data.id);
+  call?.resolve(data.answer);
+}
+
+function post(message, transfer = []) {
+  const id = nextId++;
+  return [id, new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    try {
+      worker.postMessage({ id, ...message }, transfer);
+    } catch (error) {  // e.g. a DataCloneError: the request holds something that cannot be sent
+      pending.delete(id);
+      throw error;
+    }
+  })];
+}
+
+function stop(error) {
+  worker?.terminate();
+  worker = booting = null;
+  for (const call of pending.values()) call.reject(error);
+  pending.clear();
+  statuses.clear();
+  listeners.clear();
+  listenersOf.clear();
 }
 
 function boot() {
-  booting ??= (async () => {
-    const { loadPyodide } = await import(new URL("pyodide.mjs", config.pyodideIndexURL).href);
-    pyodide = await loadPyodide({ indexURL: config.pyodideIndexURL });
-    const wanted = ["numpy", "micropip"];
-    await pyodide.loadPackage(wanted);
-    const missing = wanted.filter((name) => !(name in pyodide.loadedPackages));
-    if (missing.length) throw new Error(`Pyodide could not load ${missing.join(", ")} from ${config.pyodideIndexURL}`);
-    pyodide.registerJsModule("ml_bridge", bridge);
-    const index = await (await fetch(new URL("index.json", config.wheelsURL))).json();
-    const micropip = pyodide.pyimport("micropip");
-    const wheels = [...(index.dependencies ?? []), index.wheel].map((name) => new URL(name, config.wheelsURL).href);
-    await micropip.install.callKwargs(wheels, { deps: false });
-    return pyodide.pyimport("pyodide_pkg.platform.browser_api");
+  if (booting) return booting;
+  const started = (async () => {
+    worker = new Worker(new URL("engine_worker.mjs", import.meta.url), { type: "module", name: "engine-host" });
+    worker.onmessage = onMessage;
+    worker.onerror = (event) => {
+      stop(new Error(`the engine host (engine_worker.mjs) failed: ${event.message ?? "it could not be loaded"}`));
+    };
+    unwrap(await post({ op: "boot", config: { ...config } })[1]);
+    return worker;
   })();
-  booting.catch(() => { booting = null; });
-  return booting;
+  booting = started;
+  started.catch(() => { if (booting === started) stop(new Error("the engine host could not boot")); });
+  return started;
+}
+
+async function call(op, args = [], transfer = [], host = null) {
+  if (host && host !== worker) {  // the host this engine lived in failed and was stopped; a new one knows nothing of it
+    const error = new Error("the engine host stopped: create the engine again with createEngine");
+    error.name = "EngineClosedError";
+    throw error;
+  }
+  await boot();
+  return unwrap(await post({ op, args }, transfer)[1]);
 }
 
 function unwrap(answer) {
@@ -48,26 +102,30 @@ const abortError = () => new DOMException("createEngine was aborted", "AbortErro
 
 class Engine {
   #handle;
-  constructor(handle) {
+  #host;
+  constructor({ handle, engineId, status }, host) {
     this.#handle = handle;
-    this.engineId = handle.engine_id;
+    this.#host = host;
+    this.engineId = engineId;
+    if (!statuses.has(handle)) statuses.set(handle, status);
   }
-  get status() { return this.#handle.status(); }
-  async run(request) { return unwrap(await this.#handle.run(request)); }
-  async *runWithGenerator(request) {
-    const stream = this.#handle.stream(request);
+  get status() { return this.#host === worker ? statuses.get(this.#handle) : "closed"; }
+  /** `transfer` (optional) lists ArrayBuffers of the request, e.g. an image's pixels, to move to the engine
+   *  host instead of copying them, as postMessage does; the page can no longer read them afterwards. */
+  run(request, { transfer = [] } = {}) { return call("run", [this.#handle, request], transfer, this.#host); }
+  async *runWithGenerator(request, { transfer = [] } = {}) {
+    const stream = await call("stream", [this.#handle, request], transfer, this.#host);
     try {
       for (;;) {
-        const step = unwrap(await stream.next());
+        const step = await call("next", [stream], [], this.#host);
         if (step.done) return;
         yield step.value;
       }
     } finally {
-      await stream.close();
-      stream.destroy();
+      if (this.#host === worker) await call("close", [stream]);
     }
   }
-  async terminate() { unwrap(await this.#handle.terminate()); }
+  async terminate() { await call("terminate", [this.#handle], [], this.#host); }
 }
 
 /**
@@ -77,13 +135,19 @@ export async function createEngine(featureIdOrOptions, notificationsCallback = n
   if (signal?.aborted) throw abortError();
   const options = typeof featureIdOrOptions === "string" ? { featureId: featureIdOrOptions } : { ...featureIdOrOptions };
   const work = (async () => {
-    const api = await boot();
+    const host = await boot();
     options.settingsBaseUrl ??= config.settingsBaseUrl;
-    const result = await api.create_engine(options, notificationsCallback);
-    const [answer, handle] = result.toJs({ depth: 1 });
-    result.destroy();
-    unwrap(answer);
-    return new Engine(handle);
+    const [id, answer] = post({ op: "create", args: [options] });
+    if (notificationsCallback) listeners.set(id, notificationsCallback);
+    let made;
+    try {
+      made = unwrap(await answer);
+    } catch (error) {
+      listeners.delete(id);
+      throw error;
+    }
+    if (notificationsCallback) listenersOf.set(made.handle, [...(listenersOf.get(made.handle) ?? []), id]);
+    return new Engine(made, host);
   })();
   if (!signal) return work;
   return new Promise((resolve, reject) => {
@@ -96,13 +160,23 @@ export async function createEngine(featureIdOrOptions, notificationsCallback = n
   });
 }
 
-/** The page's Pyodide, booted once, with pyodide_pkg installed: for scripts that use the Python API directly. */
-export async function getPyodide() {
-  await boot();
-  return pyodide;
+/**
+ * Runs Python source in the engine host (the worker's Pyodide, pyodide_pkg installed) in a fresh namespace
+ * holding `globals`; top-level await works. Resolves to the last expression, which must be JSON-serialisable;
+ * a Python exception rejects with a PythonError. This replaces getPyodide: Pyodide is no longer on the page.
+ */
+export function runPython(code, globals = {}) {
+  return call("runPython", [code, globals]);
 }
 
-export async function listModels() { return unwrap(await (await boot()).list_models()); }
-export async function listFiles(query) { return unwrap(await (await boot()).list_files(query)); }
-export async function deleteModels(query = {}) { return unwrap(await (await boot()).delete_models(query)); }
-export async function listEngines() { return unwrap((await boot()).list_engines()); }
+/** Pyodide now runs in the engine host (a Worker), not on the page: use runPython instead. */
+export async function getPyodide() {
+  const error = new Error("Pyodide runs in the engine host worker, not on the page: use runPython(code, globals) from engine.mjs");
+  error.name = "NotSupportedError";
+  throw error;
+}
+
+export function listModels() { return call("listModels"); }
+export function listFiles(query) { return call("listFiles", [query]); }
+export function deleteModels(query = {}) { return call("deleteModels", [query]); }
+export function listEngines() { return call("listEngines"); }

@@ -1,102 +1,173 @@
-"""What web/engine.mjs calls: JS values in, JSON strings out, errors as {name, message}."""
+"""The engine host's side of the page protocol, called by web/engine_worker.mjs for every page message.
+
+The page (web/engine.mjs) and the engine host (a dedicated Worker running Pyodide) share no objects:
+every call is a message `{id, op, args}` whose answer is the JSON text this module returns, so the
+worker's JavaScript only forwards messages. Engines and streams stay here, named by numbers.
+"""
 
 from __future__ import annotations
 
 import json
 import traceback
-from typing import Any, Awaitable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
-from js import Object
-from pyodide.ffi import JsProxy, to_js
+from pyodide.ffi import JsProxy
 
 from .. import engine as engines
-from ..errors import MLError
+from ..errors import MLError, RequestError
+
+Post = Callable[[str], None]
+
+_engines: dict[int, engines.Engine] = {}
+_handle_of: dict[int, int] = {}  # id(engine) -> handle; _engines keeps each engine alive, so ids are not reused
+_streams: dict[int, AsyncIterator[Any]] = {}
+_counter = [0]
+_post_status: list[Post] = []
+
+
+def _next() -> int:
+    _counter[0] += 1
+    return _counter[0]
 
 
 def _py(value: Any) -> Any:
     return value.to_py() if isinstance(value, JsProxy) else value
 
 
-async def _answer(work: Awaitable[Any]) -> str:
+def _status_changed(engine: engines.Engine) -> None:
+    handle = _handle_of.get(id(engine))
+    if handle is not None and _post_status:
+        _post_status[0](json.dumps({"handle": handle, "status": engine.status}))
+
+
+def start(post_status: Post) -> None:
+    """Called once at boot: `engine.status` is a synchronous getter on the page, so every status change
+    (an idle release included) is pushed to it rather than asked for."""
+    _post_status[:] = [post_status]
+    engines.status_listener = _status_changed
+
+
+def _handle(engine: engines.Engine) -> dict[str, Any]:
+    handle = _handle_of.get(id(engine))
+    if handle is None:
+        handle = _next()
+        _handle_of[id(engine)] = handle
+        _engines[handle] = engine
+    return {"handle": handle, "engineId": engine.engine_id, "status": engine.status}
+
+
+def _engine(handle: Any) -> engines.Engine:
+    found = _engines.get(handle)
+    if found is None:
+        raise RequestError(f"no engine with handle {handle!r} in this engine host")
+    return found
+
+
+async def _create(options: Any, emit: Post | None = None) -> dict[str, Any]:
+    notify = None
+    if emit is not None:
+        def notify(notification: dict[str, Any]) -> None:
+            emit(json.dumps(notification))
+    return _handle(await engines.create_engine(options, notify))
+
+
+async def _run(handle: int, request: Any) -> Any:
+    return await _engine(handle).run(request)
+
+
+async def _stream(handle: int, request: Any) -> int:
+    stream_id = _next()
+    _streams[stream_id] = _engine(handle).run_with_generator(request)
+    return stream_id
+
+
+async def _stream_next(stream_id: int) -> dict[str, Any]:
+    iterator = _streams.get(stream_id)
+    if iterator is None:
+        raise RequestError(f"stream {stream_id!r} is closed")
     try:
-        return json.dumps({"ok": True, "value": await work})
+        return {"done": False, "value": await iterator.__anext__()}
+    except StopAsyncIteration:
+        return {"done": True}
+
+
+async def _stream_close(stream_id: int) -> None:
+    """The page stopped reading (a `break` in for-await) or the stream ended: stop the work, free the engine."""
+    iterator = _streams.pop(stream_id, None)
+    if iterator is not None:
+        await iterator.aclose()
+
+
+async def _terminate(handle: int) -> None:
+    await _engine(handle).terminate()
+
+
+async def _list_files(query: dict | None = None) -> list[dict]:
+    q = query or {}
+    return await engines.list_files(q.get("model"), q.get("revision"), q.get("taskName"))
+
+
+async def _delete_models(query: dict | None = None) -> int:
+    q = query or {}
+    return await engines.delete_models(q.get("model"), q.get("revision"), q.get("taskName"), q.get("engineId"))
+
+
+async def _list_engines() -> list[dict[str, Any]]:
+    return engines.list_engines()
+
+
+async def _run_python(code: str, names: dict[str, Any] | None = None) -> Any:
+    """What replaces the page's Pyodide object now that Pyodide lives in the worker: code runs in a fresh
+    namespace of the engine host (top-level await allowed) and its last expression comes back as JSON."""
+    from pyodide.code import eval_code_async
+
+    if not isinstance(code, str):
+        raise RequestError("runPython needs Python source text")
+    namespace: dict[str, Any] = {"__name__": "__engine_host__", **(names or {})}
+    try:
+        value = await eval_code_async(code, globals=namespace)
+    except Exception as error:
+        raise PythonError(f"{type(error).__name__}: {error}", traceback.format_exc()) from None
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as error:
+        raise RequestError(f"runPython returns its last expression as JSON, and this one is not: {error}") from None
+    return value
+
+
+class PythonError(MLError):
+    """An exception raised by code a page ran with runPython (Pyodide's own name for such errors)."""
+
+    name = "PythonError"
+
+    def __init__(self, message: str, stack: str) -> None:
+        super().__init__(message)
+        self.stack = stack
+
+
+OPS: dict[str, Callable[..., Awaitable[Any]]] = {
+    "create": _create, "run": _run, "stream": _stream, "next": _stream_next, "close": _stream_close,
+    "terminate": _terminate, "listModels": engines.list_models, "listFiles": _list_files,
+    "deleteModels": _delete_models, "listEngines": _list_engines, "runPython": _run_python,
+}
+
+
+async def call(op: str, args: Any, emit: Any = None) -> str:
+    """One page message: `{"ok": true, "value": ...}` or `{"ok": false, "name", "message"}` as JSON text.
+
+    Every error keeps a name the page can test; one this runtime did not raise on purpose (a bug) is an
+    `InternalError` carrying the Python type in its message and the trace in `stack`."""
+    try:
+        handler = OPS.get(op)
+        if handler is None:
+            raise RequestError(f"the engine host has no operation {op!r}")
+        arguments = list(_py(args) or [])
+        value = await (handler(*arguments, emit) if op == "create" else handler(*arguments))
+        return json.dumps({"ok": True, "value": value})
+    except PythonError as error:
+        return json.dumps({"ok": False, "name": error.name, "message": str(error), "stack": error.stack})
     except MLError as error:
         return json.dumps({"ok": False, "name": error.name, "message": str(error)})
-    except Exception as error:  # a bug, not bad input: keep the trace for whoever reports it
-        return json.dumps({"ok": False, "name": type(error).__name__, "message": str(error),
+    except Exception as error:
+        return json.dumps({"ok": False, "name": "InternalError", "message": f"{type(error).__name__}: {error}",
                            "stack": traceback.format_exc()})
-
-
-class EngineHandle:
-    """The Python engine as JS sees it."""
-
-    def __init__(self, engine: engines.Engine) -> None:
-        self.engine = engine
-
-    @property
-    def engine_id(self) -> str:
-        return self.engine.engine_id
-
-    def status(self) -> str:
-        return self.engine.status
-
-    async def run(self, request: Any) -> str:
-        return await _answer(self.engine.run(_py(request)))
-
-    def stream(self, request: Any) -> "StreamHandle":
-        return StreamHandle(self.engine.run_with_generator(_py(request)))
-
-    async def terminate(self) -> str:
-        return await _answer(self.engine.terminate())
-
-
-class StreamHandle:
-    def __init__(self, iterator: Any) -> None:
-        self.iterator = iterator
-
-    async def next(self) -> str:
-        async def step() -> dict[str, Any]:
-            try:
-                return {"done": False, "value": await self.iterator.__anext__()}
-            except StopAsyncIteration:
-                return {"done": True}
-        return await _answer(step())
-
-    async def close(self) -> None:
-        """The page stopped reading (a `break` in for-await): stop the work and free the engine."""
-        await self.iterator.aclose()
-
-
-async def create_engine(options: Any, callback: Any = None) -> Any:
-    notify = None
-    if callback is not None:
-        def notify(notification: dict[str, Any]) -> None:
-            callback(to_js(notification, dict_converter=Object.fromEntries))
-
-    holder: dict[str, EngineHandle] = {}
-
-    async def work() -> str:
-        engine = await engines.create_engine(_py(options), notify)
-        holder["handle"] = EngineHandle(engine)
-        return engine.engine_id
-
-    answer = await _answer(work())
-    return [answer, holder.get("handle")]
-
-
-async def list_models() -> str:
-    return await _answer(engines.list_models())
-
-
-async def list_files(query: Any) -> str:
-    q = _py(query) or {}
-    return await _answer(engines.list_files(q.get("model"), q.get("revision"), q.get("taskName")))
-
-
-async def delete_models(query: Any) -> str:
-    q = _py(query) or {}
-    return await _answer(engines.delete_models(q.get("model"), q.get("revision"), q.get("taskName"), q.get("engineId")))
-
-
-def list_engines() -> str:
-    return json.dumps({"ok": True, "value": engines.list_engines()})

@@ -19,6 +19,8 @@ from ..errors import DownloadError, ModelError, RequestError
 # PIL's resampling filters by number, as transformers' configs give them: nearest, Lanczos, bilinear,
 # bicubic, box, Hamming.
 RESAMPLE_FILTERS = range(6)
+# Raw pixels as Firefox's pdf.js sends them, {data, width, height, channels}: PIL's mode per channel count.
+CHANNEL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 
 
 async def pil() -> Any:
@@ -33,6 +35,8 @@ async def load_image(value: Any) -> Any:
     Image = await pil()
     from PIL import ImageOps, UnidentifiedImageError
 
+    if isinstance(value, dict) and {"data", "width", "height"} <= set(value):
+        return _raw_pixels(Image, value)
     if isinstance(value, str):
         data = await _url_bytes(value)
     elif isinstance(value, (bytes, bytearray, memoryview)):
@@ -40,7 +44,8 @@ async def load_image(value: Any) -> Any:
     else:
         found = await platform.page_image(value)
         if found is None:
-            raise RequestError(f"an image is a URL, a data: URL, bytes, a Blob or an ImageData, not {type(value).__name__}")
+            raise RequestError("an image is a URL, a data: URL, bytes, a Blob, an ImageData or "
+                               f"{{data, width, height, channels}}, not {type(value).__name__}")
         if isinstance(found, tuple):
             width, height, rgba = found
             return Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1).convert("RGB")
@@ -51,6 +56,27 @@ async def load_image(value: Any) -> Any:
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise RequestError(f"the image could not be decoded ({len(data)} bytes): {error}") from None
     return ImageOps.exif_transpose(image).convert("RGB")
+
+
+def _raw_pixels(Image: Any, value: dict[str, Any]) -> Any:
+    """pdf.js' request shape: row-major 8-bit pixels (a typed array arrives as a memoryview)."""
+    width, height, channels = value["width"], value["height"], value.get("channels", 4)
+    if channels not in CHANNEL_MODES:
+        raise RequestError(f"an image's channels must be one of {sorted(CHANNEL_MODES)}, got {channels!r}")
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (width, height)):
+        raise RequestError(f"an image's width and height must be positive integers, got {width!r} and {height!r}")
+    data = value["data"]
+    if isinstance(data, list):
+        data = bytes(data)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise RequestError(f"an image's data must be 8-bit pixels (a Uint8Array or Uint8ClampedArray), "
+                           f"not {type(data).__name__}")
+    data = memoryview(data).cast("B")
+    if len(data) != width * height * channels:
+        raise RequestError(f"an image of {width}x{height} with {channels} channel(s) has "
+                           f"{width * height * channels} bytes, got {len(data)}")
+    mode = CHANNEL_MODES[channels]
+    return Image.frombuffer(mode, (width, height), data, "raw", mode, 0, 1).convert("RGB")
 
 
 async def _url_bytes(url: str) -> bytes:

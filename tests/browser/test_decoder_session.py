@@ -10,11 +10,8 @@ from tests.conftest import HUB
 from tools.convert import decoder
 
 RUN = """async ([url, feedsJson]) => {
-  const { getPyodide } = await import('./engine.mjs');
-  const py = await getPyodide();
-  py.globals.set('model_url', url);
-  py.globals.set('feeds_json', feedsJson);
-  return await py.runPythonAsync(`
+  const { runPython } = await import('./engine.mjs');
+  return await runPython(`
 import json
 import numpy as np
 from pyodide_pkg import platform
@@ -27,7 +24,7 @@ for k, feeds in enumerate(json.loads(feeds_json)):
     out[k] = {n: {"shape": list(a.shape), "data": a.ravel().tolist()} for n, a in result.items()}
 session.release()
 json.dumps(out)
-`);
+`, { model_url: url, feeds_json: feedsJson });
 }"""
 
 

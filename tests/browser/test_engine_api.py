@@ -77,3 +77,64 @@ def test_demo_page_runs_and_manages_cache(page, fresh_log):
     row.locator("button.delete").click()
     page.wait_for_function("![...document.querySelectorAll('#models tbody tr')].some(r => r.textContent.includes('%s'))" % REAL_MODEL)
     assert [m for m in call(page, "listModels")["value"] if m["name"] == REAL_MODEL] == []
+
+
+def test_python_runs_in_the_engine_host_and_no_bare_python_error_reaches_the_page(page):
+    """runPython replaces getPyodide; an unexpected Python exception is an InternalError naming its type."""
+    found = page.evaluate("""async () => {
+      const api = await import('./engine.mjs');
+      const named = async (work) => { try { return { value: await work() }; } catch (e) { return { name: e.name, message: e.message }; } };
+      const engine = await api.createEngine('sentence-embeddings');
+      const value = await api.runPython('import asyncio, sys\\nawait asyncio.sleep(0)\\n{"platform": sys.platform, "n": n + 1}', { n: 41 });
+      const raised = await named(() => api.runPython('raise LookupError("nothing here")'));
+      const notJson = await named(() => api.runPython('object()'));
+      const getPyodide = await named(() => api.getPyodide());
+      await api.runPython(`
+from pyodide_pkg import engine as engines
+session = engines._engines["default-engine"].pipeline.encoder.session
+async def broken(feeds):
+    raise KeyError("a bug")
+session.run = broken`);
+      const bug = await named(() => engine.run({ args: ['x'] }));
+      await api.runPython('from pyodide_pkg import engine as engines\\ndel engines._engines["default-engine"].pipeline.encoder.session.run');
+      const after = (await engine.run({ args: ['x'], options: { pooling: 'mean' } }))[0].length;
+      return { value, raised, notJson, getPyodide, bug, after, status: engine.status };
+    }""")
+    assert found["value"] == {"platform": "emscripten", "n": 42}
+    assert found["raised"] == {"name": "PythonError", "message": "LookupError: nothing here"}
+    assert found["notJson"]["name"] == "RequestError" and "JSON" in found["notJson"]["message"]
+    assert found["getPyodide"]["name"] == "NotSupportedError" and "runPython" in found["getPyodide"]["message"]
+    assert found["bug"] == {"name": "InternalError", "message": "KeyError: 'a bug'"}
+    assert found["after"] == 384 and found["status"] == "ready"
+
+
+def test_status_changes_reach_the_page_without_a_call(page):
+    """engine.status is synchronous: the host pushes an idle release before the page asks anything."""
+    found = page.evaluate("""async () => {
+      const { createEngine } = await import('./engine.mjs');
+      const engine = await createEngine({ featureId: 'sentence-embeddings', engineId: 'short-lived', timeoutMS: 200 });
+      const before = engine.status;
+      for (let i = 0; i < 100 && engine.status === 'ready'; i++) await new Promise((r) => setTimeout(r, 100));
+      const twin = await createEngine({ featureId: 'sentence-embeddings', engineId: 'twin', timeoutMS: -1 });
+      await twin.terminate();
+      return { before, after: engine.status, twin: twin.status };
+    }""")
+    assert found == {"before": "ready", "after": "closed", "twin": "closed"}
+
+
+def test_configure_before_the_first_engine_takes_page_relative_urls(browser, server):
+    from tests.browser.test_main_thread import blank_page
+
+    context, tab = blank_page(browser, server.origin)
+    try:
+        found = tab.evaluate("""async () => {
+          const api = await import('./engine.mjs');
+          api.configure({ pyodideIndexURL: 'vendor/pyodide/', wheelsURL: './vendor/wheels/', settingsBaseUrl: 'settings/' });
+          const engine = await api.createEngine('sentence-embeddings');
+          let late;
+          try { api.configure({ settingsBaseUrl: 'elsewhere/' }); } catch (e) { late = e.message; }
+          return { dims: (await engine.run({ args: ['x'], options: { pooling: 'mean' } }))[0].length, late };
+        }""")
+    finally:
+        context.close()
+    assert found["dims"] == 384 and "before the first engine" in found["late"]

@@ -46,7 +46,11 @@ CAPTION = """async () => {
   const fromImageData = await engine.run({ args: [context.getImageData(0, 0, 64, 48)], options });
   const dataUrl = canvas.toDataURL('image/png');
   const fromUrl = await engine.run({ args: [dataUrl], options });
-  return { fromBlob, fromImageData, fromUrl, dataUrl, status: engine.status };
+  // pdf.js' shape, its pixels moved to the engine host rather than copied: the page's array is detached after.
+  const rgba = context.getImageData(0, 0, 64, 48).data;
+  const fromPdfjs = await engine.run({ args: [{ data: rgba, width: 64, height: 48, channels: 4 }], options },
+                                     { transfer: [rgba.buffer] });
+  return { fromBlob, fromImageData, fromUrl, fromPdfjs, moved: rgba.byteLength === 0, dataUrl, status: engine.status };
 }"""
 
 
@@ -55,7 +59,7 @@ def test_pdfjs_alt_text_captions_a_png_from_the_page(page, server, store_dir):
     assert found["status"] == "ready"
     caption = found["fromBlob"]
     assert len(caption) == 1 and set(caption[0]) == {"generated_text"} and caption[0]["generated_text"]
-    assert found["fromUrl"] == caption == found["fromImageData"]
+    assert found["fromUrl"] == caption == found["fromImageData"] == found["fromPdfjs"] and found["moved"]
     expected = our_runs(server, "tiny-vit-gpt2", [{"args": [found["dataUrl"]], "options": {"max_new_tokens": 8}}],
                         dtype="q8")[0]
     assert caption == expected

@@ -13,25 +13,24 @@ from tests.conftest import REAL_MODEL, REAL_REVISION
 
 Q8_ON_MAIN = {"taskName": "feature-extraction", "modelId": REAL_MODEL, "modelRevision": "main", "dtype": "q8"}
 
-# Runs in the page's Pyodide: the same create_session/run pyodide_pkg uses, on a model given as base64.
+# Runs in the engine host's Pyodide: the same create_session/run pyodide_pkg uses, on a model given as base64,
+# and the thread count ONNX Runtime Web was set up with there.
 RUN_IN_PYODIDE = """async ([modelB64, feedsJson]) => {
-  const { createEngine, getPyodide } = await import('./engine.mjs');
+  const { createEngine, runPython } = await import('./engine.mjs');
   await createEngine({ featureId: 'sentence-embeddings', numThreads: 2 });
-  const py = await getPyodide();
-  py.globals.set('model_b64', modelB64);
-  py.globals.set('feeds_json', feedsJson);
-  const answer = await py.runPythonAsync(`
+  return await runPython(`
 import base64, json
 import numpy as np
+from pyodide.code import run_js
 from pyodide_pkg import platform
 session = await platform.create_session(base64.b64decode(model_b64), 2)
 feeds = {k: np.array(v["data"], dtype=v["dtype"]) for k, v in json.loads(feeds_json).items()}
 out = await session.run(feeds)
 session.release()
-json.dumps({k: {"dtype": v.dtype.name, "shape": list(v.shape), "data": v.tolist()} for k, v in out.items()})
-`);
-  const ort = await import('./vendor/ort/ort.wasm.min.mjs');
-  return { out: answer, threads: ort.env.wasm.numThreads };  // JSON text: int64 survives
+ort = await run_js("import(new URL('vendor/ort/ort.wasm.min.mjs', location.href).href)")  # the worker's own copy
+{"out": json.dumps({k: {"dtype": v.dtype.name, "shape": list(v.shape), "data": v.tolist()} for k, v in out.items()}),
+ "threads": ort.env.wasm.numThreads, "isolated": bool(run_js("crossOriginIsolated"))}
+`, { model_b64: modelB64, feeds_json: feedsJson });  // out is JSON text: int64 survives
 }"""
 
 
@@ -69,7 +68,7 @@ def test_ort_bridge_round_trips_float32_int64_bool(page):
                         onnxruntime.InferenceSession(model).run(None, feeds)))
     payload = {k: {"dtype": v.dtype.name, "data": v.tolist()} for k, v in feeds.items()}
     result = page.evaluate(RUN_IN_PYODIDE, [base64.b64encode(model).decode(), json.dumps(payload)])
-    assert result["threads"] == 2
+    assert result["threads"] == 2 and result["isolated"]
     out = json.loads(result["out"])
     assert set(out) == set(expected)
     for name, want in expected.items():
@@ -100,11 +99,9 @@ def test_task_queries_and_pinned_start_drops_other_revisions(page):
 
 
 UPGRADE = """async ([bumpTasksKeyPath]) => {
-  const { createEngine, getPyodide } = await import('./engine.mjs');
+  const { createEngine, runPython } = await import('./engine.mjs');
   await createEngine({ featureId: 'sentence-embeddings' });
-  const py = await getPyodide();
-  py.globals.set('bump_tasks_key_path', bumpTasksKeyPath);
-  return JSON.parse(await py.runPythonAsync(`
+  return JSON.parse(await runPython(`
 import copy, json
 from pyodide_pkg import cache, platform
 schema = copy.deepcopy(cache.SCHEMA)
@@ -117,7 +114,7 @@ json.dumps({"headers": len(await upgraded.store.get_all("headers")),
             "by_new_index": len(await upgraded.store.get_all("headers", "lastUsedIndex")),
             "tasks": len(await upgraded.store.get_all("tasks")),
             "body": len((await upgraded.get_file("${REAL_MODEL}", "${REAL_REVISION}", "config.json"))[0])})
-`));
+`, { bump_tasks_key_path: bumpTasksKeyPath }));
 }""".replace("${REAL_MODEL}", REAL_MODEL).replace("${REAL_REVISION}", REAL_REVISION)
 
 

@@ -13,12 +13,8 @@ FILES = tokenizer_files()
 NEWER_UNICODE = "\U0001e030\U0001e06d\U00011f00\U00011f41\U0001e4d0\U0001e4ec\U0001f6dc\U0001fae8\u0cf3\U00010efd"
 
 ENCODE_IN_PYODIDE = """async ([tokenizerJson, textsJson, pairsJson]) => {
-  const { getPyodide } = await import('./engine.mjs');
-  const py = await getPyodide();
-  py.globals.set('tokenizer_json', tokenizerJson);
-  py.globals.set('texts_json', textsJson);
-  py.globals.set('pairs_json', pairsJson);
-  return await py.runPythonAsync(`
+  const { runPython } = await import('./engine.mjs');
+  return await runPython(`
 import json
 from pyodide_pkg.tokenizers import Tokenizer
 tok = Tokenizer.from_str(tokenizer_json)
@@ -29,7 +25,7 @@ pairs = json.loads(pairs_json)
 json.dumps({"single": [view(tok.encode(t)) for t in texts],
             "pairs": [view(tok.encode(a, b)) for a, b in pairs],
             "decoded": [tok.decode(tok.encode(t).ids, skip_special_tokens=False) for t in texts]})
-`);
+`, { tokenizer_json: tokenizerJson, texts_json: textsJson, pairs_json: pairsJson });
 }"""
 
 
@@ -61,15 +57,13 @@ def test_pyodide_renders_chat_templates_with_jinja(page):
     expected = PretrainedTokenizer.from_data(FILES["llama2"], config).apply_chat_template(
         chat, add_generation_prompt=True, tokenize=True, tools=tools)
     got = page.evaluate("""async ([tokenizerJson, config, chatJson, toolsJson]) => {
-      const { getPyodide } = await import('./engine.mjs');
-      const py = await getPyodide();
-      py.globals.set('args', JSON.stringify([tokenizerJson, config, chatJson, toolsJson]));
-      return await py.runPythonAsync(`
+      const { runPython } = await import('./engine.mjs');
+      return await runPython(`
 import json
 from pyodide_pkg.tokenizers import PretrainedTokenizer
 tokenizer_json, config, chat, tools = json.loads(args)
 tok = PretrainedTokenizer.from_data(tokenizer_json, config)
 json.dumps(tok.apply_chat_template(json.loads(chat), add_generation_prompt=True, tools=json.loads(tools)))
-`);
+`, { args: JSON.stringify([tokenizerJson, config, chatJson, toolsJson]) });
     }""", [FILES["llama2"], config, json.dumps(chat), json.dumps(tools)])
     assert json.loads(got) == expected

@@ -16,6 +16,7 @@ def fetch(url, method="GET", headers=None):
 
 def test_isolation_headers_and_mime_types(server):
     for path, mime in [("/", "text/html; charset=utf-8"), ("/engine.mjs", "text/javascript"),
+                       ("/engine_worker.mjs", "text/javascript"),
                        ("/vendor/ort/ort-wasm-simd-threaded.wasm", "application/wasm"),
                        ("/settings/ml-onnx-runtime.json", "application/json")]:
         status, headers, _ = fetch(server.origin + path, "HEAD")
