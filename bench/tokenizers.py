@@ -112,7 +112,9 @@ sys.modules["tokenizer_bench"] = bench`, { source });
     for (const name of Object.keys(out)) out[name].oursIds = mineIds[name];
     return out;
   } finally {
-    await runPython('import sys\nsys.modules.pop("tokenizer_bench", None)');
+    await runPython(`import sys
+sys.modules.pop("tokenizer_bench", None)
+None`);
   }
 }"""
 
