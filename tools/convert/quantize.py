@@ -1,14 +1,16 @@
 """The quantized and half-precision variants, each written next to the fp32 file.
 
-q8/int8/uint8: ONNX Runtime dynamic quantization, per channel, unsigned weights when the graph
-has a Conv (onnxruntime-web has no signed 8-bit convolution). q4: 4-bit MatMul weights
+q8/int8/uint8: ONNX Runtime dynamic quantization (DYNAMIC below). q4: 4-bit MatMul weights
 (MatMulNBits, block 32). bnb4: bitsandbytes-style NF4 MatMul weights. fp16: weights and compute
-in half precision with fp32 inputs and outputs kept. q4f16: q4, then fp16.
+in half precision with fp32 inputs and outputs kept. q4f16: q4, then fp16. What each mode did is
+returned by `quantize` and recorded in quantize_config.json beside the files.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from pyodide_pkg.dtypes import SUFFIXES
 
@@ -38,16 +40,37 @@ def gelu_fed_matmuls(graph) -> list[str]:
     return [n.name for n in graph.node if n.op_type == "MatMul" and from_gelu(n.input[0])]
 
 
-def _dynamic(fp32: Path, out: Path, mode: str) -> None:
+@dataclass(frozen=True)
+class Dynamic:
+    """Settings of one dynamic 8-bit mode (activations: uint8, per tensor, computed at run time)."""
+    weight_type: str  # QUInt8 or QInt8
+    reduce_range: bool  # int8 weights within [-64, 64]
+    per_channel: bool = True
+    keep_float: str = "gelu_fed_matmuls"
+
+
+# x86 CPUs without VNNI multiply uint8 activations by int8 weights with VPMADDUBSW, whose pairwise int16
+# sums saturate at full-range weights: the same q8 MiniLM gave min cosine 0.988 on an AVX2-only CPU
+# against 0.993 with VNNI and in ONNX Runtime Web, and categorium's scores moved by 0.26 (measured under
+# qemu -cpu Haswell). uint8 x uint8 kernels and reduce_range's int8 weights (|w| <= 64, 2 * 255 * 64 < 2^15) are exact
+# everywhere, so these modes give the same integers on every CPU and in the browser.
+DYNAMIC = {
+    "q8": Dynamic("QUInt8", reduce_range=False),
+    "uint8": Dynamic("QUInt8", reduce_range=False),
+    "int8": Dynamic("QInt8", reduce_range=True),
+}
+
+
+def _dynamic(fp32: Path, out: Path, mode: str) -> dict[str, Any]:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    graph = onnx.load(str(fp32)).graph
-    has_conv = any(n.op_type == "Conv" for n in graph.node)
-    signed = mode == "int8" or (mode == "q8" and not has_conv)
-    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8 if signed else QuantType.QUInt8,
-                     per_channel=True, nodes_to_exclude=gelu_fed_matmuls(graph),
+    settings = DYNAMIC[mode]
+    kept = gelu_fed_matmuls(onnx.load(str(fp32)).graph)
+    quantize_dynamic(str(fp32), str(out), weight_type=QuantType[settings.weight_type],
+                     per_channel=settings.per_channel, reduce_range=settings.reduce_range, nodes_to_exclude=kept,
                      extra_options={"EnableSubgraph": True})  # merged decoders keep their MatMuls in If branches
+    return {"method": "onnxruntime.quantization.quantize_dynamic", **asdict(settings), "nodes_kept_float": kept}
 
 
 def _fp16(model, cast_prefix: str = ""):
@@ -103,11 +126,11 @@ def merged_half_precision(halves: Path, out: Path, mode: str) -> None:
 
 
 def _q4(model):
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    """MatMulNBits: 4-bit min/max blocks (each block's minimum kept as a float offset), the output projection
+    left float (blockwise.py says why: ONNX Runtime's symmetric quantizer made SmolLM2's q4 unusable)."""
+    from .blockwise import quantize_matmuls
 
-    quantizer = MatMulNBitsQuantizer(model, block_size=BLOCK_SIZE, is_symmetric=True)
-    quantizer.process()
-    return quantizer.model.model
+    return quantize_matmuls(model, block_size=BLOCK_SIZE)
 
 
 def _bnb4(model):
@@ -118,17 +141,37 @@ def _bnb4(model):
     return quantizer.model.model
 
 
-def quantize(fp32: Path, out: Path, mode: str) -> None:
+Q4 = {"bits": 4, "block_size": BLOCK_SIZE, "is_symmetric": False, "offsets": "float (block minimum)",
+      "output_projection": "float"}
+STATIC = {
+    "fp16": {"method": "onnxruntime float16 converter", "keep_io_types": True},
+    "q4": {"method": "MatMulNBits (tools/convert/blockwise.py)", **Q4},
+    "q4f16": {"method": "MatMulNBits (tools/convert/blockwise.py), then the float16 converter", **Q4,
+              "keep_io_types": True},
+    "bnb4": {"method": "MatMulBnb4", "quant_type": "nf4", "block_size": 64},
+}
+
+
+def settings_of(mode: str) -> dict[str, Any]:
+    """What quantize_config.json records for a mode whose files were not made by `quantize` itself."""
+    return dict(STATIC[mode]) if mode in STATIC else {"method": "onnxruntime.quantization.quantize_dynamic",
+                                                      **asdict(DYNAMIC[mode])}
+
+
+def quantize(fp32: Path, out: Path, mode: str) -> dict[str, Any]:
+    """Write one variant; returns the settings used (for quantize_config.json)."""
     import onnx
 
     if mode not in MODES:
         raise ValueError(f"unsupported mode {mode!r}; supported: {', '.join(MODES)}")
-    if mode in ("q8", "int8", "uint8"):
-        _dynamic(fp32, out, mode)
+    if mode in DYNAMIC:
+        settings = _dynamic(fp32, out, mode)
     else:
         model = onnx.load(str(fp32))
         steps = {"fp16": [_fp16], "q4": [_q4], "q4f16": [_q4, _fp16], "bnb4": [_bnb4]}[mode]
         for step in steps:
             model = step(model)
         onnx.save(model, str(out))
+        settings = settings_of(mode)
     cap_ir_version(out)
+    return settings
