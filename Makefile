@@ -48,6 +48,7 @@ bench: setup chromium qemu
 	$(PYTHON) -m bench.conversion
 	$(PYTHON) -m bench.quantization
 	$(PYTHON) -m bench.main_thread
+	$(PYTHON) -m bench.startup
 
 clean:
 	rm -rf web/vendor hub .cache node_modules
