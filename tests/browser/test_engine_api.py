@@ -138,3 +138,18 @@ def test_configure_before_the_first_engine_takes_page_relative_urls(browser, ser
     finally:
         context.close()
     assert found["dims"] == 384 and "before the first engine" in found["late"]
+
+
+def test_micropip_is_not_loaded_at_boot_but_loads_on_demand(page):
+    """The engine host boots without micropip (loadPyodide loads numpy and our wheels); a page script that
+    wants to install packages loads it itself."""
+    found = page.evaluate("""async () => {
+      const { runPython } = await import('./engine.mjs');
+      return runPython(`import sys
+before = "micropip" in sys.modules
+import pyodide_js
+await pyodide_js.loadPackage("micropip")
+import micropip
+[before, micropip.__version__]`);
+    }""")
+    assert found == [False, "0.9.0"]
