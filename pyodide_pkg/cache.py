@@ -1,12 +1,12 @@
 """Model file cache with Firefox's schema: file bodies, headers by [model, revision, file], task usage.
 
 A file body, its headers and its task record are written in one transaction, so a reader never
-sees half a file; a file is dropped when its last task or engine reference goes.
+sees half a file; a file is dropped when its last task or engine reference goes. Bodies are the host's
+handles (platform.Body): this module never holds a file's bytes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Any
 
@@ -57,8 +57,8 @@ class Cache:
     async def open(cls, name: str = DB_NAME) -> "Cache":
         return cls(await platform.open_store(name, SCHEMA))
 
-    async def put(self, *, task: str, model: str, revision: str, file: str, data: bytes,
-                  headers: dict[str, Any], engine_id: str | None = None) -> dict[str, Any]:
+    async def put(self, *, task: str, model: str, revision: str, file: str, body: platform.Body, size: int,
+                  sha256: str, headers: dict[str, Any], engine_id: str | None = None) -> dict[str, Any]:
         previous = await self.store.get("headers", [model, revision, file])
         engines = set(previous["engines"]) if previous else set()
         if engine_id:
@@ -66,12 +66,12 @@ class Cache:
         now = int(time.time() * 1000)
         record = {
             "model": model, "revision": revision, "file": file,
-            "headers": keep_headers(headers, len(data)),
-            "sha256": hashlib.sha256(data).hexdigest(),
+            "headers": keep_headers(headers, size),
+            "sha256": sha256,
             "lastUsed": now, "lastUpdated": now, "engines": sorted(engines),
         }
         await self.store.write([
-            ("files", {"id": file_id(model, revision, file), "data": data}),
+            ("files", {"id": file_id(model, revision, file), "data": body}),
             ("tasks", {"taskName": task, "model": model, "revision": revision, "file": file}),
             ("headers", record),
         ], [])
@@ -87,12 +87,12 @@ class Cache:
     async def file_exists(self, model: str, revision: str, file: str) -> bool:
         return await self.get_record(model, revision, file) is not None
 
-    async def get_file(self, model: str, revision: str, file: str) -> tuple[bytes, dict[str, Any]] | None:
+    async def get_file(self, model: str, revision: str, file: str) -> tuple[platform.Body, dict[str, Any]] | None:
         record = await self.get_record(model, revision, file)
         if record is None:
             return None
-        data = await self.store.get_blob("files", file_id(model, revision, file))
-        return None if data is None else (data, record)
+        body = await self.store.get_body("files", file_id(model, revision, file))
+        return None if body is None else (body, record)
 
     async def record_use(self, *, task: str, model: str, revision: str, file: str,
                          engine_id: str | None = None) -> None:

@@ -59,8 +59,12 @@ class Engine:
         for model, revision in {(o.modelId, o.modelRevision),
                                 (o.tokenizerId or o.modelId, o.tokenizerRevision or o.modelRevision)}:
             hub.file_url(model, revision, "config.json")  # validates before anything is fetched
-        await ensure_runtime(runtime_records, cache, o.numThreads, self.notify)
-        self.pipeline = await pipeline_class(o.taskName).load(LoadContext(o, files))
+        runtime = asyncio.ensure_future(ensure_runtime(runtime_records, cache, o.numThreads, self.notify))
+        try:
+            self.pipeline = await pipeline_class(o.taskName).load(LoadContext(o, files, runtime))
+        finally:
+            await asyncio.wait([runtime])  # its cache writes end before the engine reports either way
+        runtime.result()
         if o.modelRevision != "main":
             await cache.delete_models(task=o.taskName, model=o.modelId, keep_revision=o.modelRevision)
         self.status = READY

@@ -1,13 +1,15 @@
 """Getting one model file: from the cache when it is valid, else from the hub, then into the cache.
 
 Revision `main` is revalidated with a HEAD request (ETag) and the cached copy is kept when the hub
-cannot be reached; a pinned revision is trusted as cached and never sends HEAD.
+cannot be reached; a pinned revision is trusted as cached and never sends HEAD. Bodies stream from the
+hub into the cache inside the host (hashed on the way) and Python passes handles; only the small files
+Python parses are read. An engine downloads up to PARALLEL_DOWNLOADS files at once.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from . import platform
 from .cache import Cache
@@ -16,6 +18,7 @@ from .hub import ModelHub, check_allowed
 from .progress import DONE, DOWNLOADING, INITIATE, LOADING_FROM_CACHE, FileProgress, Notify
 
 HEAD_TIMEOUT_S = 1.0
+PARALLEL_DOWNLOADS = 4
 
 
 @dataclass
@@ -28,16 +31,24 @@ class FileSource:
     task: str
     engine_id: str | None = None
     notify: Notify | None = None
+    downloads: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(PARALLEL_DOWNLOADS))
 
-    async def get(self, model: str, revision: str, file: str, *, sha256: str | None = None) -> bytes:
+    async def body(self, model: str, revision: str, file: str, *, sha256: str | None = None) -> platform.Body:
+        """A file's body as the host holds it: what sessions are made from."""
         url = self.hub.file_url(model, revision, file)
         check_allowed(url, self.allow_deny)
         return await fetch_cached(self.cache, url, model=model, revision=revision, file=file, task=self.task,
-                                  engine_id=self.engine_id, notify=self.notify, sha256=sha256)
+                                  engine_id=self.engine_id, notify=self.notify, sha256=sha256,
+                                  downloads=self.downloads)
+
+    async def get(self, model: str, revision: str, file: str, *, sha256: str | None = None) -> bytes:
+        """A small file Python parses (configs, tokenizers), read whole."""
+        return await platform.read_body(await self.body(model, revision, file, sha256=sha256))
 
 
 async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, file: str, task: str,
-                       engine_id: str | None, notify: Notify | None, sha256: str | None = None) -> bytes:
+                       engine_id: str | None, notify: Notify | None, sha256: str | None = None,
+                       downloads: asyncio.Semaphore | None = None) -> platform.Body:
     """The cache-or-download step shared by model files and the runtime binary."""
     progress = FileProgress(notify, url=url, model=model, revision=revision, file=file, task=task)
     record = await cache.get_record(model, revision, file)
@@ -51,15 +62,14 @@ async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fil
         if cached is not None:
             return cached
 
-    progress.emit(DOWNLOADING, INITIATE)
     try:
-        response = await platform.fetch(url, on_progress=progress.on_bytes)
+        async with downloads or asyncio.Semaphore():
+            progress.emit(DOWNLOADING, INITIATE)
+            response = await platform.download(url, on_progress=progress.on_bytes)
         if not response.ok:
             raise DownloadError(f"could not download {url}: HTTP {response.status}", response.status)
-        if sha256 and hashlib.sha256(response.body).hexdigest() != sha256:
-            raise IntegrityError(
-                f"sha256 mismatch for {url}: expected {sha256}, got {hashlib.sha256(response.body).hexdigest()}"
-            )
+        if sha256 and response.sha256 != sha256:
+            raise IntegrityError(f"sha256 mismatch for {url}: expected {sha256}, got {response.sha256}")
     except Exception:
         progress.emit(DOWNLOADING, DONE, ok=False)
         if record is not None and sha256 is None:
@@ -67,29 +77,29 @@ async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fil
             if fallback is not None:
                 return fallback
         raise
-    progress.size_estimate(len(response.body))
-    await cache.put(task=task, model=model, revision=revision, file=file, data=response.body,
-                    engine_id=engine_id, headers={
+    progress.size_estimate(response.size)
+    await cache.put(task=task, model=model, revision=revision, file=file, body=response.body,
+                    size=response.size, sha256=response.sha256, engine_id=engine_id, headers={
                         "Content-Type": response.header("content-type"),
                         "Content-Length": response.header("content-length"),
                         "ETag": response.header("etag"),
                         "status": response.status,
                     })
-    size = len(response.body)
-    progress.emit(DOWNLOADING, DONE, total_loaded=size, current_loaded=0, total=size)
+    progress.emit(DOWNLOADING, DONE, total_loaded=response.size, current_loaded=0, total=response.size)
     return response.body
 
 
 async def _from_cache(cache: Cache, progress: FileProgress, model: str, revision: str, file: str,
-                      task: str, engine_id: str | None) -> bytes | None:
+                      task: str, engine_id: str | None) -> platform.Body | None:
     found = await cache.get_file(model, revision, file)
     if found is None:
         return None
-    data, _ = found
+    body, record = found
+    size = record["headers"]["fileSize"]
     progress.emit(LOADING_FROM_CACHE, INITIATE)
     await cache.record_use(task=task, model=model, revision=revision, file=file, engine_id=engine_id)
-    progress.emit(LOADING_FROM_CACHE, DONE, total_loaded=len(data), current_loaded=0, total=len(data))
-    return data
+    progress.emit(LOADING_FROM_CACHE, DONE, total_loaded=size, current_loaded=0, total=size)
+    return body
 
 
 async def head_etag(url: str) -> str | None:

@@ -6,7 +6,6 @@ the record's sha256 every time it is used, and only then handed to ONNX Runtime.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from . import platform
@@ -37,13 +36,13 @@ async def ensure_runtime(records: list[dict[str, Any]], cache: Cache, num_thread
     """Fetch (or load from cache) and verify the runtime binary, then initialise ONNX Runtime once."""
     global _initialised
     record = pick_record(records)
-    data = await fetch_cached(cache, record["url"], model=RUNTIME_MODEL, revision=record["version"],
+    body = await fetch_cached(cache, record["url"], model=RUNTIME_MODEL, revision=record["version"],
                               file=WASM_NAME, task=RUNTIME_TASK, engine_id=None, notify=notify,
                               sha256=record["sha256"])
-    digest = hashlib.sha256(data).hexdigest()
+    digest = await platform.hash_body(body)
     if digest != record["sha256"]:
         raise IntegrityError(f"ml-onnx-runtime: sha256 of {record['url']} is {digest}, expected {record['sha256']}")
     if _initialised is None:
-        await platform.init_runtime(data, num_threads)
+        await platform.init_runtime(body, num_threads)
         _initialised = digest
     return record

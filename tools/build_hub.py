@@ -153,7 +153,7 @@ def up_to_date(target: Path, modes: list[str]) -> bool:
 
 
 def build(hub: Path = HUB) -> list[Path]:
-    from tools import convert
+    from tools import convert, external_models
 
     built = []
     for model_id, revision, task, source, modes, reference in models():
@@ -166,7 +166,7 @@ def build(hub: Path = HUB) -> list[Path]:
         report = json.loads((folder / "validation.json").read_text())
         (folder / "validation.json").write_text(json.dumps({**report, "recipe": RECIPE}, indent=2) + "\n")
         built.append(folder)
-    return built
+    return built + external_models.build(hub)
 
 
 def main() -> int:
@@ -174,7 +174,7 @@ def main() -> int:
     parser.add_argument("--hub", type=Path, default=HUB)
     args = parser.parse_args()
     built = build(args.hub)
-    print(f"build_hub: {len(built)} model(s) built, {len(models()) - len(built)} up to date in {args.hub}")
+    print(f"build_hub: {len(built)} model(s) built in {args.hub}, the others up to date")
     if write_settings():
         print(f"build_hub: wrote {SETTINGS.relative_to(ROOT)} (records for {len(models())} models)")
     return 0

@@ -29,6 +29,8 @@ PYODIDE_PACKAGES = ("numpy", "micropip", "packaging", "pillow")
 PYODIDE_CORE = ("pyodide.mjs", "pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
                 "pyodide-lock.json")
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+# The engine host hashes model files as they stream in (SHA-256 in WASM, incremental).
+HASH_WASM = NODE / "hash-wasm" / "dist" / "index.esm.min.js"
 # Transformers.js loads ONNX Runtime Web's asyncify build from a CDN unless env.backends.onnx.wasm.wasmPaths
 # points elsewhere; these are served from web/vendor/transformers-js/ beside it instead.
 TRANSFORMERS_JS_FILES = ("transformers.min.js",)
@@ -103,6 +105,10 @@ def vendor_ort() -> None:
         if record.get("name") == wasm.name and record.get("sha256") != sha256(wasm):
             raise VendorError(f"{RUNTIME_SETTINGS} pins sha256 {record.get('sha256')} for {wasm.name}, "
                               f"but the vendored file has {sha256(wasm)}")
+
+
+def vendor_hash_wasm() -> None:
+    copy_if_changed(HASH_WASM, VENDOR / "hash-wasm" / HASH_WASM.name)
 
 
 def vendor_transformers_js() -> str | None:
@@ -180,12 +186,13 @@ def main() -> int:
     try:
         vendor_pyodide()
         vendor_ort()
+        vendor_hash_wasm()
         transformers_js = vendor_transformers_js()
         wheel = build_wheel()
     except VendorError as error:
         print(f"vendor: {error}", file=sys.stderr)
         return 1
-    print(f"vendor: web/vendor ready (pyodide, {', '.join(PYODIDE_PACKAGES)}, onnxruntime-web, {wheel}, "
+    print(f"vendor: web/vendor ready (pyodide, {', '.join(PYODIDE_PACKAGES)}, onnxruntime-web, hash-wasm, {wheel}, "
           f"{', '.join(PURE_DEPENDENCIES)}"
           f"{f', transformers.js {transformers_js}' if transformers_js else ''})")
     return 0

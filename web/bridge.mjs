@@ -1,5 +1,56 @@
-// The JS half of pyodide_pkg/platform/browser.py: IndexedDB and ONNX Runtime Web, nothing more.
+// The JS half of pyodide_pkg/platform/browser.py: downloads, IndexedDB and ONNX Runtime Web, nothing more.
+// Model bytes stay here: a download streams into a Blob (hashed on the way), IndexedDB keeps the Blob, and
+// ONNX Runtime reads it; Python holds the Blob as a handle and reads only the small files it parses.
+import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
+
 let ort = null;
+const BLOB_PART = 16 << 20;  // chunks are handed to Blob storage in parts of this size, not kept on the JS heap
+
+// {status, headers (JSON text), size, sha256, body: Blob}; a body only for 2xx answers. onProgress(loaded,
+// chunk, length) runs per chunk read.
+export async function download(url, timeoutMs, onProgress) {
+  const response = await fetch(url, timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {});
+  const headers = JSON.stringify(Object.fromEntries(response.headers));
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    return { status: response.status, headers, size: 0, sha256: null, body: null };
+  }
+  const length = Number(response.headers.get("content-length")) || null;
+  const hasher = await createSHA256();
+  const reader = response.body.getReader();
+  const parts = [];
+  let pending = [], pendingBytes = 0, size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    hasher.update(value);
+    pending.push(value);
+    pendingBytes += value.byteLength;
+    size += value.byteLength;
+    if (pendingBytes >= BLOB_PART) {
+      parts.push(new Blob(pending));
+      pending = [];
+      pendingBytes = 0;
+    }
+    onProgress?.(size, value.byteLength, length);
+  }
+  parts.push(new Blob(pending));
+  return { status: response.status, headers, size, sha256: hasher.digest("hex"), body: new Blob(parts) };
+}
+
+export async function sha256Of(blob) {
+  const hasher = await createSHA256();
+  const reader = blob.stream().getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return hasher.digest("hex");
+    hasher.update(value);
+  }
+}
+
+export async function readBody(blob, start, end) {
+  return new Uint8Array(await (start === undefined ? blob : blob.slice(start, end)).arrayBuffer());
+}
 
 const request = (req) => new Promise((resolve, reject) => {
   req.onsuccess = () => resolve(req.result);
@@ -37,19 +88,19 @@ export function idbOpen(name, schemaJson) {
   });
 }
 
-// File bodies are stored as Blobs: Chromium aborts a transaction whose value holds a Uint8Array of about
-// 200 MB (SmolLM2's q4 file; 130 MB still passed), while a Blob of that size is kept (and a 100 MB Blob
-// is stored in 0.3 s against 0.8 s as a Uint8Array). Records written as Uint8Array before still read back.
-export function idbWrite(db, opsJson, blobs) {
+// File bodies are Blobs: Chromium aborts a transaction whose value holds a Uint8Array of about 200 MB (a Blob
+// of that size is kept, and stored in 0.3 s against 0.8 s). A body is a Blob from download() or bytes Python
+// made (small records in tests); records written as Uint8Array by earlier versions still read back.
+export function idbWrite(db, opsJson, bodies) {
   const ops = JSON.parse(opsJson);
   const stores = [...new Set(ops.map((op) => op.store))];
   if (!stores.length) return Promise.resolve();
-  const bodies = blobs.map((bytes) => new Blob([bytes]));
+  const blobs = bodies.map((body) => (body instanceof Blob ? body : new Blob([body])));
   const tx = db.transaction(stores, "readwrite");
   for (const op of ops) {
     const store = tx.objectStore(op.store);
     if (op.op === "delete") store.delete(op.key);
-    else store.put(op.blob === null ? op.value : { ...op.value, data: bodies[op.blob] });
+    else store.put(op.body === null ? op.value : { ...op.value, data: blobs[op.body] });
   }
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
@@ -63,10 +114,10 @@ export async function idbGetJson(db, storeName, keyJson) {
   return JSON.stringify(found ?? null);
 }
 
-export async function idbGetBlob(db, storeName, keyJson) {
+export async function idbGetBody(db, storeName, keyJson) {
   const found = await request(db.transaction(storeName).objectStore(storeName).get(JSON.parse(keyJson)));
   if (!found) return null;
-  return new Uint8Array(found.data instanceof Blob ? await found.data.arrayBuffer() : found.data);
+  return found.data instanceof Blob ? found.data : new Blob([found.data]);
 }
 
 // An empty prefix lists the store; arrays sort after strings, so [...prefix, []] bounds a prefix.
@@ -78,18 +129,22 @@ export async function idbGetAllJson(db, storeName, indexName, prefixJson) {
   return JSON.stringify(await request(source.getAll(range)));
 }
 
-export async function ortInit(wasmBinary, numThreads) {
+export async function ortInit(wasm, numThreads) {
   if (ort) return;
   const module = await import(new URL("./vendor/ort/ort.wasm.min.mjs", import.meta.url));
-  module.env.wasm.wasmBinary = wasmBinary.buffer.slice(wasmBinary.byteOffset, wasmBinary.byteOffset + wasmBinary.byteLength);
+  module.env.wasm.wasmBinary = await wasm.arrayBuffer();
   module.env.wasm.wasmPaths = { mjs: new URL("./vendor/ort/ort-wasm-simd-threaded.mjs", import.meta.url).href };
   // 0 means automatic: every core when the page is cross-origin isolated (threads need it).
   module.env.wasm.numThreads = numThreads || (crossOriginIsolated ? navigator.hardwareConcurrency : 1);
   ort = module;
 }
 
-export function ortCreateSession(model) {
-  return ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
+// A model is a Blob (or bytes); external data files are Blobs named as the graph names them. ONNX Runtime
+// copies each into its heap and lets go of them once the session exists.
+export async function ortCreateSession(model, externalPaths, externalBodies) {
+  const bytes = model instanceof Blob ? new Uint8Array(await model.arrayBuffer()) : model;
+  const externalData = externalPaths.map((path, i) => ({ path, data: externalBodies[i] }));
+  return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], ...(externalData.length ? { externalData } : {}) });
 }
 
 const ARRAYS = {

@@ -41,8 +41,8 @@ class TextEncoder:
         if head and architectures and not any(a.endswith(head) for a in architectures):
             raise ModelError(f"{name}: task {task!r} needs a model with a {head} head, but config.json "
                              f"names {', '.join(architectures)}")
-        tokenizer = await ctx.pretrained_tokenizer()
-        session = await ctx.session(onnx_file("model", ctx.options.dtype))
+        tokenizer, session = await ctx.together(ctx.pretrained_tokenizer(),
+                                                ctx.session(onnx_file("model", ctx.options.dtype)))
         missing = [o for o in outputs if o not in session.output_names]
         if missing:
             session.release()

@@ -26,9 +26,10 @@ class ImageClassificationPipeline(Pipeline):
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "ImageClassificationPipeline":
-        config = await ctx.json("config.json")
-        processor = ImageProcessor(await ctx.json("preprocessor_config.json"))
-        session = await ctx.session(onnx_file("model", ctx.options.dtype))
+        config, preprocessor, session = await ctx.together(
+            ctx.json("config.json"), ctx.json("preprocessor_config.json"),
+            ctx.session(onnx_file("model", ctx.options.dtype)))
+        processor = ImageProcessor(preprocessor)
         if "logits" not in session.output_names:
             session.release()
             raise ModelError(f"{ctx.options.modelId}: image-classification needs a 'logits' output, "

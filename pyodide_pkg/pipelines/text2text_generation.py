@@ -24,21 +24,12 @@ async def load_seq2seq(ctx: LoadContext) -> tuple[Seq2SeqModel, Any, dict[str, A
     """Encoder and decoder sessions (the merged decoder, else the plain one: no cache then), the
     tokenizer, config.json and the model's generation values."""
     dtype = ctx.options.dtype
-    config = await ctx.json("config.json")
-    generation = await ctx.json("generation_config.json", optional=True)
-    encoder = await ctx.session(onnx_file("encoder_model", dtype))
-    try:
-        decoder = await ctx.first_session(onnx_file("decoder_model_merged", dtype), onnx_file("decoder_model", dtype))
-    except Exception:
-        encoder.release()
-        raise
-    model = Seq2SeqModel(encoder, decoder, config)
-    try:
-        tokenizer = await ctx.pretrained_tokenizer()
-    except Exception:
-        model.release()
-        raise
-    return model, tokenizer, config, from_model(generation, config)
+    config, generation, encoder, decoder, tokenizer = await ctx.together(
+        ctx.json("config.json"), ctx.json("generation_config.json", optional=True),
+        ctx.session(onnx_file("encoder_model", dtype)),
+        ctx.first_session(onnx_file("decoder_model_merged", dtype), onnx_file("decoder_model", dtype)),
+        ctx.pretrained_tokenizer())
+    return Seq2SeqModel(encoder, decoder, config), tokenizer, config, from_model(generation, config)
 
 
 class Text2TextGenerationPipeline(GenerativePipeline):

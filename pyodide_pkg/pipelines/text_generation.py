@@ -25,10 +25,9 @@ class TextGenerationPipeline(GenerativePipeline):
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "TextGenerationPipeline":
-        config = await ctx.json("config.json")
-        generation = await ctx.json("generation_config.json", optional=True)
-        tokenizer = await ctx.pretrained_tokenizer(chat=True)
-        session = await ctx.session(onnx_file("model", ctx.options.dtype))
+        config, generation, tokenizer, session = await ctx.together(
+            ctx.json("config.json"), ctx.json("generation_config.json", optional=True),
+            ctx.pretrained_tokenizer(chat=True), ctx.session(onnx_file("model", ctx.options.dtype)))
         return cls(CausalModel(session, config), tokenizer, from_model(generation, config), config)
 
     def prompt_ids(self, prompt: Any, add_special_tokens: bool | None) -> list[int]:

@@ -1,16 +1,19 @@
-"""The only door to the host: fetch bytes with progress, a record store, an ONNX session.
+"""The only door to the host: downloads that stay in the host, a record store, ONNX sessions.
 
 In Pyodide the browser implementation talks to fetch, IndexedDB and ONNX Runtime Web through the
-`ml_bridge` JS module; under CPython the same interface is backed by urllib, sqlite on disk and
-the `onnxruntime` package, so the lifecycle logic above it is shared and testable.
+`ml_bridge` JS module; under CPython the same interface is backed by urllib, sqlite with files on disk
+and the `onnxruntime` package, so the lifecycle logic above it is shared and testable. Model bytes are
+a `Body` handle Python passes along (a Blob, a file); only the small files Python parses are read.
 
 Interface:
-    async fetch(url, method="GET", on_progress=None, timeout_s=None) -> Response
-    async open_store(name, schema) -> store with write(puts, deletes), get(store, key),
-        get_blob(store, key), get_all(store, index=None, prefix=())
-    async init_runtime(wasm: bytes, num_threads: int) -> None
-    async create_session(model: bytes, num_threads: int) -> session with input_names,
-        output_names, async run(feeds) -> dict[str, ndarray], release()
+    async fetch(url, method="GET", timeout_s=None) -> Response with the body as bytes (small files, HEAD)
+    async download(url, on_progress=None, timeout_s=None) -> Download(status, headers, size, sha256, body)
+    async read_body(body, start=None, end=None) -> bytes; async hash_body(body) -> sha256 hex
+    async open_store(name, schema) -> store with write(puts, deletes) (a record's "data" may be a Body
+        or bytes), get(store, key), get_body(store, key), get_all(store, index=None, prefix=())
+    async init_runtime(wasm: Body, num_threads: int) -> None
+    async create_session(model: Body | bytes, num_threads, external={graph name: Body}) -> session with
+        input_names, output_names, async run(feeds) -> dict[str, ndarray], release()
     async load_packages(names) -> None: packages Pyodide ships but does not load at boot (Pillow)
     async page_image(value) -> encoded bytes, (width, height, rgba bytes), or None: a page's
         Blob or ImageData (nothing under CPython)
@@ -21,11 +24,13 @@ import sys
 IN_BROWSER = sys.platform == "emscripten"
 
 if IN_BROWSER:
-    from .browser import create_session, fetch, init_runtime, load_packages, open_store, page_image
+    from .browser import (create_session, download, fetch, hash_body, init_runtime, load_packages, open_store,
+                          page_image, read_body)
 else:
-    from .cpython import create_session, fetch, init_runtime, load_packages, open_store, page_image
+    from .cpython import (create_session, download, fetch, hash_body, init_runtime, load_packages, open_store,
+                          page_image, read_body)
 
-from .common import Response
+from .common import Body, Download, Response
 
-__all__ = ["IN_BROWSER", "Response", "create_session", "fetch", "init_runtime", "load_packages", "open_store",
-           "page_image"]
+__all__ = ["IN_BROWSER", "Body", "Download", "Response", "create_session", "download", "fetch", "hash_body",
+           "init_runtime", "load_packages", "open_store", "page_image", "read_body"]

@@ -1,4 +1,4 @@
-"""Browser implementation: fetch with a stream reader, IndexedDB and ONNX Runtime Web via ml_bridge."""
+"""Browser implementation: fetch, IndexedDB and ONNX Runtime Web via ml_bridge; file bodies stay Blobs."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import ml_bridge  # registered by web/engine.mjs before this package is imported
 from js import AbortSignal, Object, Uint8Array
 from js import fetch as js_fetch
-from pyodide.ffi import JsException, JsProxy, to_js
+from pyodide.ffi import JsException, JsProxy, create_proxy, to_js
 
 from ..errors import DownloadError
-from .common import BLOB_FIELD, ProgressCallback, Response
+from .common import BLOB_FIELD, Body, Download, ProgressCallback, Response
 
 
 def js_object(value: Any) -> Any:
@@ -25,29 +25,42 @@ def to_uint8(data: bytes) -> Any:
     return array
 
 
-async def fetch(url: str, method: str = "GET", on_progress: ProgressCallback | None = None,
-                timeout_s: float | None = None) -> Response:
+async def fetch(url: str, method: str = "GET", timeout_s: float | None = None) -> Response:
+    """For small bodies Python reads (settings, images by URL) and HEAD; model files use download()."""
     init: dict[str, Any] = {"method": method}
     if timeout_s:
         init["signal"] = AbortSignal.timeout(int(timeout_s * 1000))
     try:
         raw = await js_fetch(url, js_object(init))
         headers = {str(pair[0]).lower(): str(pair[1]) for pair in raw.headers.entries()}
-        length = int(headers["content-length"]) if "content-length" in headers else None
-        body = bytearray()
-        if method != "HEAD" and raw.body is not None:
-            reader = raw.body.getReader()
-            while True:
-                part = await reader.read()
-                if part.done:
-                    break
-                chunk = part.value.to_bytes()
-                body += chunk
-                if on_progress:
-                    on_progress(len(body), len(chunk), length)
+        body = b"" if method == "HEAD" else (await raw.arrayBuffer()).to_bytes()
     except JsException as error:
         raise DownloadError(f"could not reach {url}: {error}") from None
-    return Response(url, int(raw.status), headers, bytes(body))
+    return Response(url, int(raw.status), headers, body)
+
+
+async def download(url: str, on_progress: ProgressCallback | None = None,
+                   timeout_s: float | None = None) -> Download:
+    progress = create_proxy(on_progress) if on_progress else None
+    try:
+        found = await ml_bridge.download(url, int(timeout_s * 1000) if timeout_s else 0, progress)
+    except JsException as error:
+        raise DownloadError(f"could not download {url}: {error}") from None
+    finally:
+        if progress is not None:
+            progress.destroy()
+    return Download(url, int(found.status), json.loads(found.headers), int(found.size),
+                    found.sha256 or None, found.body)
+
+
+async def read_body(body: Body, start: int | None = None, end: int | None = None) -> bytes:
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body[start:end])
+    return (await ml_bridge.readBody(body, start, end)).to_bytes()
+
+
+async def hash_body(body: Body) -> str:
+    return str(await ml_bridge.sha256Of(body))
 
 
 class IndexedDBStore:
@@ -55,26 +68,25 @@ class IndexedDBStore:
         self.db = db
 
     async def write(self, puts: list[tuple[str, dict]], deletes: list[tuple[str, Any]]) -> None:
-        ops, blobs = [], []
+        ops, bodies = [], []
         for store, key in deletes:
             ops.append({"op": "delete", "store": store, "key": key})
         for store, record in puts:
             record = dict(record)
-            blob = record.pop(BLOB_FIELD, None)
-            op = {"op": "put", "store": store, "value": record, "blob": None}
-            if blob is not None:
-                op["blob"] = len(blobs)
-                blobs.append(to_uint8(blob))
+            body = record.pop(BLOB_FIELD, None)
+            op = {"op": "put", "store": store, "value": record, "body": None}
+            if body is not None:
+                op["body"] = len(bodies)
+                bodies.append(to_uint8(body) if isinstance(body, (bytes, bytearray)) else body)
             ops.append(op)
-        await ml_bridge.idbWrite(self.db, json.dumps(ops), to_js(blobs))
+        await ml_bridge.idbWrite(self.db, json.dumps(ops), to_js(bodies))
 
     async def get(self, store: str, key: Any) -> dict | None:
         found = await ml_bridge.idbGetJson(self.db, store, json.dumps(key))
         return json.loads(found)
 
-    async def get_blob(self, store: str, key: Any) -> bytes | None:
-        found = await ml_bridge.idbGetBlob(self.db, store, json.dumps(key))
-        return None if found is None else found.to_bytes()
+    async def get_body(self, store: str, key: Any) -> Body | None:
+        return await ml_bridge.idbGetBody(self.db, store, json.dumps(key))
 
     async def get_all(self, store: str, index: str | None = None, prefix: tuple = ()) -> list[dict]:
         found = await ml_bridge.idbGetAllJson(self.db, store, index, json.dumps(list(prefix)))
@@ -85,8 +97,8 @@ async def open_store(name: str, schema: dict[str, Any]) -> IndexedDBStore:
     return IndexedDBStore(await ml_bridge.idbOpen(name, json.dumps(schema)))
 
 
-async def init_runtime(wasm: bytes, num_threads: int) -> None:
-    await ml_bridge.ortInit(to_uint8(wasm), num_threads)
+async def init_runtime(wasm: Body, num_threads: int) -> None:
+    await ml_bridge.ortInit(wasm, num_threads)
 
 
 class OrtWebSession:
@@ -113,9 +125,13 @@ class OrtWebSession:
             self.session = None
 
 
-async def create_session(model: bytes, num_threads: int) -> OrtWebSession:
+async def create_session(model: Body | bytes, num_threads: int, external: dict[str, Body] | None = None) -> OrtWebSession:
+    """`external` maps the names the graph gives its external data files to their bodies."""
+    if isinstance(model, (bytes, bytearray)):
+        model = to_uint8(model)
+    names = list(external or {})
     try:
-        return OrtWebSession(await ml_bridge.ortCreateSession(to_uint8(model)))
+        return OrtWebSession(await ml_bridge.ortCreateSession(model, to_js(names), to_js([external[n] for n in names])))
     except JsException as error:
         raise RuntimeError(f"ONNX Runtime Web could not create a session: {error}") from None
 

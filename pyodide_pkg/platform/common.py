@@ -10,6 +10,10 @@ ProgressCallback = Callable[[int, int, "int | None"], None]
 
 BLOB_FIELD = "data"
 
+Body = Any
+"""A file body held by the host, never read into Python unless asked: a Blob in the browser, a file on disk
+under CPython. Record stores keep one in a record's BLOB_FIELD, sessions are made from one."""
+
 
 @dataclass
 class Response:
@@ -17,6 +21,25 @@ class Response:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass
+class Download:
+    """A finished download: the body stayed in the host and was hashed on its way in."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    size: int = 0
+    sha256: str | None = None
+    body: Body | None = None
 
     @property
     def ok(self) -> bool:

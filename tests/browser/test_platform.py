@@ -113,7 +113,7 @@ upgraded = cache.Cache(await platform.open_store(cache.DB_NAME, schema))
 json.dumps({"headers": len(await upgraded.store.get_all("headers")),
             "by_new_index": len(await upgraded.store.get_all("headers", "lastUsedIndex")),
             "tasks": len(await upgraded.store.get_all("tasks")),
-            "body": len((await upgraded.get_file("${REAL_MODEL}", "${REAL_REVISION}", "config.json"))[0])})
+            "body": len(await platform.read_body((await upgraded.get_file("${REAL_MODEL}", "${REAL_REVISION}", "config.json"))[0]))})
 `, { bump_tasks_key_path: bumpTasksKeyPath }));
 }""".replace("${REAL_MODEL}", REAL_MODEL).replace("${REAL_REVISION}", REAL_REVISION)
 

@@ -4,9 +4,15 @@ import hashlib
 
 import pytest
 
+from pyodide_pkg import platform
 from pyodide_pkg.cache import NO_ETAG, Cache
 from pyodide_pkg.errors import MLError
 from tests.conftest import run
+
+
+def body_of(data: bytes) -> dict:
+    """What a download hands the cache: the body, its size and its sha256."""
+    return {"body": data, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 async def filled(cache: Cache) -> Cache:
@@ -17,7 +23,7 @@ async def filled(cache: Cache) -> Cache:
         ("summarization", "org/b", "main", "config.json", b"{1}"),
         ("summarization", "org/a", "v1", "config.json", b"{}"),
     ]:
-        await cache.put(task=task, model=model, revision=revision, file=file, data=data,
+        await cache.put(task=task, model=model, revision=revision, file=file, **body_of(data),
                         headers={"Content-Type": "application/json; charset=utf-8", "X-Secret": "s", "ETag": '"e1"'},
                         engine_id=f"engine-{task}")
     return cache
@@ -26,15 +32,15 @@ async def filled(cache: Cache) -> Cache:
 def test_put_get_and_header_rules(store_dir):
     async def go():
         cache = await Cache.open()
-        record = await cache.put(task="t", model="org/m", revision="v1", file="config.json", data=b"abc",
+        record = await cache.put(task="t", model="org/m", revision="v1", file="config.json", **body_of(b"abc"),
                                  headers={"Content-Type": "text/plain; charset=utf-8", "Set-Cookie": "no",
                                           "Content-Length": "3", "status": 200}, engine_id="e1")
         assert record["headers"] == {"Content-Type": "text/plain", "Content-Length": "3", "status": 200,
                                      "ETag": NO_ETAG, "fileSize": 3}
         assert record["sha256"] == hashlib.sha256(b"abc").hexdigest()
         assert record["engines"] == ["e1"] and record["lastUsed"] == record["lastUpdated"] > 0
-        data, stored = await cache.get_file("org/m", "v1", "config.json")
-        assert data == b"abc" and stored["headers"] == record["headers"]
+        body, stored = await cache.get_file("org/m", "v1", "config.json")
+        assert await platform.read_body(body) == b"abc" and stored["headers"] == record["headers"]
         assert await cache.file_exists("org/m", "v1", "config.json")
         assert not await cache.file_exists("org/m", "v2", "config.json")
         assert await cache.get_file("org/m", "v2", "config.json") is None
@@ -45,7 +51,7 @@ def test_persists_on_disk_across_opens(store_dir):
     async def go():
         await filled(await Cache.open())
         again = await Cache.open()
-        assert (await again.get_file("org/b", "main", "config.json"))[0] == b"{1}"
+        assert await platform.read_body((await again.get_file("org/b", "main", "config.json"))[0]) == b"{1}"
     run(go())
 
 

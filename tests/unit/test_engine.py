@@ -141,11 +141,18 @@ def altered_settings(tmp_path):
 
 
 def test_wrong_runtime_hash_fails_engine_creation(altered_settings, store_dir):
+    """The runtime downloads beside the model files, so they arrive anyway: whole, cached, not fetched again."""
     srv, edit = altered_settings
+    right = json.loads((srv.web / "settings" / "ml-onnx-runtime.json").read_text())["data"][0]["sha256"]
     edit("ml-onnx-runtime", lambda records: records[0].update(sha256="ab" * 32))
     with pytest.raises(IntegrityError, match=r"sha256 mismatch for .*ort-wasm-simd-threaded.wasm: expected (ab)+"):
         run(pyodide_pkg.create_engine(options(srv)))
-    assert srv.requests(prefix="/hub") == []
+    fetched = srv.requests("GET", prefix="/hub")
+    assert fetched and all(f.startswith(f"/hub/{REAL_MODEL}/") for f in fetched)
+    edit("ml-onnx-runtime", lambda records: records[0].update(sha256=right))
+    srv.log.clear()
+    assert run(pyodide_pkg.create_engine(options(srv))).status == "ready"
+    assert srv.requests("GET", prefix="/hub") == []
 
 
 def test_disallowed_hub_fails_and_downloads_nothing(altered_settings, store_dir):
@@ -177,3 +184,30 @@ def test_pinned_revision_drops_other_cached_revisions(tmp_path, store_dir):
         assert {m["revision"] for m in run(pyodide_pkg.list_models()) if m["name"] == REAL_MODEL} == {REAL_REVISION}
     finally:
         srv.shutdown()
+
+
+def test_an_engine_downloads_its_files_in_parallel_and_bounded(fresh_log, store_dir):
+    """Every hub request is held 0.3 s: files overlap (runtime included), never more than the bound at once."""
+    import threading
+    import time
+
+    from pyodide_pkg.model_files import PARALLEL_DOWNLOADS
+
+    lock, in_flight, most = threading.Lock(), [0], [0]
+
+    def hold(method, path):
+        if method == "GET" and path.startswith("/hub/"):
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            time.sleep(0.3)
+            with lock:
+                in_flight[0] -= 1
+        return None
+
+    fresh_log.hook = hold
+    engine = run(pyodide_pkg.create_engine(options(fresh_log, modelId="test/tiny-bert-feature-extraction",
+                                                   modelRevision="v1", dtype="q8")))
+    assert engine.status == "ready"
+    assert len(fresh_log.requests("GET", prefix="/hub/")) >= 5
+    assert 2 <= most[0] <= PARALLEL_DOWNLOADS

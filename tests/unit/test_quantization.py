@@ -81,7 +81,6 @@ def test_weights_cannot_saturate_and_settings_are_recorded(path):
 def one_matmul(weight: np.ndarray, zero: np.ndarray, name: str) -> onnx.ModelProto:
     """A MatMulInteger over one model weight, activations and their zero point as inputs."""
     k = weight.shape[0]
-    wtype = TensorProto.INT8 if weight.dtype == np.int8 else TensorProto.UINT8
     graph = helper.make_graph(
         [helper.make_node("MatMulInteger", ["a", "w", "a_zero", "w_zero"], ["y"])], name,
         [helper.make_tensor_value_info("a", TensorProto.UINT8, [None, k]),

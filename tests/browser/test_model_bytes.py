@@ -1,0 +1,84 @@
+"""Model bytes in Chromium: external data reaches ONNX Runtime Web, a 1 GiB model loads, and no model byte
+passes through Pyodide's heap on the way (downloads stream into IndexedDB Blobs hashed by hash-wasm)."""
+
+import hashlib
+
+from tests import text_task_cases as cases
+from tests.conftest import HUB
+from tests.unit.test_text_tasks import assert_same, engine_options, our_results
+from tools.external_models import EXTERNAL, GIANT, GIANT_BYTES
+
+HEAP = "import pyodide_js\npyodide_js._module.HEAPU8.length"
+
+LOAD_AND_RUN = """async ([options, requests, heap]) => {
+  const { createEngine, listFiles, runPython } = await import('./engine.mjs');
+  const before = await runPython(heap);
+  const engine = await createEngine(options);
+  const results = [];
+  for (const request of requests) results.push(await engine.run(request));
+  const after = await runPython(heap);
+  const files = await listFiles({ model: options.modelId, revision: options.modelRevision });
+  await engine.terminate();
+  return { results, before, after, files };
+}"""
+
+
+def load_and_run(page, server, model, requests):
+    options = {k: v for k, v in engine_options(server, model, "feature-extraction").items() if k != "settingsBaseUrl"}
+    return page.evaluate(LOAD_AND_RUN, [options, [{"args": a, "options": o} for a, o in requests], HEAP])
+
+
+def assert_like_cpython(got, want):
+    assert_same(got, want, tolerance=1e-4)
+
+
+def test_onnx_community_style_export_in_browser(page, server, store_dir):
+    requests = cases.feature_extraction()
+    found = load_and_run(page, server, EXTERNAL, requests)
+    assert_like_cpython(found["results"], our_results(server, EXTERNAL, "feature-extraction", requests))
+    assert "onnx/model.onnx_data" in {f["path"] for f in found["files"]}
+
+
+def test_gigabyte_model_loads_without_passing_through_python(page, server, store_dir):
+    requests = cases.feature_extraction()[:3]
+    found = load_and_run(page, server, GIANT, requests)
+    assert_like_cpython(found["results"], our_results(server, GIANT, "feature-extraction", requests))
+    assert found["after"] - found["before"] < GIANT_BYTES // 16  # one copy through Python would add 1 GiB
+    stored = {f["path"]: f for f in found["files"]}
+    data = HUB / GIANT / "v1" / "onnx" / "model.onnx_data"
+    digest = hashlib.sha256()
+    with data.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            digest.update(chunk)
+    assert stored["onnx/model.onnx_data"]["sha256"] == digest.hexdigest()  # hashed while it streamed
+    assert stored["onnx/model.onnx_data"]["headers"]["fileSize"] == data.stat().st_size
+
+
+OLD_FORMAT = """async ([options, file]) => {
+  const { createEngine } = await import('./engine.mjs');
+  const first = await (await createEngine(options)).run({ args: [['a cached sentence']] });
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open('modelFiles');
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  const done = (tx) => new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = () => reject(tx.error); });
+  const read = db.transaction('files').objectStore('files').get(file);
+  const record = await new Promise((resolve) => { read.onsuccess = () => resolve(read.result); });
+  const wasBlob = record.data instanceof Blob;
+  const bytes = new Uint8Array(await record.data.arrayBuffer());
+  const tx = db.transaction('files', 'readwrite');  // as versions before Blob bodies wrote it
+  tx.objectStore('files').put({ id: file, data: bytes });
+  await done(tx);
+  db.close();
+  const again = await (await createEngine({ ...options, engineId: 'again' })).run({ args: [['a cached sentence']] });
+  return { first, again, wasBlob };
+}"""
+
+
+def test_bodies_stored_as_bytes_by_earlier_versions_still_load(page, server, store_dir):
+    model = "test/tiny-bert-feature-extraction"
+    options = {k: v for k, v in engine_options(server, model, "feature-extraction").items() if k != "settingsBaseUrl"}
+    found = page.evaluate(OLD_FORMAT, [options, f"{model}/v1/onnx/model.onnx"])
+    assert found["wasBlob"] and found["again"] == found["first"]
+    assert server.requests("GET", prefix=f"/hub/{model}/v1/onnx/model.onnx").count(f"/hub/{model}/v1/onnx/model.onnx") == 1

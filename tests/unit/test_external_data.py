@@ -1,0 +1,142 @@
+"""External data: which files a graph needs (config.json's declaration, the graph's own locations), and
+models stored that way loading through createEngine under CPython with the results transformers gives."""
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import transformers
+from onnx import helper, numpy_helper
+from onnx.external_data_helper import uses_external_data
+
+from pyodide_pkg import external_data
+from pyodide_pkg.errors import ModelError
+from tests import text_task_cases as cases
+from tests.conftest import HUB, run
+from tests.unit.test_text_tasks import our_results
+from tools.build_hub import tiny_source
+from tools.external_models import EXTERNAL, GIANT, GIANT_BYTES
+
+
+@pytest.mark.parametrize("setting, path, names", [
+    (True, "onnx/model.onnx", ["model.onnx_data"]),
+    (3, "onnx/model_q4.onnx", ["model_q4.onnx_data", "model_q4.onnx_data_1", "model_q4.onnx_data_2"]),
+    (False, "onnx/model.onnx", []),
+    (0, "onnx/model.onnx", []),
+    ({"model_quantized.onnx": 2}, "onnx/model_quantized.onnx", ["model_quantized.onnx_data", "model_quantized.onnx_data_1"]),
+    ({"model": True}, "onnx/model_fp16.onnx", ["model_fp16.onnx_data"]),  # by the name without its dtype suffix
+    ({"decoder_model": True}, "onnx/model.onnx", []),
+])
+def test_declared_files_follow_transformers_js(setting, path, names):
+    assert external_data.declared({"transformers.js_config": {"use_external_data_format": setting}}, path) == names
+
+
+def test_no_declaration_means_none():
+    assert external_data.declared(None, "onnx/model.onnx") == []
+    assert external_data.declared({"transformers.js_config": {}}, "onnx/model.onnx") == []
+
+
+@pytest.mark.parametrize("bad", [101, -1, "yes", 1.5])
+def test_bad_declaration_names_the_setting(bad):
+    with pytest.raises(ModelError, match=r"config.json: transformers.js_config.use_external_data_format for model.onnx"):
+        external_data.declared({"transformers.js_config": {"use_external_data_format": bad}}, "onnx/model.onnx")
+
+
+def reader(data: bytes, reads: list):
+    async def read(start: int, end: int) -> bytes:
+        reads.append((start, end))
+        return data[start:end]
+    return read
+
+
+def onnx_locations(path: Path) -> list[str]:
+    """What onnx itself says the graph's initializers keep outside it (the reference)."""
+    model = onnx.load(path, load_external_data=False)
+    found = []
+    for tensor in [*model.graph.initializer, *(s.values for s in model.graph.sparse_initializer)]:
+        if uses_external_data(tensor):
+            location = next(e.value for e in tensor.external_data if e.key == "location")
+            if location not in found:
+                found.append(location)
+    return found
+
+
+def mixed_model(folder: Path) -> Path:
+    """Small tensors inline, large ones in two files, a sparse initializer among them."""
+    rng = np.random.default_rng(0)
+    weights = [numpy_helper.from_array(rng.standard_normal((64, 64)).astype(np.float32), f"w{i}") for i in range(4)]
+    small = numpy_helper.from_array(np.ones(4, np.float32), "small")
+    sparse = helper.make_sparse_tensor(numpy_helper.from_array(rng.standard_normal(300).astype(np.float32), "s"),
+                                       numpy_helper.from_array(np.arange(300, dtype=np.int64), "s_i"), [1000])
+    nodes = [helper.make_node("MatMul", ["x", "w0"], ["y0"]), helper.make_node("MatMul", ["y0", "w1"], ["y1"]),
+             helper.make_node("MatMul", ["y1", "w2"], ["y2"]), helper.make_node("MatMul", ["y2", "w3"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 64])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 64])],
+                              [*weights, small], sparse_initializer=[sparse])
+    model = helper.make_model(graph)
+    for i, tensor in enumerate(weights):
+        onnx.external_data_helper.set_external_data(tensor, f"part_{i % 2}.bin")
+    onnx.external_data_helper.convert_model_to_external_data(model, all_tensors_to_one_file=False, size_threshold=1024)
+    for i, tensor in enumerate(model.graph.initializer[:4]):  # regroup the four weights into two files
+        onnx.external_data_helper.set_external_data(tensor, f"part_{i % 2}.bin")
+    onnx.save_model(model, folder / "mixed.onnx")
+    return folder / "mixed.onnx"
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(HUB / EXTERNAL / "v1" / "onnx" / "model.onnx", id="onnx-community-style"),
+    pytest.param(HUB / GIANT / "v1" / "onnx" / "model.onnx", id="two-chunks"),
+    pytest.param(HUB / "sentence-transformers/all-MiniLM-L6-v2/v1.0/onnx/model_quantized.onnx", id="no-external"),
+])
+def test_graph_walk_finds_what_onnx_finds(path):
+    reads = []
+    data = path.read_bytes()
+    assert run(external_data.referenced(reader(data, reads))) == onnx_locations(path)
+    assert sum(end - start for start, end in reads) < max(len(data) // 4, 1 << 20)  # tensor data is skipped
+
+
+def test_graph_walk_with_inline_sparse_and_two_files(tmp_path):
+    path = mixed_model(tmp_path)
+    expected = onnx_locations(path)
+    assert sorted(expected) == ["part_0.bin", "part_1.bin"]
+    assert run(external_data.referenced(reader(path.read_bytes(), []))) == expected
+
+
+def test_a_cut_graph_is_a_model_error(tmp_path):
+    data = (HUB / EXTERNAL / "v1" / "onnx" / "model.onnx").read_bytes()
+    with pytest.raises(ModelError, match="cut short or malformed"):
+        run(external_data.referenced(reader(data[: len(data) // 2 + 3], [])))
+
+
+@pytest.fixture(scope="module")
+def transformers_vectors():
+    pipe = transformers.pipeline("feature-extraction", model=str(tiny_source("bert", "feature-extraction")()), device=-1)
+    requests = cases.feature_extraction()
+    return requests, [pipe(args[0]) for args, _ in requests]
+
+
+def assert_like_transformers(ours, requests, wants):
+    for (args, _), got, want in zip(requests, ours, wants):
+        want = [w[0] for w in want] if isinstance(args[0], list) else [want[0]]
+        for a, b in zip(got, want):
+            assert np.abs(np.array(a) - np.array(b)).max() <= 1e-4
+
+
+def test_onnx_community_style_export_runs_like_transformers(server, store_dir, transformers_vectors):
+    """Opset 21, com.microsoft MultiHeadAttention, weights in onnx/model.onnx_data that config.json declares."""
+    graph = onnx.load(HUB / EXTERNAL / "v1" / "onnx" / "model.onnx", load_external_data=False)
+    assert {"MultiHeadAttention", "EmbedLayerNormalization"} <= {n.op_type for n in graph.graph.node}
+    assert any(o.domain == "" and o.version == 21 for o in graph.opset_import)
+    requests, wants = transformers_vectors
+    server.log.clear()
+    assert_like_transformers(our_results(server, EXTERNAL, "feature-extraction", requests), requests, wants)
+    assert f"/hub/{EXTERNAL}/v1/onnx/model.onnx_data" in server.requests("GET")
+
+
+def test_gigabyte_model_in_two_undeclared_chunks(server, store_dir, transformers_vectors):
+    """Only the graph names its data files; the 1 GiB table streams to disk and is never read into Python."""
+    requests, wants = transformers_vectors
+    assert_like_transformers(our_results(server, GIANT, "feature-extraction", requests[:3]), requests[:3], wants[:3])
+    stored = sorted(p.stat().st_size for p in (store_dir / "modelFiles.files").iterdir())
+    assert stored[-1] >= GIANT_BYTES
