@@ -64,7 +64,9 @@ class Engine:
             self.pipeline = await pipeline_class(o.taskName).load(LoadContext(o, files, runtime))
         finally:
             await asyncio.wait([runtime])  # its cache writes end before the engine reports either way
-        runtime.result()
+            failure = runtime.exception()  # taken here even when the load's own error is the one raised
+        if failure is not None:
+            raise failure
         if o.modelRevision != "main":
             await cache.delete_models(task=o.taskName, model=o.modelId, keep_revision=o.modelRevision)
         self.status = READY

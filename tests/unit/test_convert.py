@@ -14,7 +14,7 @@ from pyodide_pkg.cache import Cache
 from pyodide_pkg.dtypes import SUFFIXES, onnx_file
 from pyodide_pkg.hub import ModelHub
 from pyodide_pkg.model_files import FileSource
-from tests.conftest import run
+from tests.conftest import ROOT, run
 from tools import convert, serve
 from tools.build_hub import CHECKPOINTS, tiny_source
 from tools.convert.tasks import PAIRS, SAMPLES, TASKS
@@ -173,3 +173,35 @@ def test_errors_are_named_and_exit_non_zero(tmp_path, capsys):
     assert "convert: unsupported mode(s) q9" in capsys.readouterr().err
     assert not any(p.name.startswith("tmp") for p in hub.iterdir())  # failures leave no half-written folder
     assert CHECKPOINTS.is_dir()
+
+
+def test_graphs_over_the_size_limit_keep_their_weights_beside_them(tmp_path, monkeypatch, store_dir):
+    """With the 2 GB limit lowered to 64 KB, the tiny BERT is 'large': every graph gets one <graph>_data file,
+    config.json declares them as Transformers.js reads it, and the engine's results are transformers' own."""
+    import pyodide_pkg
+    from tests.unit.test_text_tasks import assert_same
+    from tools.convert import external
+
+    monkeypatch.setattr(external, "LIMIT", 64 * 1024)
+    source = tiny_source("bert", "feature-extraction")()
+    hub = tmp_path / "hub"
+    target = convert.convert(args(source, hub, "feature-extraction", model_id="test/large", modes=["q8"]))
+    assert sorted(p.name for p in (target / "onnx").iterdir()) == [
+        "model.onnx", "model.onnx_data", "model_quantized.onnx", "model_quantized.onnx_data"]
+    assert (target / "onnx" / "model.onnx").stat().st_size < 64 * 1024
+    config = json.loads((target / "config.json").read_text())
+    assert config["transformers.js_config"]["use_external_data_format"] == {"model.onnx": True,
+                                                                              "model_quantized.onnx": True}
+    shutil.copytree(ROOT / "web" / "settings", tmp_path / "settings")
+    (tmp_path / "vendor").symlink_to(ROOT / "web" / "vendor", target_is_directory=True)
+    srv = serve.start(0, tmp_path, hub)
+    try:
+        texts = ["Weights beside the graph.", "A second sentence, longer than the first one is."]
+        engine = run(pyodide_pkg.create_engine({"taskName": "feature-extraction", "modelId": "test/large",
+                                                "modelRevision": "r1", "dtype": "fp32",
+                                                "settingsBaseUrl": f"{srv.origin}/settings"}))
+        ours = run(engine.run({"args": [texts]}))
+    finally:
+        srv.shutdown()
+    pipe = transformers.pipeline("feature-extraction", model=str(source), device=-1)
+    assert_same(ours, [w[0] for w in pipe(texts)], tolerance=1e-4)

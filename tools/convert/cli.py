@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import decoder, seq2seq, tasks
+from . import decoder, external, seq2seq, tasks
 from .export import export_fp32, load, sample_batch
 from .quantize import MODES, SUFFIXES, merged_half_precision, quantize, settings_of
 from .validate import fp32_failures, print_report, reference_outputs, validate, validate_decoder
@@ -182,6 +182,7 @@ def convert(args: argparse.Namespace) -> Path:
         for name in COPIED:
             if (source / name).is_file() and not (work / name).exists():
                 shutil.copy2(source / name, work / name)
+        external.package(work)
         (work / "validation.json").write_text(json.dumps({"task": args.task, "files": report}, indent=2) + "\n")
         if target.exists():
             shutil.rmtree(target)

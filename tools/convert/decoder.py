@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .export import cap_ir_version
+from .external import save_graph
 
 INPUTS = ("input_ids", "attention_mask", "position_ids")
 
@@ -153,7 +154,7 @@ def share_tied_embedding(path: Path) -> bool:
     kept = [t for t in graph.initializer if t.name not in dropped]
     del graph.initializer[:]
     graph.initializer.extend(kept)
-    onnx.save(model, str(path))
+    save_graph(model, path)
     return True
 
 

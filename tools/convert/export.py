@@ -10,6 +10,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
+from .external import save_graph
 from .tasks import Head
 
 MAX_IR_VERSION = 13  # onnxruntime-web 1.30 rejects newer IR versions
@@ -66,4 +67,4 @@ def cap_ir_version(path: Path) -> None:
     model = onnx.load(str(path))
     if model.ir_version > MAX_IR_VERSION:
         model.ir_version = 9
-        onnx.save(model, str(path))
+        save_graph(model, path)

@@ -15,6 +15,8 @@ from typing import Any
 from pyodide_pkg.dtypes import SUFFIXES
 
 from .export import cap_ir_version
+from . import external
+from .external import save_graph
 
 MODES = tuple(m for m in SUFFIXES if m != "fp32")
 BLOCK_SIZE = 32
@@ -66,10 +68,12 @@ def _dynamic(fp32: Path, out: Path, mode: str) -> dict[str, Any]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     settings = DYNAMIC[mode]
-    kept = gelu_fed_matmuls(onnx.load(str(fp32)).graph)
+    model = onnx.load(str(fp32))
+    kept = gelu_fed_matmuls(model.graph)
     quantize_dynamic(str(fp32), str(out), weight_type=QuantType[settings.weight_type],
                      per_channel=settings.per_channel, reduce_range=settings.reduce_range, nodes_to_exclude=kept,
-                     extra_options={"EnableSubgraph": True})  # merged decoders keep their MatMuls in If branches
+                     extra_options={"EnableSubgraph": True},  # merged decoders keep their MatMuls in If branches
+                     use_external_data_format=external.weight_bytes(model) > external.LIMIT)
     return {"method": "onnxruntime.quantization.quantize_dynamic", **asdict(settings), "nodes_kept_float": kept}
 
 
@@ -120,7 +124,7 @@ def merged_half_precision(halves: Path, out: Path, mode: str) -> None:
         for step in steps:
             model = step(model)
         paths.append(halves / f"{half}_{mode}.onnx")
-        onnx.save(_fp16(model, cast_prefix=f"{half}_"), str(paths[-1]))
+        save_graph(_fp16(model, cast_prefix=f"{half}_"), paths[-1])
     merge_decoders(str(paths[0]), str(paths[1]), strict=False, save_path=str(out))
     cap_ir_version(out)
 
@@ -171,7 +175,7 @@ def quantize(fp32: Path, out: Path, mode: str) -> dict[str, Any]:
         steps = {"fp16": [_fp16], "q4": [_q4], "q4f16": [_q4, _fp16], "bnb4": [_bnb4]}[mode]
         for step in steps:
             model = step(model)
-        onnx.save(model, str(out))
+        save_graph(model, out)
         settings = settings_of(mode)
     cap_ir_version(out)
     return settings
