@@ -107,6 +107,12 @@ class Cache:
             ("headers", record),
         ], [])
 
+    async def evict(self, model: str, revision: str, file: str) -> None:
+        """Drop one file whatever references it: a copy that failed to parse must not be trusted again."""
+        tasks = await self.store.get_all("tasks", "modelRevisionFileIndex", (model, revision, file))
+        await self.store.write([], [("tasks", [t["taskName"], model, revision, file]) for t in tasks]
+                               + [("files", file_id(model, revision, file)), ("headers", [model, revision, file])])
+
     async def list_models(self) -> list[dict[str, Any]]:
         models: dict[tuple[str, str], dict[str, Any]] = {}
         for record in await self.store.get_all("headers"):

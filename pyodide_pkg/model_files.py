@@ -41,6 +41,9 @@ class FileSource:
                                   engine_id=self.engine_id, notify=self.notify, sha256=sha256,
                                   downloads=self.downloads)
 
+    async def evict(self, model: str, revision: str, file: str) -> None:
+        await self.cache.evict(model, revision, file)
+
     async def get(self, model: str, revision: str, file: str, *, sha256: str | None = None) -> bytes:
         """A small file Python parses (configs, tokenizers), read whole."""
         return await platform.read_body(await self.body(model, revision, file, sha256=sha256))
@@ -68,8 +71,7 @@ async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fil
             response = await platform.download(url, on_progress=progress.on_bytes)
         if not response.ok:
             raise DownloadError(f"could not download {url}: HTTP {response.status}", response.status)
-        if sha256 and response.sha256 != sha256:
-            raise IntegrityError(f"sha256 mismatch for {url}: expected {sha256}, got {response.sha256}")
+        verify(response, sha256)
     except Exception:
         progress.emit(DOWNLOADING, DONE, ok=False)
         if record is not None and sha256 is None:
@@ -87,6 +89,23 @@ async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fil
                     })
     progress.emit(DOWNLOADING, DONE, total_loaded=response.size, current_loaded=0, total=response.size)
     return response.body
+
+
+def stated_sha256(response: platform.Download) -> str | None:
+    """The hash the hub states for a file: Hugging Face sends an LFS file's sha256 as X-Linked-Etag."""
+    value = (response.header("x-linked-etag") or "").removeprefix("W/").strip('"').lower()
+    return value if len(value) == 64 and all(c in "0123456789abcdef" for c in value) else None
+
+
+def verify(response: platform.Download, sha256: str | None) -> None:
+    """Nothing unverified is cached: the length the server announced, then the hash settings or the hub give."""
+    announced = response.header("content-length")
+    if announced and announced.isdigit() and not response.header("content-encoding") and int(announced) != response.size:
+        raise DownloadError(f"{response.url} was cut short: {response.size} of {announced} bytes arrived")
+    expected = sha256 or stated_sha256(response)
+    if expected and response.sha256 != expected:
+        source = "expected" if sha256 else "the hub states"
+        raise IntegrityError(f"sha256 mismatch for {response.url}: {source} {expected}, got {response.sha256}")
 
 
 async def _from_cache(cache: Cache, progress: FileProgress, model: str, revision: str, file: str,

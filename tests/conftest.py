@@ -76,3 +76,17 @@ def run(coro):
         return asyncio.run(coro)
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+def assert_cache_intact(files: list[dict]) -> None:
+    """Every stored file (listFiles' records) has the length and sha256 of the hub's copy."""
+    import hashlib
+
+    for record in files:
+        source = HUB / record["model"] / record["revision"] / record["path"]
+        digest = hashlib.sha256()
+        with source.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 24), b""):
+                digest.update(chunk)
+        assert record["headers"]["fileSize"] == source.stat().st_size, record["path"]
+        assert record["sha256"] == digest.hexdigest(), record["path"]

@@ -1,7 +1,7 @@
 """Dev server: the page, the local hub and the settings, with the headers a real deployment needs.
 
 COOP/COEP make the page cross-origin isolated (ONNX Runtime threads need SharedArrayBuffer); the
-hub answers HEAD and Range requests and sends strong ETags like a real hub.
+hub answers HEAD and Range requests and sends strong ETags and (X-Linked-Etag) sha256 like a real hub.
 
     python -m tools.serve [--port 8000] [--web web] [--hub hub]
 """
@@ -25,8 +25,10 @@ TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "applicat
          ".whl": "application/zip", ".zip": "application/zip", ".txt": "text/plain; charset=utf-8",
          ".css": "text/css", ".png": "image/png", ".map": "application/json"}
 
-# Called before a request is served; returning (status, body) answers it instead (fault injection).
-Hook = Callable[[str, str], "tuple[int, bytes] | None"]
+# Called before a request is served; returning (status, body) answers it instead (fault injection), and
+# (status, body, headers) with headers that replace the usual ones ({"Content-Length": None} sends none, and
+# the connection closes after the body, as a server that streams without a length does).
+Hook = Callable[[str, str], "tuple[int, bytes] | tuple[int, bytes, dict[str, str | None]] | None"]
 
 
 class Server(ThreadingHTTPServer):
@@ -38,7 +40,7 @@ class Server(ThreadingHTTPServer):
         self.log: list[tuple[str, str, int]] = []  # (method, path, status)
         self.hook: Hook | None = None
         self.quiet = True
-        self._etags: dict[tuple[str, int, int], str] = {}
+        self._digests: dict[tuple[str, int, int], str] = {}  # sha256 by (path, mtime, size)
         self._lock = threading.Lock()
         super().__init__((host, port), Handler)
 
@@ -50,16 +52,19 @@ class Server(ThreadingHTTPServer):
         with self._lock:
             return [p for m, p, _ in self.log if (method is None or m == method) and p.startswith(prefix)]
 
-    def etag(self, path: Path) -> str:
+    def sha256(self, path: Path) -> str:
         stat = path.stat()
         key = (str(path), stat.st_mtime_ns, stat.st_size)
-        if key not in self._etags:
+        if key not in self._digests:
             digest = hashlib.sha256()
             with path.open("rb") as f:
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     digest.update(chunk)
-            self._etags[key] = f'"{digest.hexdigest()[:32]}"'
-        return self._etags[key]
+            self._digests[key] = digest.hexdigest()
+        return self._digests[key]
+
+    def etag(self, path: Path) -> str:
+        return f'"{self.sha256(path)[:32]}"'
 
     def resolve(self, url_path: str) -> Path | None:
         path = unquote(urlsplit(url_path).path)
@@ -97,11 +102,17 @@ class Handler(BaseHTTPRequestHandler):
         with self.server._lock:
             self.server.log.append((self.command, self.path, status))
 
-    def reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8", head: bool = False) -> None:
+    def reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8", head: bool = False,
+              headers: dict[str, str | None] | None = None) -> None:
         self.record(status)
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        sent = {"Content-Type": content_type, "Content-Length": str(len(body)), **(headers or {})}
+        for name, value in sent.items():
+            if value is not None:
+                self.send_header(name, value)
+        if sent["Content-Length"] is None:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         if not head:
             self.wfile.write(body)
@@ -110,7 +121,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.hook:
             injected = self.server.hook(self.command, self.path)
             if injected is not None:
-                self.reply(injected[0], injected[1], head=head)
+                self.reply(injected[0], injected[1], head=head, headers=injected[2] if len(injected) > 2 else None)
                 return
         path = self.server.resolve(self.path)
         if path is None:
@@ -146,6 +157,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", TYPES.get(path.suffix, mimetypes.guess_type(path.name)[0] or "application/octet-stream"))
         self.send_header("Content-Length", str(end - start + 1))
         self.send_header("ETag", etag)
+        if path.is_relative_to(self.server.hub):  # as the Hugging Face hub states an LFS file's hash
+            self.send_header("X-Linked-Etag", f'"{self.server.sha256(path)}"')
         self.send_header("Accept-Ranges", "bytes")
         if status == HTTPStatus.PARTIAL_CONTENT:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")

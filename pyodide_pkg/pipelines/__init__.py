@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..errors import OptionsError
-from .base import LoadContext, Pipeline
+from .base import Pipeline
+from .loading import LoadContext
 from .feature_extraction import FeatureExtractionPipeline
 from .fill_mask import FillMaskPipeline
 from .image_classification import ImageClassificationPipeline

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..dtypes import onnx_file
 from ..errors import ModelError, RequestError
-from .base import LoadContext
+from .loading import LoadContext
 
 DYNAMIC_QUANTIZED = frozenset({"q8", "int8", "uint8"})
 # Position ids of these architectures start after the padding index (1), so two positions are unusable.

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from .arguments import Options, texts
-from .base import LoadContext, Pipeline
+from .base import Pipeline
+from .loading import LoadContext
 from .encoder import TextEncoder
 
 POOLINGS = ("none", "mean", "cls", "max")

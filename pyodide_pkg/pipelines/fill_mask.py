@@ -9,7 +9,8 @@ import numpy as np
 from ..errors import ModelError, RequestError
 from .activations import softmax
 from .arguments import Options, texts
-from .base import LoadContext, Pipeline
+from .base import Pipeline
+from .loading import LoadContext
 from .encoder import TextEncoder
 
 OPTIONS = ("top_k", "targets")

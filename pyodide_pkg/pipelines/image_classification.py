@@ -9,7 +9,8 @@ from ..errors import ModelError, RequestError
 from ..processors import ImageProcessor, load_image
 from .activations import classification_function, scores_of
 from .arguments import Options
-from .base import LoadContext, Pipeline
+from .base import Pipeline
+from .loading import LoadContext
 from .text_classification import FUNCTIONS
 
 OPTIONS = ("top_k", "function_to_apply")

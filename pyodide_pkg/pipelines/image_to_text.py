@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import RequestError
 from ..processors import ImageProcessor, load_image
-from .base import LoadContext
+from .loading import LoadContext
 from .generative import GenerativePipeline, Piece, TextPieces, decoder_start
 from .text2text_generation import load_seq2seq
 

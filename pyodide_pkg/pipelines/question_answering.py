@@ -13,7 +13,8 @@ import numpy as np
 
 from ..errors import RequestError
 from .arguments import Options
-from .base import LoadContext, Pipeline
+from .base import Pipeline
+from .loading import LoadContext
 from .encoder import TextEncoder
 
 OPTIONS = ("top_k", "doc_stride", "max_answer_len", "max_seq_len", "max_question_len", "handle_impossible_answer",

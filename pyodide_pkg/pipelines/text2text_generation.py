@@ -14,7 +14,7 @@ import numpy as np
 from ..dtypes import onnx_file
 from ..errors import RequestError
 from ..generation import Seq2SeqModel, from_model
-from .base import LoadContext
+from .loading import LoadContext
 from .generative import GenerativePipeline, Piece, TextPieces, check_prompt_length, decoder_start
 
 TRANSLATION = re.compile(r"^translation_([A-Za-z_-]+)_to_([A-Za-z_-]+)$")

@@ -9,7 +9,8 @@ import numpy as np
 from ..errors import RequestError
 from .activations import classification_function, scores_of
 from .arguments import Options
-from .base import LoadContext, Pipeline
+from .base import Pipeline
+from .loading import LoadContext
 from .encoder import TextEncoder
 
 FUNCTIONS = ("softmax", "sigmoid", "none", "default")

@@ -10,7 +10,7 @@ from ..dtypes import onnx_file
 from ..errors import RequestError
 from ..generation import CausalModel, from_model
 from ..tokenizers import ChatTemplateError
-from .base import LoadContext
+from .loading import LoadContext
 from .generative import GenerativePipeline, Piece, TextPieces, check_prompt_length
 
 

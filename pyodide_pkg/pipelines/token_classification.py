@@ -13,7 +13,8 @@ import numpy as np
 from ..errors import RequestError
 from .activations import softmax
 from .arguments import Options, texts
-from .base import LoadContext, Pipeline
+from .base import Pipeline
+from .loading import LoadContext
 from .encoder import TextEncoder
 
 STRATEGIES = ("none", "simple", "first", "average", "max")

@@ -12,7 +12,8 @@ import numpy as np
 
 from ..errors import RequestError
 from .arguments import Options, texts
-from .base import LoadContext, Pipeline
+from .base import Pipeline
+from .loading import LoadContext
 from .encoder import TextEncoder
 
 OPTIONS = ("candidate_labels", "hypothesis_template", "multi_label")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -47,7 +48,7 @@ def _open(url: str, method: str, timeout_s: float | None) -> Any:
         return urllib.request.urlopen(request, timeout=timeout_s or 60)
     except urllib.error.HTTPError as error:
         return error
-    except (urllib.error.URLError, OSError) as error:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
         raise DownloadError(f"could not reach {url}: {error}") from None
 
 
@@ -57,7 +58,10 @@ async def fetch(url: str, method: str = "GET", timeout_s: float | None = None) -
     with raw:
         headers = {k.lower(): v for k, v in raw.headers.items()}
         ok = 200 <= raw.status < 300
-        body = await asyncio.to_thread(raw.read) if ok and method != "HEAD" else b""
+        try:
+            body = await asyncio.to_thread(raw.read) if ok and method != "HEAD" else b""
+        except (OSError, http.client.HTTPException) as error:
+            raise DownloadError(f"could not download {url}: {error!r}") from None
         return Response(url, raw.status, headers, body)
 
 
@@ -85,8 +89,8 @@ async def download(url: str, on_progress: ProgressCallback | None = None,
                     size += len(chunk)
                     if on_progress:
                         on_progress(size, len(chunk), length)
-        except OSError as error:
-            raise DownloadError(f"could not download {url}: {error}") from None
+        except (OSError, http.client.HTTPException) as error:  # a reset, a body cut short of its length
+            raise DownloadError(f"could not download {url}: {error!r}") from None
         return Download(url, raw.status, headers, size, digest.hexdigest(), body)
 
 

@@ -1,0 +1,169 @@
+"""Loading a pipeline's files: configs, tokenizer and sessions from the cache or the hub.
+
+Files download in parallel (pipelines ask for independent ones together) while ONNX Runtime starts
+(`runtime`: sessions wait for it, files do not). A file that does not parse (JSON, tokenizer, ONNX) may be a
+bad copy: it is evicted from the cache and fetched once more before the error, naming the file, reaches
+the caller, so one bad transfer never poisons the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, TypeVar
+
+from .. import external_data, platform
+from ..errors import DownloadError, MLError, ModelError
+from ..model_files import FileSource
+from ..options import PipelineOptions
+
+T = TypeVar("T")
+
+
+async def _nothing() -> None:
+    return None
+
+
+class _Unparsable(Exception):
+    """A file's bytes are not what its name promises (the cause is kept for the final message)."""
+
+
+@dataclass
+class LoadContext:
+    options: PipelineOptions
+    files: FileSource
+    runtime: Awaitable[Any] = field(default_factory=lambda: asyncio.ensure_future(_nothing()))
+    _bodies: dict[tuple[str, str, str], asyncio.Future] = field(default_factory=dict)
+
+    @property
+    def model(self) -> tuple[str, str]:
+        return self.options.modelId, self.options.modelRevision
+
+    @property
+    def tokenizer_repo(self) -> tuple[str, str]:
+        o = self.options
+        return o.tokenizerId or o.modelId, o.tokenizerRevision or o.modelRevision
+
+    def body(self, path: str, repo: tuple[str, str] | None = None) -> asyncio.Future:
+        """One download per file however many steps ask for it (config.json is read by several)."""
+        key = (*(repo or self.model), path)
+        if key not in self._bodies:
+            self._bodies[key] = asyncio.ensure_future(self.files.body(*key))
+        return self._bodies[key]
+
+    async def _evict(self, path: str, repo: tuple[str, str]) -> None:
+        self._bodies.pop((*repo, path), None)
+        await self.files.evict(*repo, path)
+
+    async def _parsed(self, paths: list[str], repo: tuple[str, str], parse: Callable[..., T],
+                      optional: tuple[bool, ...] = ()) -> T:
+        """`parse(*bytes)` over these files; when it fails they are evicted and fetched once more."""
+        for attempt in (1, 2):
+            found = await asyncio.gather(*(self._read(p, repo, i < len(optional) and optional[i])
+                                           for i, p in enumerate(paths)))
+            try:
+                return parse(*found)
+            except _Unparsable as error:
+                for path, data in zip(paths, found):
+                    if data is not None:
+                        await self._evict(path, repo)
+                if attempt == 2:
+                    raise ModelError(f"{repo[0]}@{repo[1]}: {error}") from None
+        raise AssertionError("unreachable")
+
+    async def _read(self, path: str, repo: tuple[str, str], optional: bool) -> bytes | None:
+        """A small file's bytes; for an optional one a 404 means absent (other failures are errors)."""
+        try:
+            return await platform.read_body(await asyncio.shield(self.body(path, repo)))
+        except DownloadError as error:
+            if optional and error.status == 404:
+                return None
+            raise
+
+    async def json(self, path: str, *, tokenizer: bool = False, optional: bool = False) -> dict[str, Any] | None:
+        def parse(data: bytes | None) -> dict[str, Any] | None:
+            if data is None:
+                return None
+            try:
+                return json.loads(data)
+            except ValueError as error:
+                raise _Unparsable(f"{path} is not valid JSON ({error})") from None
+        return await self._parsed([path], self.tokenizer_repo if tokenizer else self.model, parse, (optional,))
+
+    async def pretrained_tokenizer(self, chat: bool = False) -> Any:
+        """tokenizer.json with tokenizer_config.json and special_tokens_map.json, as transformers loads them."""
+        from ..tokenizers import PretrainedTokenizer
+
+        config = await self.json("tokenizer_config.json", tokenizer=True, optional=True)
+        paths = ["tokenizer.json", "special_tokens_map.json"]
+        if chat and not (config or {}).get("chat_template"):  # newer repositories keep it in its own file
+            paths.append("chat_template.jinja")
+
+        def parse(data: bytes, special: bytes | None, template: bytes | None = None) -> Any:
+            try:
+                return PretrainedTokenizer.from_data(
+                    data, config, json.loads(special) if special is not None else None,
+                    chat_template=template.decode("utf-8") if template is not None else None)
+            except (ValueError, KeyError, TypeError, NotImplementedError) as error:
+                raise _Unparsable(f"tokenizer files: {error}") from None
+        return await self._parsed(paths, self.tokenizer_repo, parse, (False, True, True))
+
+    async def session(self, path: str) -> Any:
+        """A session from the graph and every external data file it names; declared ones start downloading
+        with the graph, the others once the graph names them."""
+        graph = self.body(path)
+        config = await self.json("config.json", optional=True)
+        folder = posixpath.dirname(path)
+        declared = [posixpath.join(folder, n) for n in external_data.declared(config, path)]
+        for name in declared:
+            self.body(name)
+        for attempt in (1, 2):
+            body = await asyncio.shield(graph)
+            try:
+                named = await external_data.referenced(lambda start, end: platform.read_body(body, start, end))
+            except ModelError as error:
+                named, failure = [], error
+            else:
+                failure = None
+            data = list(dict.fromkeys([*declared, *(posixpath.join(folder, n) for n in named)]))
+            external = dict(zip([posixpath.relpath(d, folder) for d in data],
+                                await asyncio.gather(*(asyncio.shield(self.body(d)) for d in data))))
+            await asyncio.shield(self.runtime)
+            if failure is None:
+                try:
+                    return await platform.create_session(body, self.options.numThreads, external)
+                except RuntimeError as error:
+                    failure = error
+            for evicted in [path, *data]:
+                await self._evict(evicted, self.model)
+            if attempt == 2:
+                raise ModelError(f"{self.options.modelId}@{self.options.modelRevision}: {path}: {failure}") from None
+            graph = self.body(path)
+        raise AssertionError("unreachable")
+
+    async def first_session(self, *paths: str) -> Any:
+        """The first of these files the hub has (e.g. a merged decoder, else the plain one)."""
+        for path in paths:
+            try:
+                await asyncio.shield(self.body(path))
+            except DownloadError as error:
+                if error.status == 404:
+                    continue
+                raise
+            return await self.session(path)
+        raise ModelError(f"{self.options.modelId}@{self.options.modelRevision} has none of {', '.join(paths)}")
+
+    @staticmethod
+    async def together(*steps: Awaitable[Any]) -> list[Any]:
+        """Load steps at once, so their downloads overlap; when one fails, sessions the others opened are
+        released before its error is raised."""
+        results = await asyncio.gather(*steps, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            for result in results:
+                if not isinstance(result, BaseException) and hasattr(result, "release"):
+                    result.release()
+            raise next((e for e in errors if isinstance(e, MLError)), errors[0])
+        return results
