@@ -9,16 +9,20 @@ let calling = null;
 
 // numpy by its lock name (sha256-checked) and our wheels by URL, all in loadPyodide's own package step, which
 // overlaps their downloads with the runtime's start (measured faster than micropip); micropip is not loaded at
-// boot, a page script can still load it with runPython.
+// boot, a page script can still load it with runPython. index.json's "compiled" names the stdlib and the same
+// wheels byte-compiled by tools/vendor.py for one Pyodide version: used when the loaded Pyodide is that one
+// (no module compiled from source at boot), the plain stdlib and wheels otherwise (e.g. another Pyodide).
 async function boot(config) {
-  const [{ loadPyodide }, index] = await Promise.all([
+  const [{ loadPyodide, version }, index] = await Promise.all([
     import(new URL("pyodide.mjs", config.pyodideIndexURL).href),
     fetch(new URL("index.json", config.wheelsURL)).then((response) => response.json()),
   ]);
   const wheels = [...(index.dependencies ?? []), index.wheel];
+  const compiled = index.compiled?.pyodide === version ? new URL(index.compiled.folder, config.wheelsURL) : null;
   const pyodide = await loadPyodide({
     indexURL: config.pyodideIndexURL,
-    packages: ["numpy", ...wheels.map((name) => new URL(name, config.wheelsURL).href)],
+    ...(compiled && { stdLibURL: new URL(index.compiled.stdlib, compiled).href }),
+    packages: ["numpy", ...wheels.map((name) => new URL(name, compiled ?? config.wheelsURL).href)],
   });
   const names = ["numpy", ...wheels.map((name) => name.split("-")[0])];
   const missing = names.filter((name) => !(name in pyodide.loadedPackages));

@@ -76,3 +76,159 @@ def test_transformers_js_without_its_runtime_is_refused(tmp_path, monkeypatch):
     _transformers_js(tmp_path / "node_modules", "1.2.3-dev", "1.2.2")
     with pytest.raises(vendor.VendorError, match="pins onnxruntime-web 1.2.3-dev"):
         vendor.vendor_transformers_js()
+
+
+# Byte-compiled stdlib and wheels (compile_for_page): layout, RECORD, the stamp, and the real compiler's magic.
+
+def _zip(path, members: dict[str, bytes]):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _compile_here(jobs):
+    """Stands in for Pyodide's compiler: CPython's, the same unchecked-hash pycs beside the sources."""
+    import importlib.util
+    import py_compile
+    import sys
+
+    folders = []
+    for folder, _ in jobs:
+        compiled, failed = 0, []
+        for source in sorted(folder.rglob("*.py")):
+            try:
+                py_compile.compile(str(source), cfile=str(source) + "c", doraise=True,
+                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+                compiled += 1
+            except py_compile.PyCompileError as error:
+                failed.append([str(source.relative_to(folder)), str(error.exc_value)])
+        folders.append({"compiled": compiled, "failed": failed})
+    _compile_here.calls += 1
+    return {"version": "3.12.7", "magic": importlib.util.MAGIC_NUMBER.hex(), "cache_tag": sys.implementation.cache_tag,
+            "folders": folders}
+
+
+@pytest.fixture
+def compile_inputs(tmp_path, monkeypatch):
+    node = tmp_path / "node_modules" / "pyodide"
+    node.mkdir(parents=True)
+    (node / "pyodide.asm.wasm").write_bytes(b"wasm")
+    (node / "package.json").write_text('{"version": "0.27.7"}')
+    stdlib = _zip(node / "python_stdlib.zip", {"json/": b"", "json/__init__.py": b"X = 1\n",
+                                               "json/tool.py": b"import json\n", "README.txt": b"hi",
+                                               "broken.py": b"def (:\n"})
+    wheel = _zip(tmp_path / "demo-1.0-py3-none-any.whl", {
+        "demo/__init__.py": b"VALUE = 2\n", "demo/data.json": b"{}",
+        "demo-1.0.dist-info/METADATA": b"Name: demo\n", "demo-1.0.dist-info/RECORD": b"stale,,\n"})
+    monkeypatch.setattr(vendor, "NODE", tmp_path / "node_modules")
+    monkeypatch.setattr(vendor, "CACHE", tmp_path / ".cache")
+    monkeypatch.setattr(vendor, "run_compiler", _compile_here)
+    _compile_here.calls = 0
+    return stdlib, wheel
+
+
+def _names(path):
+    with zipfile.ZipFile(path) as archive:
+        return archive.namelist()
+
+
+def test_compiled_copies_hold_a_pyc_for_every_py_in_the_legacy_place(compile_inputs, tmp_path):
+    stdlib, wheel = compile_inputs
+    found = vendor.compile_for_page(stdlib, [wheel], tmp_path / "out", keep_sources=(False, False))
+    assert found["pyodide"] == "0.27.7" and found["stdlib"] == vendor.STDLIB_PYC and found["folder"] == "out/"
+    # what did not compile stays a source; everything else keeps its place and order
+    assert _names(tmp_path / "out" / vendor.STDLIB_PYC) == ["json/", "json/__init__.pyc", "json/tool.pyc",
+                                                            "README.txt", "broken.py"]
+    out = tmp_path / "out" / wheel.name
+    assert _names(out) == ["demo/__init__.pyc", "demo/data.json", "demo-1.0.dist-info/METADATA",
+                           "demo-1.0.dist-info/RECORD"]
+    with zipfile.ZipFile(out) as archive:
+        record = archive.read("demo-1.0.dist-info/RECORD").decode().splitlines()
+        for line in record[:-1]:  # every file with its hash and size, RECORD itself last without
+            name, digest, size = line.split(",")
+            data = archive.read(name)
+            assert digest == vendor._record_hash(data) and int(size) == len(data)
+        assert [line.split(",")[0] for line in record] == _names(out) and record[-1].endswith(",,")
+        assert archive.read("demo/__init__.pyc")[4:8] == (1).to_bytes(4, "little")  # hash-based, unchecked
+
+
+def test_kept_sources_go_beside_the_pyc_in_a_zip_and_under_pycache_in_a_wheel(compile_inputs, tmp_path):
+    import sys
+
+    stdlib, wheel = compile_inputs
+    vendor.compile_for_page(stdlib, [wheel], tmp_path / "out", keep_sources=(True, True))
+    assert _names(tmp_path / "out" / vendor.STDLIB_PYC)[:5] == ["json/", "json/__init__.py", "json/__init__.pyc",
+                                                                "json/tool.py", "json/tool.pyc"]
+    assert _names(tmp_path / "out" / wheel.name)[:2] == [
+        "demo/__init__.py", f"demo/__pycache__/__init__.{sys.implementation.cache_tag}.pyc"]
+
+
+def test_compiling_happens_again_only_when_an_input_changes(compile_inputs, tmp_path):
+    stdlib, wheel = compile_inputs
+    out = tmp_path / "out"
+    vendor.compile_for_page(stdlib, [wheel], out)
+    stamp = json.loads((tmp_path / ".cache" / vendor.COMPILED / "stamp.json").read_text())
+    assert _compile_here.calls == 1 and stamp["python"] == "3.12.7"
+    (out / wheel.name).unlink()
+    vendor.compile_for_page(stdlib, [wheel], out)  # same inputs: copied from the cache
+    assert _compile_here.calls == 1 and (out / wheel.name).is_file()
+    # a rebuilt wheel with the same files (other dates) is the same input
+    with zipfile.ZipFile(wheel) as archive:
+        members = {i.filename: archive.read(i) for i in archive.infolist()}
+    wheel.unlink()
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name, (2001, 1, 1, 0, 0, 0)), data)
+    vendor.compile_for_page(stdlib, [wheel], out)
+    assert _compile_here.calls == 1
+    members["demo/__init__.py"] = b"VALUE = 3\n"
+    _zip(wheel, members)
+    vendor.compile_for_page(stdlib, [wheel], out)
+    assert _compile_here.calls == 2
+    vendor.compile_for_page(stdlib, [wheel], out, keep_sources=(True, False))  # another layout
+    assert _compile_here.calls == 3
+
+
+def test_a_compiler_that_is_not_python_312_is_refused(compile_inputs, tmp_path, monkeypatch):
+    stdlib, wheel = compile_inputs
+    monkeypatch.setattr(vendor, "run_compiler", lambda jobs: {**_compile_here(jobs), "version": "3.11.2"})
+    with pytest.raises(vendor.VendorError, match="3.11.2, expected 3.12"):
+        vendor.compile_for_page(stdlib, [wheel], tmp_path / "out")
+
+
+def test_pyodides_own_python_compiles_with_312_magic(tmp_path):
+    """The real compiler (Pyodide in Node): 3.12's magic number, unchecked-hash pycs, the code's file name
+    where Pyodide will import it from."""
+    import shutil
+
+    if shutil.which("node") is None or not (vendor.NODE / "pyodide" / "pyodide.asm.wasm").is_file():
+        pytest.skip("needs node and npm ci")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("VALUE = 1\n")
+    (tmp_path / "pkg" / "bad.py").write_text("def (:\n")
+    found = vendor.run_compiler([(tmp_path, vendor.SITE_PACKAGES)])
+    assert found["version"].startswith("3.12.") and found["cache_tag"] == "cpython-312"
+    assert found["folders"][0]["compiled"] == 1 and [f[0] for f in found["folders"][0]["failed"]] == ["pkg/bad.py"]
+    data = (tmp_path / "pkg" / "__init__.pyc").read_bytes()
+    assert data[:4].hex() == found["magic"] == (3531).to_bytes(2, "little").hex() + "0d0a"  # CPython 3.12's magic
+    assert data[4:8] == (1).to_bytes(4, "little")
+    assert not (tmp_path / "pkg" / "bad.pyc").exists()
+    assert b"/lib/python3.12/site-packages/pkg/__init__.py" in data
+
+
+def test_the_vendored_stdlib_is_compiled_whole():
+    """web/vendor/wheels/pyc (make setup): a 3.12 .pyc for each .py of Pyodide's stdlib, no source left."""
+    index_path = vendor.VENDOR / "wheels" / "index.json"
+    if not index_path.is_file():
+        pytest.skip("web/vendor is not built (make setup)")
+    index = json.loads(index_path.read_text())
+    compiled = vendor.VENDOR / "wheels" / index["compiled"]["folder"]
+    sources = [n for n in _names(vendor.NODE / "pyodide" / "python_stdlib.zip") if n.endswith(".py")]
+    with zipfile.ZipFile(compiled / index["compiled"]["stdlib"]) as archive:
+        names = set(archive.namelist())
+        assert {n + "c" for n in sources} <= names and not [n for n in names if n.endswith(".py")]
+        assert {archive.read(n + "c")[:4].hex() for n in sources} == {index["compiled"]["magic"]} == {"cb0d0d0a"}
+    for name in [*index["dependencies"], index["wheel"]]:
+        plain = [n for n in _names(vendor.VENDOR / "wheels" / name) if n.endswith(".py")]
+        assert {n + "c" for n in plain} <= set(_names(compiled / name))

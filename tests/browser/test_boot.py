@@ -1,0 +1,61 @@
+"""The engine host boots Pyodide's Python 3.12 on the byte-compiled stdlib and wheels tools/vendor.py builds
+(web/vendor/wheels/pyc/): every module of the stdlib and of our wheels is imported from a .pyc, none is
+compiled from source; a Pyodide the compiled copies were not made for gets the plain ones."""
+
+import json
+
+from tests.conftest import ROOT
+
+# Every module imported so far, by where it came from: the stdlib zip, our wheels, or elsewhere.
+ORIGINS = r"""
+import sys, json, jinja2, markupsafe, pyodide_pkg, pyodide_pkg.platform.browser_api
+from importlib.machinery import SourcelessFileLoader
+stdlib_zip = f"/lib/python{sys.version_info.major}{sys.version_info.minor}.zip/"
+ours = ("pyodide_pkg", "jinja2", "markupsafe")
+found = {"version": sys.version.split()[0], "json": [json.__spec__.origin, type(json.__spec__.loader).__name__,
+                                                    json.loads.__code__.co_filename],
+         "stdlib": {}, "wheels": {}}
+for name, module in list(sys.modules.items()):
+    spec = getattr(module, "__spec__", None)
+    origin = getattr(spec, "origin", None) or ""
+    if origin.startswith(stdlib_zip):
+        found["stdlib"][name] = origin.rsplit(".", 1)[-1]
+    elif name.split(".")[0] in ours:
+        found["wheels"][name] = [origin.rsplit(".", 1)[-1], isinstance(spec.loader, SourcelessFileLoader)]
+found
+"""
+
+RUN = """async (code) => (await import('./engine.mjs')).runPython(code)"""
+
+
+def test_stdlib_and_wheels_load_from_pyodides_own_bytecode(page, fresh_log):
+    found = page.evaluate(RUN, ORIGINS)
+    assert found["version"].startswith("3.12.")
+    assert found["json"] == ["/lib/python312.zip/json/__init__.pyc", "zipimporter",
+                             "/lib/python312.zip/json/__init__.py"]  # tracebacks name the module's own path
+    assert len(found["stdlib"]) > 50 and set(found["stdlib"].values()) == {"pyc"}, found["stdlib"]
+    assert {"pyodide_pkg.platform.browser_api", "jinja2", "markupsafe"} <= set(found["wheels"])
+    assert all(w == ["pyc", True] for w in found["wheels"].values()), found["wheels"]
+    requested = fresh_log.requests("GET", "/vendor/")
+    assert "/vendor/wheels/pyc/python_stdlib.pyc.zip" in requested
+    assert "/vendor/pyodide/python_stdlib.zip" not in requested
+    assert not [p for p in requested if p.startswith("/vendor/wheels/") and p.endswith(".whl")
+                and not p.startswith("/vendor/wheels/pyc/")]
+
+
+def test_another_pyodide_gets_the_plain_stdlib_and_wheels(browser, server):
+    """index.json's compiled copies are for one Pyodide version: with another, the sources are loaded."""
+    from tests.browser.test_main_thread import blank_page
+
+    index = json.loads((ROOT / "web" / "vendor" / "wheels" / "index.json").read_text())
+    index["compiled"]["pyodide"] = "0.0.0"
+    context, tab = blank_page(browser, server.origin)
+    try:
+        tab.route("**/vendor/wheels/index.json", lambda route: route.fulfill(
+            body=json.dumps(index), content_type="application/json"))
+        found = tab.evaluate(RUN, ORIGINS)
+    finally:
+        context.close()
+    assert found["json"][:2] == ["/lib/python312.zip/json/__init__.py", "zipimporter"]
+    assert set(found["stdlib"].values()) == {"py"}
+    assert all(w == ["py", False] for w in found["wheels"].values()), found["wheels"]
