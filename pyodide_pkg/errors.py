@@ -31,6 +31,12 @@ class IntegrityError(MLError):
     name = "IntegrityError"
 
 
+class StorageError(MLError):
+    """The browser would not store a file (its storage quota is used up): nothing partial was kept."""
+
+    name = "StorageError"
+
+
 class SettingsError(MLError):
     name = "SettingsError"
 

@@ -18,6 +18,7 @@ from .hub import ModelHub, check_allowed
 from .progress import DONE, DOWNLOADING, INITIATE, LOADING_FROM_CACHE, FileProgress, Notify
 
 HEAD_TIMEOUT_S = 1.0
+STALL_TIMEOUT_S = 30.0  # a download that receives nothing for this long fails
 PARALLEL_DOWNLOADS = 4
 
 
@@ -49,10 +50,37 @@ class FileSource:
         return await platform.read_body(await self.body(model, revision, file, sha256=sha256))
 
 
+_in_flight: dict[tuple[str, str, str], asyncio.Future] = {}
+
+
 async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, file: str, task: str,
                        engine_id: str | None, notify: Notify | None, sha256: str | None = None,
                        downloads: asyncio.Semaphore | None = None) -> platform.Body:
-    """The cache-or-download step shared by model files and the runtime binary."""
+    """The cache-or-download step shared by model files and the runtime binary. Engines asking for a file
+    that is already on its way wait for that one step (one GET), then record their own use of it."""
+    key = (model, revision, file)
+    shared = _in_flight.get(key)
+    if shared is not None:
+        body = await asyncio.shield(shared)
+        await cache.record_use(task=task, model=model, revision=revision, file=file, engine_id=engine_id)
+        return body
+    step = _in_flight[key] = asyncio.get_event_loop().create_future()
+    try:
+        body = await _fetch_cached(cache, url, model=model, revision=revision, file=file, task=task,
+                                   engine_id=engine_id, notify=notify, sha256=sha256, downloads=downloads)
+        step.set_result(body)
+        return body
+    except BaseException as error:
+        step.set_exception(error)
+        step.exception()  # retrieved: waiters re-raise it, and nobody waiting is no failure
+        raise
+    finally:
+        del _in_flight[key]
+
+
+async def _fetch_cached(cache: Cache, url: str, *, model: str, revision: str, file: str, task: str,
+                        engine_id: str | None, notify: Notify | None, sha256: str | None,
+                        downloads: asyncio.Semaphore | None) -> platform.Body:
     progress = FileProgress(notify, url=url, model=model, revision=revision, file=file, task=task)
     record = await cache.get_record(model, revision, file)
     use_cached = record is not None and (sha256 is None or record["sha256"] == sha256)
@@ -65,14 +93,17 @@ async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fil
         if cached is not None:
             return cached
 
+    response = None
     try:
         async with downloads or asyncio.Semaphore():
             progress.emit(DOWNLOADING, INITIATE)
-            response = await platform.download(url, on_progress=progress.on_bytes)
+            response = await platform.download(url, on_progress=progress.on_bytes, stall_s=STALL_TIMEOUT_S)
         if not response.ok:
             raise DownloadError(f"could not download {url}: HTTP {response.status}", response.status)
         verify(response, sha256)
     except Exception:
+        if response is not None and response.body is not None:
+            await platform.discard(response.body)
         progress.emit(DOWNLOADING, DONE, ok=False)
         if record is not None and sha256 is None:
             fallback = await _from_cache(cache, progress, model, revision, file, task, engine_id)
@@ -80,13 +111,18 @@ async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fil
                 return fallback
         raise
     progress.size_estimate(response.size)
-    await cache.put(task=task, model=model, revision=revision, file=file, body=response.body,
-                    size=response.size, sha256=response.sha256, engine_id=engine_id, headers={
-                        "Content-Type": response.header("content-type"),
-                        "Content-Length": response.header("content-length"),
-                        "ETag": response.header("etag"),
-                        "status": response.status,
-                    })
+    try:
+        await cache.put(task=task, model=model, revision=revision, file=file, body=response.body,
+                        size=response.size, sha256=response.sha256, engine_id=engine_id, headers={
+                            "Content-Type": response.header("content-type"),
+                            "Content-Length": response.header("content-length"),
+                            "ETag": response.header("etag"),
+                            "status": response.status,
+                        })
+    except Exception:
+        await platform.discard(response.body)
+        progress.emit(DOWNLOADING, DONE, ok=False)
+        raise
     progress.emit(DOWNLOADING, DONE, total_loaded=response.size, current_loaded=0, total=response.size)
     return response.body
 

@@ -1,46 +1,95 @@
-// The JS half of pyodide_pkg/platform/browser.py: downloads, IndexedDB and ONNX Runtime Web, nothing more.
-// Model bytes stay here: a download streams into a Blob (hashed on the way), IndexedDB keeps the Blob, and
-// ONNX Runtime reads it; Python holds the Blob as a handle and reads only the small files it parses.
+// The JS half of pyodide_pkg/platform/browser.py: downloads, file bodies, IndexedDB and ONNX Runtime Web.
+// Model bytes stay here. A download streams into a file of the origin private file system (OPFS), hashed on
+// the way; storing it moves the file beside its store's other bodies and IndexedDB keeps only its name with
+// the metadata; ONNX Runtime reads the file. Python holds a body as a handle (a FileSystemFileHandle) and
+// reads only the small files it parses. OPFS rather than IndexedDB Blobs: writing a 1 GB Blob into
+// IndexedDB held the whole file in the browser process's memory (1.2 GB peak, bench/storage), OPFS held none.
 import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
 
 let ort = null;
-const BLOB_PART = 16 << 20;  // chunks are handed to Blob storage in parts of this size, not kept on the JS heap
+const STALE_MS = 3600_000;  // an unclaimed download or body older than this is left over from a crash
 
-// {status, headers (JSON text), size, sha256, body: Blob}; a body only for 2xx answers. onProgress(loaded,
-// chunk, length) runs per chunk read.
-export async function download(url, timeoutMs, onProgress) {
-  const response = await fetch(url, timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {});
-  const headers = JSON.stringify(Object.fromEntries(response.headers));
-  if (!response.ok || !response.body) {
-    await response.body?.cancel();
-    return { status: response.status, headers, size: 0, sha256: null, body: null };
-  }
-  const length = Number(response.headers.get("content-length")) || null;
-  const hasher = await createSHA256();
-  const reader = response.body.getReader();
-  const parts = [];
-  let pending = [], pendingBytes = 0, size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    hasher.update(value);
-    pending.push(value);
-    pendingBytes += value.byteLength;
-    size += value.byteLength;
-    if (pendingBytes >= BLOB_PART) {
-      parts.push(new Blob(pending));
-      pending = [];
-      pendingBytes = 0;
+const folder = async (...names) => {
+  let dir = await navigator.storage.getDirectory();
+  for (const name of names) dir = await dir.getDirectoryHandle(name, { create: true });
+  return dir;
+};
+const uniqueName = () => `${Date.now().toString(36)}-${crypto.randomUUID()}`;
+
+// A JS error Python can tell apart by name (a DOMException's name, e.g. QuotaExceededError, is kept).
+const named = (error, message) => Object.assign(new Error(`${message}: ${error?.message ?? error}`), { name: error?.name ?? "Error" });
+
+async function writeAll(handle, chunks) {
+  const access = await handle.createSyncAccessHandle();
+  try {
+    let at = 0;
+    for await (const chunk of chunks) {
+      const written = access.write(chunk, { at });
+      at += written;
+      // A full quota can show as a short write rather than an exception.
+      if (written !== chunk.byteLength) throw new DOMException(`wrote ${at} bytes, then the storage quota ran out`, "QuotaExceededError");
     }
-    onProgress?.(size, value.byteLength, length);
+    access.flush();
+  } finally {
+    access.close();
   }
-  parts.push(new Blob(pending));
-  return { status: response.status, headers, size, sha256: hasher.digest("hex"), body: new Blob(parts) };
 }
 
-export async function sha256Of(blob) {
+// {status, headers (JSON text), size, sha256, body}; a body only for 2xx answers. A download that receives
+// nothing for stallMs fails; onProgress(loaded, chunk, length) runs per chunk read.
+export async function download(url, timeoutMs, stallMs, onProgress) {
+  const abort = new AbortController();
+  const signals = [abort.signal, ...(timeoutMs ? [AbortSignal.timeout(timeoutMs)] : [])];
+  let stalled = null;
+  const watch = () => {
+    clearTimeout(stalled);
+    if (stallMs) stalled = setTimeout(() => abort.abort(new DOMException(`no data for ${stallMs} ms`, "TimeoutError")), stallMs);
+  };
+  watch();
+  try {
+    const response = await fetch(url, { signal: AbortSignal.any(signals), cache: "no-store" });
+    const headers = JSON.stringify(Object.fromEntries(response.headers));
+    if (!response.ok || !response.body) {
+      await response.body?.cancel();
+      return { status: response.status, headers, size: 0, sha256: null, body: null };
+    }
+    const length = Number(response.headers.get("content-length")) || null;
+    const hasher = await createSHA256();
+    const body = await (await folder("incoming")).getFileHandle(uniqueName(), { create: true });
+    let size = 0;
+    const reader = response.body.getReader();
+    async function* chunks() {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        watch();
+        hasher.update(value);
+        size += value.byteLength;
+        yield value;
+        onProgress?.(size, value.byteLength, length);
+      }
+    }
+    try {
+      await writeAll(body, chunks());
+    } catch (error) {
+      await discard(body);
+      throw error;
+    }
+    return { status: response.status, headers, size, sha256: hasher.digest("hex"), body };
+  } catch (error) {
+    throw named(abort.signal.aborted ? abort.signal.reason : error, `download of ${url} failed`);
+  } finally {
+    clearTimeout(stalled);
+  }
+}
+
+export async function discard(body) {
+  try { await body.remove(); } catch { /* already gone */ }
+}
+
+export async function sha256Of(body) {
   const hasher = await createSHA256();
-  const reader = blob.stream().getReader();
+  const reader = (await body.getFile()).stream().getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) return hasher.digest("hex");
@@ -48,8 +97,9 @@ export async function sha256Of(blob) {
   }
 }
 
-export async function readBody(blob, start, end) {
-  return new Uint8Array(await (start === undefined ? blob : blob.slice(start, end)).arrayBuffer());
+export async function readBody(body, start, end) {
+  const file = await body.getFile();
+  return new Uint8Array(await (start === undefined ? file : file.slice(start, end)).arrayBuffer());
 }
 
 const request = (req) => new Promise((resolve, reject) => {
@@ -59,8 +109,10 @@ const request = (req) => new Promise((resolve, reject) => {
 
 const sameKeyPath = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
-// Creates missing stores and indexes; a store or index whose key path changed is rebuilt.
-export function idbOpen(name, schemaJson) {
+// Creates missing stores and indexes; a store or index whose key path changed is rebuilt. The store's
+// bodies live in the OPFS folder of its name; leftovers of a crash (a download never stored, a body no
+// record names) are swept once they are old enough not to belong to another tab's work in progress.
+export async function idbOpen(name, schemaJson) {
   const schema = JSON.parse(schemaJson);
   const open = indexedDB.open(name, schema.version);
   open.onupgradeneeded = () => {
@@ -82,42 +134,105 @@ export function idbOpen(name, schemaJson) {
       }
     }
   };
-  return request(open).then((db) => {
-    db.onversionchange = () => db.close();
-    return db;
-  });
+  const db = await request(open);
+  db.onversionchange = () => db.close();
+  db.bodies = await folder(name);
+  await sweep(db);
+  return db;
 }
 
-// File bodies are Blobs: Chromium aborts a transaction whose value holds a Uint8Array of about 200 MB (a Blob
-// of that size is kept, and stored in 0.3 s against 0.8 s). A body is a Blob from download() or bytes Python
-// made (small records in tests); records written as Uint8Array by earlier versions still read back.
-export function idbWrite(db, opsJson, bodies) {
+async function sweep(db) {
+  const named = new Set();
+  for (const storeName of db.objectStoreNames) {
+    for (const record of await request(db.transaction(storeName).objectStore(storeName).getAll())) {
+      if (record?.bodyFile) named.add(record.bodyFile);
+    }
+  }
+  for (const [dir, keep] of [[await folder("incoming"), new Set()], [db.bodies, named]]) {
+    for await (const [entry, handle] of dir.entries()) {
+      if (keep.has(entry) || handle.kind !== "file") continue;
+      try {
+        if (Date.now() - (await handle.getFile()).lastModified > STALE_MS) await dir.removeEntry(entry);
+      } catch { /* in use by another tab */ }
+    }
+  }
+}
+
+const keyOf = (keyPath, value) => (Array.isArray(keyPath) ? keyPath.map((p) => value[p]) : value[keyPath]);
+
+// A body into the store's folder under a new name: a download's file is moved (its handle follows it),
+// bytes and Blobs (Python's small bodies, earlier versions' records) are written.
+async function place(dir, body) {
+  const name = uniqueName();
+  if (body instanceof FileSystemFileHandle) {
+    await body.move(dir, name);
+  } else {
+    await writeAll(await dir.getFileHandle(name, { create: true }), body instanceof Blob ? body.stream() : [body]);
+  }
+  return name;
+}
+
+// One transaction for the records; bodies are placed under new names before it and the ones it replaced
+// or deleted are removed after it, so a failed write leaves every record with the body it had.
+export async function idbWrite(db, opsJson, bodies) {
   const ops = JSON.parse(opsJson);
   const stores = [...new Set(ops.map((op) => op.store))];
-  if (!stores.length) return Promise.resolve();
-  const blobs = bodies.map((body) => (body instanceof Blob ? body : new Blob([body])));
+  if (!stores.length) return;
+  const placed = [];
+  const unplace = () => Promise.all(placed.map((name) => db.bodies.removeEntry(name).catch(() => {})));
+  try {
+    for (const body of bodies) placed.push(await place(db.bodies, body));
+  } catch (error) {
+    await unplace();
+    throw named(error, "storing a file body failed");
+  }
+  const replaced = [];
   const tx = db.transaction(stores, "readwrite");
   for (const op of ops) {
     const store = tx.objectStore(op.store);
-    if (op.op === "delete") store.delete(op.key);
-    else store.put(op.body === null ? op.value : { ...op.value, data: blobs[op.body] });
+    const key = op.op === "delete" ? op.key : keyOf(store.keyPath, op.value);
+    const value = op.op === "delete" ? null : op.body === null ? op.value : { ...op.value, bodyFile: placed[op.body] };
+    store.get(key).onsuccess = ({ target }) => {
+      const old = target.result?.bodyFile;
+      if (old && old !== value?.bodyFile) replaced.push(old);
+    };
+    if (value === null) store.delete(key);
+    else store.put(value);
   }
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error || new Error("IndexedDB transaction aborted"));
-  });
+  try {
+    await new Promise((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error || new Error("IndexedDB transaction aborted"));
+    });
+  } catch (error) {
+    await unplace();
+    throw named(error, "IndexedDB write failed");
+  }
+  await Promise.all(replaced.map((name) => db.bodies.removeEntry(name).catch(() => {})));
 }
 
 export async function idbGetJson(db, storeName, keyJson) {
   const found = await request(db.transaction(storeName).objectStore(storeName).get(JSON.parse(keyJson)));
+  if (found) delete found.bodyFile;
   return JSON.stringify(found ?? null);
 }
 
+// A record's body; one an earlier version kept inside IndexedDB (a Blob or bytes) moves to OPFS on first read.
 export async function idbGetBody(db, storeName, keyJson) {
-  const found = await request(db.transaction(storeName).objectStore(storeName).get(JSON.parse(keyJson)));
-  if (!found) return null;
-  return found.data instanceof Blob ? found.data : new Blob([found.data]);
+  const key = JSON.parse(keyJson);
+  const found = await request(db.transaction(storeName).objectStore(storeName).get(key));
+  if (found?.bodyFile) {
+    try {
+      return await db.bodies.getFileHandle(found.bodyFile);
+    } catch {
+      return null;  // its file is gone (storage cleared under us): the caller fetches it again
+    }
+  }
+  if (!found?.data) return null;
+  const { data, ...rest } = found;
+  await idbWrite(db, JSON.stringify([{ op: "put", store: storeName, value: rest, body: 0 }]), [data]);
+  return db.bodies.getFileHandle((await request(db.transaction(storeName).objectStore(storeName).get(key))).bodyFile);
 }
 
 // An empty prefix lists the store; arrays sort after strings, so [...prefix, []] bounds a prefix.
@@ -126,24 +241,27 @@ export async function idbGetAllJson(db, storeName, indexName, prefixJson) {
   const store = db.transaction(storeName).objectStore(storeName);
   const source = indexName ? store.index(indexName) : store;
   const range = prefix.length ? IDBKeyRange.bound(prefix, [...prefix, []]) : null;
-  return JSON.stringify(await request(source.getAll(range)));
+  const records = await request(source.getAll(range));
+  for (const record of records) delete record.bodyFile;
+  return JSON.stringify(records);
 }
 
 export async function ortInit(wasm, numThreads) {
   if (ort) return;
   const module = await import(new URL("./vendor/ort/ort.wasm.min.mjs", import.meta.url));
-  module.env.wasm.wasmBinary = await wasm.arrayBuffer();
+  module.env.wasm.wasmBinary = await (await wasm.getFile()).arrayBuffer();
   module.env.wasm.wasmPaths = { mjs: new URL("./vendor/ort/ort-wasm-simd-threaded.mjs", import.meta.url).href };
   // 0 means automatic: every core when the page is cross-origin isolated (threads need it).
   module.env.wasm.numThreads = numThreads || (crossOriginIsolated ? navigator.hardwareConcurrency : 1);
   ort = module;
 }
 
-// A model is a Blob (or bytes); external data files are Blobs named as the graph names them. ONNX Runtime
+// A model is a body (or bytes); external data files are bodies named as the graph names them. ONNX Runtime
 // copies each into its heap and lets go of them once the session exists.
 export async function ortCreateSession(model, externalPaths, externalBodies) {
-  const bytes = model instanceof Blob ? new Uint8Array(await model.arrayBuffer()) : model;
-  const externalData = externalPaths.map((path, i) => ({ path, data: externalBodies[i] }));
+  const bytes = model instanceof FileSystemFileHandle ? new Uint8Array(await (await model.getFile()).arrayBuffer()) : model;
+  const files = await Promise.all(externalBodies.map((body) => body.getFile()));
+  const externalData = externalPaths.map((path, i) => ({ path, data: files[i] }));
   return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], ...(externalData.length ? { externalData } : {}) });
 }
 

@@ -107,7 +107,7 @@ class LoadContext:
                     data, config, json.loads(special) if special is not None else None,
                     chat_template=template.decode("utf-8") if template is not None else None)
             except (ValueError, KeyError, TypeError, NotImplementedError) as error:
-                raise _Unparsable(f"tokenizer files: {error}") from None
+                raise _Unparsable(f"tokenizer files {', '.join(paths)}: {error}") from None
         return await self._parsed(paths, self.tokenizer_repo, parse, (False, True, True))
 
     async def session(self, path: str) -> Any:

@@ -3,12 +3,15 @@
 In Pyodide the browser implementation talks to fetch, IndexedDB and ONNX Runtime Web through the
 `ml_bridge` JS module; under CPython the same interface is backed by urllib, sqlite with files on disk
 and the `onnxruntime` package, so the lifecycle logic above it is shared and testable. Model bytes are
-a `Body` handle Python passes along (a Blob, a file); only the small files Python parses are read.
+a `Body` handle Python passes along (an OPFS file, a file on disk); only the small files Python parses are
+read.
 
 Interface:
     async fetch(url, method="GET", timeout_s=None) -> Response with the body as bytes (small files, HEAD)
-    async download(url, on_progress=None, timeout_s=None) -> Download(status, headers, size, sha256, body)
+    async download(url, on_progress=None, timeout_s=None, stall_s=None) -> Download(status, headers, size,
+        sha256, body); fails with DownloadError when no data arrives for stall_s, StorageError on a full quota
     async read_body(body, start=None, end=None) -> bytes; async hash_body(body) -> sha256 hex
+    async discard(body): a downloaded body that will not be stored
     async open_store(name, schema) -> store with write(puts, deletes) (a record's "data" may be a Body
         or bytes), get(store, key), get_body(store, key), get_all(store, index=None, prefix=())
     async init_runtime(wasm: Body, num_threads: int) -> None
@@ -24,13 +27,13 @@ import sys
 IN_BROWSER = sys.platform == "emscripten"
 
 if IN_BROWSER:
-    from .browser import (create_session, download, fetch, hash_body, init_runtime, load_packages, open_store,
-                          page_image, read_body)
+    from .browser import (create_session, discard, download, fetch, hash_body, init_runtime, load_packages,
+                          open_store, page_image, read_body)
 else:
-    from .cpython import (create_session, download, fetch, hash_body, init_runtime, load_packages, open_store,
-                          page_image, read_body)
+    from .cpython import (create_session, discard, download, fetch, hash_body, init_runtime, load_packages,
+                          open_store, page_image, read_body)
 
 from .common import Body, Download, Response
 
-__all__ = ["IN_BROWSER", "Body", "Download", "Response", "create_session", "download", "fetch", "hash_body",
+__all__ = ["IN_BROWSER", "Body", "Download", "Response", "create_session", "discard", "download", "fetch", "hash_body",
            "init_runtime", "load_packages", "open_store", "page_image", "read_body"]

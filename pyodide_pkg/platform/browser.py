@@ -1,4 +1,6 @@
-"""Browser implementation: fetch, IndexedDB and ONNX Runtime Web via ml_bridge; file bodies stay Blobs."""
+"""Browser implementation: fetch, OPFS file bodies with IndexedDB records, ONNX Runtime Web, via ml_bridge.
+
+A body is a JsProxy of the body file's FileSystemFileHandle: Python passes it along and never reads a model."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from js import AbortSignal, Object, Uint8Array
 from js import fetch as js_fetch
 from pyodide.ffi import JsException, JsProxy, create_proxy, to_js
 
-from ..errors import DownloadError
+from ..errors import DownloadError, MLError, StorageError
 from .common import BLOB_FIELD, Body, Download, ProgressCallback, Response
 
 
@@ -39,13 +41,22 @@ async def fetch(url: str, method: str = "GET", timeout_s: float | None = None) -
     return Response(url, int(raw.status), headers, body)
 
 
-async def download(url: str, on_progress: ProgressCallback | None = None,
-                   timeout_s: float | None = None) -> Download:
+def _failure(error: JsException, what: str, kind: type[MLError]) -> MLError:
+    """A JS error as ours, by its name: a full quota is a StorageError wherever it happens."""
+    if getattr(error, "name", "") == "QuotaExceededError":
+        return StorageError(f"{what}: the browser's storage quota for this site is used up ({error}); free space "
+                            "with deleteModels or the site's settings and try again")
+    return kind(f"{what}: {error}")
+
+
+async def download(url: str, on_progress: ProgressCallback | None = None, timeout_s: float | None = None,
+                   stall_s: float | None = None) -> Download:
     progress = create_proxy(on_progress) if on_progress else None
     try:
-        found = await ml_bridge.download(url, int(timeout_s * 1000) if timeout_s else 0, progress)
+        found = await ml_bridge.download(url, int(timeout_s * 1000) if timeout_s else 0,
+                                         int(stall_s * 1000) if stall_s else 0, progress)
     except JsException as error:
-        raise DownloadError(f"could not download {url}: {error}") from None
+        raise _failure(error, f"could not download {url}", DownloadError) from None
     finally:
         if progress is not None:
             progress.destroy()
@@ -61,6 +72,11 @@ async def read_body(body: Body, start: int | None = None, end: int | None = None
 
 async def hash_body(body: Body) -> str:
     return str(await ml_bridge.sha256Of(body))
+
+
+async def discard(body: Body) -> None:
+    """A download that will not be stored (it failed a check): its file goes now."""
+    await ml_bridge.discard(body)
 
 
 class IndexedDBStore:
@@ -79,7 +95,11 @@ class IndexedDBStore:
                 op["body"] = len(bodies)
                 bodies.append(to_uint8(body) if isinstance(body, (bytes, bytearray)) else body)
             ops.append(op)
-        await ml_bridge.idbWrite(self.db, json.dumps(ops), to_js(bodies))
+        try:
+            await ml_bridge.idbWrite(self.db, json.dumps(ops), to_js(bodies))
+        except JsException as error:
+            files = [str(op["value"].get("id")) for op in ops if op.get("body") is not None]
+            raise _failure(error, f"could not store {', '.join(files) or 'the cache records'}", StorageError) from None
 
     async def get(self, store: str, key: Any) -> dict | None:
         found = await ml_bridge.idbGetJson(self.db, store, json.dumps(key))

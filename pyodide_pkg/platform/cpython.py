@@ -65,9 +65,9 @@ async def fetch(url: str, method: str = "GET", timeout_s: float | None = None) -
         return Response(url, raw.status, headers, body)
 
 
-async def download(url: str, on_progress: ProgressCallback | None = None,
-                   timeout_s: float | None = None) -> Download:
-    raw = await asyncio.to_thread(_open, url, "GET", timeout_s)
+async def download(url: str, on_progress: ProgressCallback | None = None, timeout_s: float | None = None,
+                   stall_s: float | None = None) -> Download:
+    raw = await asyncio.to_thread(_open, url, "GET", stall_s or timeout_s)  # a socket timeout is per read
     with raw:
         headers = {k.lower(): v for k, v in raw.headers.items()}
         if not 200 <= raw.status < 300:
@@ -110,6 +110,13 @@ async def hash_body(body: Body) -> str:
         for chunk in iter(lambda: f.read(CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+async def discard(body: Body) -> None:
+    """A download that will not be stored (it failed a check): its file goes now."""
+    if isinstance(body, FileBody) and body.temporary:
+        body.path.unlink(missing_ok=True)
+        body.temporary = False
 
 
 class SqliteStore:

@@ -3,6 +3,8 @@ passes through Pyodide's heap on the way (downloads stream into IndexedDB Blobs 
 
 import hashlib
 
+import pytest
+
 from tests import text_task_cases as cases
 from tests.conftest import HUB
 from tests.unit.test_text_tasks import assert_same, engine_options, our_results
@@ -54,7 +56,7 @@ def test_gigabyte_model_loads_without_passing_through_python(page, server, store
     assert stored["onnx/model.onnx_data"]["headers"]["fileSize"] == data.stat().st_size
 
 
-OLD_FORMAT = """async ([options, file]) => {
+OLD_FORMAT = """async ([options, file, asBlob]) => {
   const { createEngine } = await import('./engine.mjs');
   const first = await (await createEngine(options)).run({ args: [['a cached sentence']] });
   const db = await new Promise((resolve, reject) => {
@@ -63,22 +65,29 @@ OLD_FORMAT = """async ([options, file]) => {
     open.onerror = () => reject(open.error);
   });
   const done = (tx) => new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = () => reject(tx.error); });
-  const read = db.transaction('files').objectStore('files').get(file);
-  const record = await new Promise((resolve) => { read.onsuccess = () => resolve(read.result); });
-  const wasBlob = record.data instanceof Blob;
-  const bytes = new Uint8Array(await record.data.arrayBuffer());
-  const tx = db.transaction('files', 'readwrite');  // as versions before Blob bodies wrote it
-  tx.objectStore('files').put({ id: file, data: bytes });
+  const get = async () => {
+    const read = db.transaction('files').objectStore('files').get(file);
+    return await new Promise((resolve) => { read.onsuccess = () => resolve(read.result); });
+  };
+  const record = await get();
+  const root = await navigator.storage.getDirectory();
+  const stored = await (await root.getDirectoryHandle('modelFiles')).getFileHandle(record.bodyFile);
+  const bytes = new Uint8Array(await (await stored.getFile()).arrayBuffer());
+  const tx = db.transaction('files', 'readwrite');  // as earlier versions wrote it: the body inside the record
+  tx.objectStore('files').put({ id: file, data: asBlob ? new Blob([bytes]) : bytes });
   await done(tx);
-  db.close();
   const again = await (await createEngine({ ...options, engineId: 'again' })).run({ args: [['a cached sentence']] });
-  return { first, again, wasBlob };
+  const migrated = await get();
+  db.close();
+  return { first, again, before: Object.keys(record).sort(), after: Object.keys(migrated).sort() };
 }"""
 
 
-def test_bodies_stored_as_bytes_by_earlier_versions_still_load(page, server, store_dir):
+@pytest.mark.parametrize("as_blob", [True, False], ids=["Blob", "bytes"])
+def test_bodies_kept_in_indexeddb_by_earlier_versions_move_to_opfs(page, server, store_dir, as_blob):
     model = "test/tiny-bert-feature-extraction"
     options = {k: v for k, v in engine_options(server, model, "feature-extraction").items() if k != "settingsBaseUrl"}
-    found = page.evaluate(OLD_FORMAT, [options, f"{model}/v1/onnx/model.onnx"])
-    assert found["wasBlob"] and found["again"] == found["first"]
+    found = page.evaluate(OLD_FORMAT, [options, f"{model}/v1/onnx/model.onnx", as_blob])
+    assert found["before"] == ["bodyFile", "id"] and found["after"] == ["bodyFile", "id"]
+    assert found["again"] == found["first"]
     assert server.requests("GET", prefix=f"/hub/{model}/v1/onnx/model.onnx").count(f"/hub/{model}/v1/onnx/model.onnx") == 1

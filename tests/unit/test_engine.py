@@ -211,3 +211,16 @@ def test_an_engine_downloads_its_files_in_parallel_and_bounded(fresh_log, store_
     assert engine.status == "ready"
     assert len(fresh_log.requests("GET", prefix="/hub/")) >= 5
     assert 2 <= most[0] <= PARALLEL_DOWNLOADS
+
+
+def test_engines_loading_one_model_share_its_downloads(fresh_log, store_dir):
+    """Two engines start at once on one model: every file is fetched once, and both hold a reference."""
+    async def both():
+        model = {"modelId": "test/tiny-bert-feature-extraction", "modelRevision": "v1", "dtype": "q8"}
+        return await asyncio.gather(pyodide_pkg.create_engine(options(fresh_log, engineId="one", **model)),
+                                    pyodide_pkg.create_engine(options(fresh_log, engineId="two", **model)))
+    assert [e.status for e in run(both())] == ["ready", "ready"]
+    gets = fresh_log.requests("GET", prefix="/hub/")
+    assert gets and len(gets) == len(set(gets))
+    files = run(pyodide_pkg.list_files("test/tiny-bert-feature-extraction", "v1"))
+    assert files and all(f["engines"] == ["one", "two"] for f in files)

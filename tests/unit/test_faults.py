@@ -60,7 +60,7 @@ CELLS = {
     "truncated, no Content-Length, no hash": (GRAPH, lambda b: (200, b[: len(b) // 2], {"Content-Length": None}),
                                               ModelError, "model_quantized.onnx"),
     "corrupt tokenizer.json": ("tokenizer.json", lambda b: (200, b[:-40], {}),
-                               ModelError, "test/tiny-bert-feature-extraction@v1: tokenizer files"),
+                               ModelError, "test/tiny-bert-feature-extraction@v1: tokenizer files tokenizer.json"),
     "corrupt config.json": ("config.json", lambda b: (200, b"{not json", {}),
                             ModelError, "config.json is not valid JSON"),
 }

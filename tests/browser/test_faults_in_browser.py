@@ -1,0 +1,82 @@
+"""Faults in Chromium on the real byte path: a full storage quota (set through the DevTools protocol), a body
+cut short, wrong bytes, a stalled server. Each gives its named error naming the file, createEngine settles,
+every cached file equals the hub's, and the next attempt works."""
+
+import hashlib
+import random
+import time
+
+import pytest
+
+from tests.conftest import assert_cache_intact
+from tests.unit.test_faults import GRAPH, MODEL, REVISION, faulty
+
+ATTEMPT = """async ([options, stallSeconds]) => {
+  const { createEngine, listFiles, runPython } = await import('./engine.mjs');
+  if (stallSeconds) await runPython(`import pyodide_pkg.model_files as m\\nm.STALL_TIMEOUT_S = ${stallSeconds}`);
+  let answer;
+  try {
+    const engine = await createEngine(options);
+    answer = { ok: true, value: await engine.run({ args: [['one sentence']] }) };
+    await engine.terminate();
+  } catch (e) {
+    answer = { ok: false, name: e.name, message: e.message };
+  }
+  const files = await listFiles({ model: options.modelId, revision: options.modelRevision });
+  return { answer, files };
+}"""
+
+
+def options(engine_id):
+    return {"taskName": "feature-extraction", "modelId": MODEL, "modelRevision": REVISION, "dtype": "q8",
+            "engineId": engine_id}
+
+
+def attempt(page, engine_id, stall_seconds=0):
+    found = page.evaluate(ATTEMPT, [options(engine_id), stall_seconds])
+    assert_cache_intact(found["files"])
+    return found
+
+
+def test_full_quota_is_a_storage_error_and_settles(page, fresh_log):
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": fresh_log.origin, "quotaSize": 1_000_000})
+    failed = attempt(page, "small-quota")["answer"]
+    assert not failed["ok"] and failed["name"] == "StorageError", failed
+    assert "storage quota" in failed["message"] and "could not" in failed["message"]
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": fresh_log.origin})
+    assert attempt(page, "small-quota")["answer"]["ok"]
+
+
+CELLS = {
+    "cut short": (GRAPH, lambda b: (200, b[: len(b) // 2], {"Content-Length": str(len(b))}), "DownloadError"),
+    "wrong bytes": (GRAPH, lambda b: (200, random.Random(0).randbytes(len(b)), {"X-Linked-Etag": None}), "ModelError"),
+    "stated hash differs": (GRAPH, lambda b: (200, b[::-1], {"X-Linked-Etag": f'"{hashlib.sha256(b).hexdigest()}"'}),
+                            "IntegrityError"),
+    "corrupt tokenizer.json": ("tokenizer.json", lambda b: (200, b[:-40], {}), "ModelError"),
+}
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_a_bad_file_fails_by_name_and_is_not_kept(page, fresh_log, cell):
+    path, answer, name = CELLS[cell]
+    fresh_log.hook = faulty(path, answer)
+    found = attempt(page, cell)
+    assert not found["answer"]["ok"] and found["answer"]["name"] == name, found["answer"]
+    assert path.split("/")[-1] in found["answer"]["message"]
+    assert path not in {f["path"] for f in found["files"]}
+    fresh_log.hook = None
+    assert attempt(page, cell)["answer"]["ok"]
+
+
+def test_a_stalled_download_fails_by_name(page, fresh_log):
+    def stall(method, url):
+        if method == "GET" and url.endswith(GRAPH):
+            time.sleep(3)
+        return None
+    fresh_log.hook = stall
+    found = attempt(page, "stalled", stall_seconds=1)
+    assert not found["answer"]["ok"] and found["answer"]["name"] == "DownloadError", found["answer"]
+    assert GRAPH.split("/")[-1] in found["answer"]["message"] and "no data for 1000 ms" in found["answer"]["message"]
+    fresh_log.hook = None
+    assert attempt(page, "stalled")["answer"]["ok"]
