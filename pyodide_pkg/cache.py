@@ -59,23 +59,19 @@ class Cache:
 
     async def put(self, *, task: str, model: str, revision: str, file: str, body: platform.Body, size: int,
                   sha256: str, headers: dict[str, Any], engine_id: str | None = None) -> dict[str, Any]:
-        previous = await self.store.get("headers", [model, revision, file])
-        engines = set(previous["engines"]) if previous else set()
-        if engine_id:
-            engines.add(engine_id)
         now = int(time.time() * 1000)
         record = {
             "model": model, "revision": revision, "file": file,
             "headers": keep_headers(headers, size),
             "sha256": sha256,
-            "lastUsed": now, "lastUpdated": now, "engines": sorted(engines),
+            "lastUsed": now, "lastUpdated": now, "engines": [engine_id] if engine_id else [],
         }
-        await self.store.write([
+        await self.store.write([  # engines other callers recorded are kept inside the same transaction
             ("files", {"id": file_id(model, revision, file), "data": body}),
             ("tasks", {"taskName": task, "model": model, "revision": revision, "file": file}),
-            ("headers", record),
+            ("headers", record, {"union": ["engines"]}),
         ], [])
-        return record
+        return await self.get_record(model, revision, file)
 
     async def get_record(self, model: str, revision: str, file: str) -> dict[str, Any] | None:
         return await self.store.get("headers", [model, revision, file])
@@ -96,15 +92,14 @@ class Cache:
 
     async def record_use(self, *, task: str, model: str, revision: str, file: str,
                          engine_id: str | None = None) -> None:
-        record = await self.get_record(model, revision, file)
-        if record is None:
+        """The record changes in one transaction, and only if it is still there then."""
+        if await self.get_record(model, revision, file) is None:
             return
-        record["lastUsed"] = int(time.time() * 1000)
-        if engine_id and engine_id not in record["engines"]:
-            record["engines"] = sorted({*record["engines"], engine_id})
+        use = {"model": model, "revision": revision, "file": file, "lastUsed": int(time.time() * 1000),
+               "engines": [engine_id] if engine_id else []}
         await self.store.write([
+            ("headers", use, {"union": ["engines"], "existing": True}),
             ("tasks", {"taskName": task, "model": model, "revision": revision, "file": file}),
-            ("headers", record),
         ], [])
 
     async def evict(self, model: str, revision: str, file: str) -> None:

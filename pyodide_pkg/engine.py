@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any, AsyncIterator, Callable
 from urllib.parse import urljoin
 
+from . import platform
 from . import settings as remote_settings
 from .cache import Cache
 from .errors import EngineClosedError, RequestError, SettingsError
@@ -27,9 +28,10 @@ status_listener: Callable[["Engine"], None] | None = None
 
 
 class Engine:
-    def __init__(self, options: PipelineOptions, notify: Notify | None) -> None:
+    def __init__(self, options: PipelineOptions, notify: Notify | None, notes: list[str] | None = None) -> None:
         self.options = options
         self.notify = notify
+        self.notes = notes or []  # what was adjusted in the options, e.g. numThreads clamped
         self.status = UNINITIALIZED
         self.pipeline: Pipeline | None = None
         self.closed_reason = ""
@@ -57,7 +59,8 @@ class Engine:
         hub = ModelHub(root, o.modelHubUrlTemplate, named)
         files = FileSource(hub, cache, allow_deny, o.taskName, o.engineId, self.notify)
         for model, revision in {(o.modelId, o.modelRevision),
-                                (o.tokenizerId or o.modelId, o.tokenizerRevision or o.modelRevision)}:
+                                (o.tokenizerId or o.modelId, o.tokenizerRevision or o.modelRevision),
+                                (o.processorId or o.modelId, o.processorRevision or o.modelRevision)}:
             hub.file_url(model, revision, "config.json")  # validates before anything is fetched
         runtime = asyncio.ensure_future(ensure_runtime(runtime_records, cache, o.numThreads, self.notify))
         try:
@@ -173,9 +176,19 @@ async def resolve_options(options: Any) -> tuple[PipelineOptions, list[dict], li
     return merged, allow_deny, runtime
 
 
+def within_host(options: PipelineOptions) -> tuple[PipelineOptions, list[str]]:
+    """Options the host cannot honour, brought within it and said so (a million threads would freeze it)."""
+    cores = platform.cores()
+    if options.numThreads > cores:
+        return replace(options, numThreads=cores), [f"numThreads {options.numThreads} was clamped to {cores}, "
+                                                    "the cores this host reports"]
+    return options, []
+
+
 async def create_engine(options: Any, notifications_callback: Callable[[dict], None] | None = None) -> Engine:
     """One engine per engineId: concurrent calls share it, other options replace it."""
     resolved, allow_deny, runtime = await resolve_options(options)
+    resolved, notes = within_host(resolved)
     engine_id = resolved.engineId
     current = _engines.get(engine_id)
     if current and current.options == resolved and current.status == READY:
@@ -195,7 +208,7 @@ async def create_engine(options: Any, notifications_callback: Callable[[dict], N
     try:
         if current:
             await current.terminate()
-        engine = Engine(resolved, notifications_callback)
+        engine = Engine(resolved, notifications_callback, notes)
         try:
             await engine._start(allow_deny, runtime, await Cache.open())
         except Exception:
@@ -214,7 +227,8 @@ async def create_engine(options: Any, notifications_callback: Callable[[dict], N
 
 def list_engines() -> list[dict[str, Any]]:
     return [{"engineId": e.engine_id, "status": e.status, "taskName": e.options.taskName,
-             "modelId": e.options.modelId, "modelRevision": e.options.modelRevision, "dtype": e.options.dtype}
+             "modelId": e.options.modelId, "modelRevision": e.options.modelRevision, "dtype": e.options.dtype,
+             "numThreads": e.options.numThreads, "notes": e.notes}
             for e in _engines.values()]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -12,6 +13,7 @@ LOG_LEVELS = ("All", "Trace", "Debug", "Info", "Warn", "Error", "Critical", "Off
 DEVICES = ("wasm", "cpu")
 DEFAULT_ENGINE_ID = "default-engine"
 DEFAULT_TIMEOUT_MS = 120_000
+MAX_TIMEOUT_MS = 2**31 - 1  # the browser's timers overflow past this (about 24.8 days): -1 means never
 DEFAULT_URL_TEMPLATE = "{model}/{revision}"
 
 # Remote Settings record fields that describe the record rather than the pipeline.
@@ -49,7 +51,8 @@ OPTION_NAMES = frozenset(_TYPES)
 def _check_value(name: str, value: Any, source: str) -> Any:
     expected = _TYPES[name]
     if expected is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or int(value) != value:
             raise OptionsError(f"{source}: option '{name}' must be an integer, got {value!r}")
         value = int(value)
     elif not isinstance(value, str):
@@ -62,8 +65,9 @@ def _check_value(name: str, value: Any, source: str) -> Any:
         raise OptionsError(f"{source}: unknown device {value!r}; expected one of {', '.join(DEVICES)}")
     if name == "logLevel" and value not in LOG_LEVELS:
         raise OptionsError(f"{source}: unknown logLevel {value!r}; expected one of {', '.join(LOG_LEVELS)}")
-    if name == "timeoutMS" and value < -1:
-        raise OptionsError(f"{source}: option 'timeoutMS' must be -1 (never) or >= 0, got {value}")
+    if name == "timeoutMS" and not -1 <= value <= MAX_TIMEOUT_MS:
+        raise OptionsError(f"{source}: option 'timeoutMS' must be -1 (never) or from 0 to {MAX_TIMEOUT_MS}, "
+                           f"got {value}")
     if name == "numThreads" and value < 0:
         raise OptionsError(f"{source}: option 'numThreads' must be >= 0 (0 = automatic), got {value}")
     if name == "engineId" and not value:

@@ -14,6 +14,8 @@ from urllib.parse import urljoin
 from . import platform
 from .errors import DownloadError, SettingsError
 
+FILTERS = ("ALLOW", "DENY")
+
 INFERENCE_OPTIONS = "ml-inference-options"
 ONNX_RUNTIME = "ml-onnx-runtime"
 ALLOW_DENY = "ml-model-allow-deny-list"
@@ -42,6 +44,13 @@ async def load_collection(base_url: str, name: str) -> list[dict[str, Any]]:
             raise TypeError
     except (ValueError, KeyError, TypeError):
         raise SettingsError(f"settings collection {name} at {url} is not {{\"data\": [records]}}") from None
+    if name == ALLOW_DENY:
+        for record in records:
+            if record.get("filter") not in FILTERS or not isinstance(record.get("urlPrefix"), str) \
+                    or not record["urlPrefix"]:
+                raise SettingsError(f"settings collection {name}: record {record.get('id')!r} needs a filter "
+                                    f"({' or '.join(FILTERS)}) and a non-empty string urlPrefix, got "
+                                    f"filter={record.get('filter')!r}, urlPrefix={record.get('urlPrefix')!r}")
     return [_resolve_urls(r, url) for r in records]
 
 

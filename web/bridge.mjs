@@ -158,6 +158,15 @@ async function sweep(db) {
   }
 }
 
+// pyodide_pkg/platform/common.py's merged(): list fields in `union` keep the stored values too; an
+// `existing`-only put of a record that is not stored writes nothing.
+function merged(value, old, { union = [], existing = false }) {
+  if (!old) return existing ? null : value;
+  const out = existing ? { ...old, ...value } : { ...value };
+  for (const name of union) out[name] = [...new Set([...(old[name] ?? []), ...(value[name] ?? [])])].sort();
+  return out;
+}
+
 const keyOf = (keyPath, value) => (Array.isArray(keyPath) ? keyPath.map((p) => value[p]) : value[keyPath]);
 
 // A body into the store's folder under a new name: a download's file is moved (its handle follows it),
@@ -188,16 +197,21 @@ export async function idbWrite(db, opsJson, bodies) {
   }
   const replaced = [];
   const tx = db.transaction(stores, "readwrite");
-  for (const op of ops) {
+  for (const op of ops) {  // each op reads its record first, so it can merge with it inside the transaction
     const store = tx.objectStore(op.store);
     const key = op.op === "delete" ? op.key : keyOf(store.keyPath, op.value);
-    const value = op.op === "delete" ? null : op.body === null ? op.value : { ...op.value, bodyFile: placed[op.body] };
     store.get(key).onsuccess = ({ target }) => {
-      const old = target.result?.bodyFile;
-      if (old && old !== value?.bodyFile) replaced.push(old);
+      const old = target.result;
+      if (op.op === "delete") {
+        if (old?.bodyFile) replaced.push(old.bodyFile);
+        store.delete(key);
+        return;
+      }
+      const value = merged(op.body === null ? op.value : { ...op.value, bodyFile: placed[op.body] }, old, op);
+      if (!value) return;
+      if (old?.bodyFile && old.bodyFile !== value.bodyFile) replaced.push(old.bodyFile);
+      store.put(value);
     };
-    if (value === null) store.delete(key);
-    else store.put(value);
   }
   try {
     await new Promise((resolve, reject) => {

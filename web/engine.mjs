@@ -99,6 +99,7 @@ function unwrap(answer) {
 }
 
 const abortError = () => new DOMException("createEngine was aborted", "AbortError");
+const ABANDON = Symbol("abandon");
 
 class Engine {
   #handle;
@@ -126,6 +127,8 @@ class Engine {
     }
   }
   async terminate() { await call("terminate", [this.#handle], [], this.#host); }
+  // An aborted createEngine gives up its hold; the engine closes only if no other caller holds it.
+  async [ABANDON]() { await call("abandon", [this.#handle], [], this.#host); }
 }
 
 /**
@@ -153,7 +156,7 @@ export async function createEngine(featureIdOrOptions, notificationsCallback = n
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       reject(abortError());
-      work.then((engine) => engine.terminate(), () => {});
+      work.then((engine) => engine[ABANDON](), () => {});
     };
     signal.addEventListener("abort", onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));

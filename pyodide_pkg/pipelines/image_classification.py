@@ -28,7 +28,7 @@ class ImageClassificationPipeline(Pipeline):
     @classmethod
     async def load(cls, ctx: LoadContext) -> "ImageClassificationPipeline":
         config, preprocessor, session = await ctx.together(
-            ctx.json("config.json"), ctx.json("preprocessor_config.json"),
+            ctx.json("config.json"), ctx.json("preprocessor_config.json", processor=True),
             ctx.session(onnx_file("model", ctx.options.dtype)))
         processor = ImageProcessor(preprocessor)
         if "logits" not in session.output_names:

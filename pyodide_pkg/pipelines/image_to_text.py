@@ -24,7 +24,7 @@ class ImageToTextPipeline(GenerativePipeline):
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "ImageToTextPipeline":
-        processor = ImageProcessor(await ctx.json("preprocessor_config.json"))
+        processor = ImageProcessor(await ctx.json("preprocessor_config.json", processor=True))
         model, tokenizer, config, generation = await load_seq2seq(ctx)
         return cls(model, tokenizer, generation, config, processor)
 

@@ -46,6 +46,12 @@ class LoadContext:
         o = self.options
         return o.tokenizerId or o.modelId, o.tokenizerRevision or o.modelRevision
 
+    @property
+    def processor_repo(self) -> tuple[str, str]:
+        """Where preprocessor_config.json comes from: processorId, as Firefox uses it, or the model's own."""
+        o = self.options
+        return o.processorId or o.modelId, o.processorRevision or o.modelRevision
+
     def body(self, path: str, repo: tuple[str, str] | None = None) -> asyncio.Future:
         """One download per file however many steps ask for it (config.json is read by several)."""
         key = (*(repo or self.model), path)
@@ -82,7 +88,8 @@ class LoadContext:
                 return None
             raise
 
-    async def json(self, path: str, *, tokenizer: bool = False, optional: bool = False) -> dict[str, Any] | None:
+    async def json(self, path: str, *, tokenizer: bool = False, processor: bool = False,
+                   optional: bool = False) -> dict[str, Any] | None:
         def parse(data: bytes | None) -> dict[str, Any] | None:
             if data is None:
                 return None
@@ -90,7 +97,8 @@ class LoadContext:
                 return json.loads(data)
             except ValueError as error:
                 raise _Unparsable(f"{path} is not valid JSON ({error})") from None
-        return await self._parsed([path], self.tokenizer_repo if tokenizer else self.model, parse, (optional,))
+        repo = self.tokenizer_repo if tokenizer else self.processor_repo if processor else self.model
+        return await self._parsed([path], repo, parse, (optional,))
 
     async def pretrained_tokenizer(self, chat: bool = False) -> Any:
         """tokenizer.json with tokenizer_config.json and special_tokens_map.json, as transformers loads them."""

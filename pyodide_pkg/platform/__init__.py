@@ -17,6 +17,7 @@ Interface:
     async init_runtime(wasm: Body, num_threads: int) -> None
     async create_session(model: Body | bytes, num_threads, external={graph name: Body}) -> session with
         input_names, output_names, async run(feeds) -> dict[str, ndarray], release()
+    cores() -> int: the cores this host reports (ONNX Runtime's threads are clamped to it)
     async load_packages(names) -> None: packages Pyodide ships but does not load at boot (Pillow)
     async page_image(value) -> encoded bytes, (width, height, rgba bytes), or None: a page's
         Blob or ImageData (nothing under CPython)
@@ -27,13 +28,13 @@ import sys
 IN_BROWSER = sys.platform == "emscripten"
 
 if IN_BROWSER:
-    from .browser import (create_session, discard, download, fetch, hash_body, init_runtime, load_packages,
-                          open_store, page_image, read_body)
+    from .browser import (cores, create_session, discard, download, fetch, hash_body, init_runtime,
+                          load_packages, open_store, page_image, read_body)
 else:
-    from .cpython import (create_session, discard, download, fetch, hash_body, init_runtime, load_packages,
-                          open_store, page_image, read_body)
+    from .cpython import (cores, create_session, discard, download, fetch, hash_body, init_runtime,
+                          load_packages, open_store, page_image, read_body)
 
 from .common import Body, Download, Response
 
-__all__ = ["IN_BROWSER", "Body", "Download", "Response", "create_session", "discard", "download", "fetch", "hash_body",
+__all__ = ["IN_BROWSER", "Body", "Download", "Response", "cores", "create_session", "discard", "download", "fetch", "hash_body",
            "init_runtime", "load_packages", "open_store", "page_image", "read_body"]

@@ -83,14 +83,15 @@ class IndexedDBStore:
     def __init__(self, db: Any) -> None:
         self.db = db
 
-    async def write(self, puts: list[tuple[str, dict]], deletes: list[tuple[str, Any]]) -> None:
+    async def write(self, puts: list[tuple], deletes: list[tuple[str, Any]]) -> None:
+        """`puts` are (store, record) or (store, record, {"union": [fields], "existing": bool}): see merged()."""
         ops, bodies = [], []
         for store, key in deletes:
             ops.append({"op": "delete", "store": store, "key": key})
-        for store, record in puts:
+        for store, record, *how in puts:
             record = dict(record)
             body = record.pop(BLOB_FIELD, None)
-            op = {"op": "put", "store": store, "value": record, "body": None}
+            op = {"op": "put", "store": store, "value": record, "body": None, **(how[0] if how else {})}
             if body is not None:
                 op["body"] = len(bodies)
                 bodies.append(to_uint8(body) if isinstance(body, (bytes, bytearray)) else body)
@@ -154,6 +155,12 @@ async def create_session(model: Body | bytes, num_threads: int, external: dict[s
         return OrtWebSession(await ml_bridge.ortCreateSession(model, to_js(names), to_js([external[n] for n in names])))
     except JsException as error:
         raise RuntimeError(f"ONNX Runtime Web could not create a session: {error}") from None
+
+
+def cores() -> int:
+    from js import navigator
+
+    return int(navigator.hardwareConcurrency or 1)
 
 
 async def load_packages(names: list[str]) -> None:

@@ -63,12 +63,26 @@ def _engine(handle: Any) -> engines.Engine:
     return found
 
 
+_holders: dict[int, int] = {}  # handle -> createEngine calls that got it and have not abandoned it
+
+
 async def _create(options: Any, emit: Post | None = None) -> dict[str, Any]:
     notify = None
     if emit is not None:
         def notify(notification: dict[str, Any]) -> None:
             emit(json.dumps(notification))
-    return _handle(await engines.create_engine(options, notify))
+    made = _handle(await engines.create_engine(options, notify))
+    _holders[made["handle"]] = _holders.get(made["handle"], 0) + 1
+    return made
+
+
+async def _abandon(handle: int) -> None:
+    """A caller's createEngine was aborted after the engine was made: it lets go of its hold, and the engine
+    closes only when no other caller holds it (one caller's abort never closes another's engine)."""
+    _holders[handle] = _holders.get(handle, 1) - 1
+    if _holders[handle] <= 0:
+        del _holders[handle]
+        await _engine(handle).terminate()
 
 
 async def _run(handle: int, request: Any) -> Any:
@@ -147,7 +161,7 @@ class PythonError(MLError):
 
 OPS: dict[str, Callable[..., Awaitable[Any]]] = {
     "create": _create, "run": _run, "stream": _stream, "next": _stream_next, "close": _stream_close,
-    "terminate": _terminate, "listModels": engines.list_models, "listFiles": _list_files,
+    "terminate": _terminate, "abandon": _abandon, "listModels": engines.list_models, "listFiles": _list_files,
     "deleteModels": _delete_models, "listEngines": _list_engines, "runPython": _run_python,
 }
 

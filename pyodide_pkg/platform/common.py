@@ -49,6 +49,17 @@ class Download:
         return self.headers.get(name.lower())
 
 
+def merged(new: dict[str, Any], old: dict[str, Any] | None, union: list[str], existing: bool) -> dict | None:
+    """A put's final record, decided inside the store's transaction: list fields named in `union` keep the
+    stored record's values too; an `existing`-only put of a record that is not stored writes nothing."""
+    if old is None:
+        return None if existing else new
+    out = {**old, **new} if existing else dict(new)
+    for name in union:
+        out[name] = sorted({*old.get(name, []), *new.get(name, [])})
+    return out
+
+
 def key_of(record: dict[str, Any], key_path: str | list[str]) -> Any:
     if isinstance(key_path, str):
         return record[key_path]

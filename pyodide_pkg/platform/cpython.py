@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DownloadError
-from .common import BLOB_FIELD, Body, Download, ProgressCallback, Response, key_of, matches_prefix
+from .common import BLOB_FIELD, Body, Download, ProgressCallback, Response, key_of, matches_prefix, merged
 
 CHUNK = 1 << 20
 
@@ -156,17 +156,24 @@ class SqliteStore:
         names = [self.db.execute(f'SELECT b FROM "{store}" WHERE k = ?', (k,)).fetchone() for k in keys]
         return [self.files / row[0] for row in names if row and isinstance(row[0], str)]
 
-    async def write(self, puts: list[tuple[str, dict]], deletes: list[tuple[str, Any]]) -> None:
+    async def write(self, puts: list[tuple], deletes: list[tuple[str, Any]]) -> None:
+        """`puts` are (store, record) or (store, record, {"union": [fields], "existing": bool}): see merged()."""
         new_files, old_files = [], []
         try:
             with self.db:
                 for store, key in deletes:
                     old_files += self._old_files(store, [self._key(key)])
                     self.db.execute(f'DELETE FROM "{store}" WHERE k = ?', (self._key(key),))
-                for store, record in puts:
+                for store, record, *how in puts:
                     record = dict(record)
                     body = record.pop(BLOB_FIELD, None)
                     key = self._key(key_of(record, self.schema[store]["keyPath"]))
+                    if how:
+                        row = self.db.execute(f'SELECT v FROM "{store}" WHERE k = ?', (key,)).fetchone()
+                        record = merged(record, json.loads(row[0]) if row else None, how[0].get("union", []),
+                                        how[0].get("existing", False))
+                        if record is None:
+                            continue
                     name = None
                     if body is not None:
                         old_files += self._old_files(store, [key])
@@ -256,6 +263,10 @@ async def create_session(model: Body | bytes, num_threads: int, external: dict[s
         return await asyncio.to_thread(OrtSession, model, num_threads, external or {})
     except Exception as error:  # onnxruntime's own types (Fail, InvalidProtobuf, ...) derive from Exception
         raise RuntimeError(f"ONNX Runtime could not create a session: {error}") from None
+
+
+def cores() -> int:
+    return os.cpu_count() or 1
 
 
 async def load_packages(names: list[str]) -> None:

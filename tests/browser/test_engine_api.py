@@ -36,6 +36,25 @@ def test_abort_signal_rejects_with_abort_error(page):
     assert result == {"names": ["AbortError", "AbortError"], "works": 384}
 
 
+def test_one_callers_abort_leaves_the_engine_another_caller_holds(page):
+    """Two callers create one engine and the first aborts: the engine the second holds stays open."""
+    result = page.evaluate("""async () => {
+      const { createEngine } = await import('./engine.mjs');
+      const options = { featureId: 'sentence-embeddings', engineId: 'shared' };
+      const abort = new AbortController();
+      const first = createEngine(options, null, abort.signal);
+      const second = createEngine(options);
+      abort.abort();
+      let firstName;
+      try { await first; } catch (e) { firstName = e.name; }
+      const engine = await second;
+      await new Promise((r) => setTimeout(r, 500));  // the abandoned hold has been handed back by now
+      const vector = await engine.run({ args: ['still here'], options: { pooling: 'mean' } });
+      return { firstName, dims: vector[0].length, status: engine.status };
+    }""")
+    assert result == {"firstName": "AbortError", "dims": 384, "status": "ready"}
+
+
 def test_idle_engine_is_released_and_says_so(page):
     result = page.evaluate("""async () => {
       const { createEngine } = await import('./engine.mjs');

@@ -224,3 +224,24 @@ def test_engines_loading_one_model_share_its_downloads(fresh_log, store_dir):
     assert gets and len(gets) == len(set(gets))
     files = run(pyodide_pkg.list_files("test/tiny-bert-feature-extraction", "v1"))
     assert files and all(f["engines"] == ["one", "two"] for f in files)
+
+
+def test_threads_beyond_the_host_are_clamped_and_said(server, store_dir):
+    import os
+
+    engine = run(pyodide_pkg.create_engine(options(server, numThreads=1_000_000, engineId="many-threads")))
+    listed = next(e for e in pyodide_pkg.list_engines() if e["engineId"] == "many-threads")
+    assert engine.options.numThreads == listed["numThreads"] == os.cpu_count()
+    assert listed["notes"] == [f"numThreads 1000000 was clamped to {os.cpu_count()}, the cores this host reports"]
+
+
+def test_processor_files_come_from_processor_id(fresh_log, store_dir):
+    """Firefox's processorId: preprocessor_config.json from another repository; a bad id is refused up front."""
+    model = {"taskName": "image-classification", "modelId": "test/tiny-vit", "modelRevision": "v1", "dtype": "q8"}
+    with pytest.raises(HubError, match="invalid model id 'file:///etc/passwd'"):
+        run(pyodide_pkg.create_engine(options(fresh_log, processorId="file:///etc/passwd", **model)))
+    assert fresh_log.requests(prefix="/hub") == []
+    run(pyodide_pkg.create_engine(options(fresh_log, processorId="test/tiny-vit-gpt2", processorRevision="v1",
+                                          **model)))
+    assert "/hub/test/tiny-vit-gpt2/v1/preprocessor_config.json" in fresh_log.requests("GET")
+    assert "/hub/test/tiny-vit/v1/preprocessor_config.json" not in fresh_log.requests("GET")

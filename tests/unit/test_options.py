@@ -9,6 +9,7 @@ from pyodide_pkg.errors import OptionsError, SettingsError
 from pyodide_pkg.options import check_caller_options, merge, record_options
 from pyodide_pkg.settings import collection_url, find_record, load_collection
 from tests.conftest import run
+from tools import serve
 
 RECORDS = [
     {"id": "a", "featureId": "alt-text", "taskName": "image-to-text", "modelId": "org/captioner", "dtype": "q8"},
@@ -27,6 +28,9 @@ RECORDS = [
     ({"device": "gpu"}, "unknown device 'gpu'"),
     ({"logLevel": "verbose"}, "unknown logLevel"),
     ({"timeoutMS": -5}, "'timeoutMS' must be -1"),
+    ({"timeoutMS": 2**31}, r"'timeoutMS' must be -1 \(never\) or from 0 to 2147483647, got 2147483648"),
+    ({"timeoutMS": float("nan")}, "'timeoutMS' must be an integer, got nan"),
+    ({"numThreads": float("inf")}, "'numThreads' must be an integer, got inf"),
     ({"engineId": ""}, "'engineId' must not be empty"),
     (42, "options must be a featureId string or an object"),
 ])
@@ -116,3 +120,20 @@ def test_resolve_options_through_settings(server):
         run(resolve_options({"featureId": "nope", "settingsBaseUrl": f"{server.origin}/settings"}))
     with pytest.raises(SettingsError, match="settingsBaseUrl is not set"):
         run(resolve_options({"featureId": "sentence-embeddings"}))
+
+
+@pytest.mark.parametrize("record, problem", [
+    ({"id": "bad-prefix", "filter": "ALLOW", "urlPrefix": 42}, "record 'bad-prefix' needs a filter"),
+    ({"id": "no-prefix", "filter": "DENY"}, "urlPrefix=None"),
+    ({"id": "bad-filter", "filter": "MAYBE", "urlPrefix": "https://x/"}, "filter='MAYBE'"),
+])
+def test_allow_list_records_are_checked(server, tmp_path, record, problem):
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    (settings / "ml-model-allow-deny-list.json").write_text(json.dumps({"data": [record]}))
+    srv = serve.start(0, tmp_path, tmp_path)
+    try:
+        with pytest.raises(SettingsError, match=rf"ml-model-allow-deny-list: .*{problem}"):
+            run(load_collection(f"{srv.origin}/settings", "ml-model-allow-deny-list"))
+    finally:
+        srv.shutdown()
