@@ -26,8 +26,9 @@ TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "applicat
          ".css": "text/css", ".png": "image/png", ".map": "application/json"}
 
 # Called before a request is served; returning (status, body) answers it instead (fault injection), and
-# (status, body, headers) with headers that replace the usual ones ({"Content-Length": None} sends none, and
-# the connection closes after the body, as a server that streams without a length does).
+# (status, body, headers) with headers that replace the usual ones ({"Content-Length": None} sends none; with
+# none or a length other than the body's, the connection closes after the body, as a server that streams
+# without a length or dies mid-body does, unless the headers say "Connection": "keep-alive").
 Hook = Callable[[str, str], "tuple[int, bytes] | tuple[int, bytes, dict[str, str | None]] | None"]
 
 
@@ -110,7 +111,8 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in sent.items():
             if value is not None:
                 self.send_header(name, value)
-        if sent["Content-Length"] is None:
+        if sent["Content-Length"] != str(len(body)) and sent.get("Connection") != "keep-alive":
+            # no length, or a body cut short: the connection ends there (unless the hook keeps it open)
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()

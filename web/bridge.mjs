@@ -36,10 +36,14 @@ async function writeAll(handle, chunks) {
 }
 
 // {status, headers (JSON text), size, sha256, body}; a body only for 2xx answers. A download that receives
-// nothing for stallMs fails; onProgress(loaded, chunk, length) runs per chunk read.
+// nothing for stallMs fails; one cut off by a network error resumes where it stopped with a Range request
+// (If-Range: the file must not have changed), up to RESUMES times; onProgress(loaded, chunk, length) runs per
+// chunk read.
+const RESUMES = 3;
+
 export async function download(url, timeoutMs, stallMs, onProgress) {
   const abort = new AbortController();
-  const signals = [abort.signal, ...(timeoutMs ? [AbortSignal.timeout(timeoutMs)] : [])];
+  const signal = AbortSignal.any([abort.signal, ...(timeoutMs ? [AbortSignal.timeout(timeoutMs)] : [])]);
   let stalled = null;
   const watch = () => {
     clearTimeout(stalled);
@@ -47,37 +51,62 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
   };
   watch();
   try {
-    const response = await fetch(url, { signal: AbortSignal.any(signals), cache: "no-store" });
+    let response = await fetch(url, { signal, cache: "no-store" });
+    const { status } = response;
     const headers = JSON.stringify(Object.fromEntries(response.headers));
     if (!response.ok || !response.body) {
       await response.body?.cancel();
       return { status: response.status, headers, size: 0, sha256: null, body: null };
     }
     const length = Number(response.headers.get("content-length")) || null;
-    const hasher = await createSHA256();
-    const body = await (await folder("incoming")).getFileHandle(uniqueName(), { create: true });
-    let size = 0;
-    const reader = response.body.getReader();
-    async function* chunks() {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        watch();
-        hasher.update(value);
-        size += value.byteLength;
-        yield value;
-        onProgress?.(size, value.byteLength, length);
+    if (length) {  // a file that cannot fit fails before any of it is written
+      const { quota, usage } = await navigator.storage.estimate();
+      if (length > quota - usage) {
+        await response.body.cancel();
+        throw new DOMException(`it needs ${length} bytes and ${quota - usage} are free`, "QuotaExceededError");
       }
     }
+    const etag = response.headers.get("etag");
+    const resumable = response.headers.get("accept-ranges") === "bytes" && etag && !etag.startsWith("W/");
+    const hasher = await createSHA256();
+    const body = await (await folder("incoming")).getFileHandle(uniqueName(), { create: true });
+    const access = await body.createSyncAccessHandle();
+    let size = 0;
     try {
-      await writeAll(body, chunks());
+      for (let resumes = 0; ; resumes++) {
+        try {
+          const reader = response.body.getReader();
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            watch();
+            const written = access.write(value, { at: size });
+            // A full quota can show as a short write rather than an exception.
+            if (written !== value.byteLength) throw new DOMException(`the storage quota ran out after ${size} bytes`, "QuotaExceededError");
+            hasher.update(value);
+            size += written;
+            onProgress?.(size, written, length);
+          }
+          break;
+        } catch (error) {
+          if (signal.aborted || error.name === "QuotaExceededError" || !resumable || resumes >= RESUMES) throw error;
+          response = await fetch(url, { signal, cache: "no-store", headers: { Range: `bytes=${size}-`, "If-Range": etag } });
+          if (response.status !== 206 || !response.headers.get("content-range")?.startsWith(`bytes ${size}-`)) {
+            await response.body?.cancel();
+            throw error;
+          }
+        }
+      }
+      access.flush();
     } catch (error) {
+      access.close();
       await discard(body);
       throw error;
     }
-    return { status: response.status, headers, size, sha256: hasher.digest("hex"), body };
+    access.close();
+    return { status, headers, size, sha256: hasher.digest("hex"), body };
   } catch (error) {
-    throw named(abort.signal.aborted ? abort.signal.reason : error, `download of ${url} failed`);
+    throw named(signal.aborted ? signal.reason ?? error : error, `download of ${url} failed`);
   } finally {
     clearTimeout(stalled);
   }

@@ -179,6 +179,12 @@ export async function getPyodide() {
   throw error;
 }
 
+/** Asks the browser to keep this site's storage (the model cache) under storage pressure; resolves to whether
+ *  it will. Runs on the page: the permission is the page's to ask for. */
+export async function persistStorage() {
+  return navigator.storage?.persist ? await navigator.storage.persist() : false;
+}
+
 export function listModels() { return call("listModels"); }
 export function listFiles(query) { return call("listFiles", [query]); }
 export function deleteModels(query = {}) { return call("deleteModels", [query]); }

@@ -65,33 +65,55 @@ async def fetch(url: str, method: str = "GET", timeout_s: float | None = None) -
         return Response(url, raw.status, headers, body)
 
 
+RESUMES = 3  # a body cut off mid-way is asked for again from where it stopped, this many times
+
+
+def _open_range(url: str, start: int, etag: str, timeout_s: float | None) -> Any:
+    request = urllib.request.Request(url, headers={"Range": f"bytes={start}-", "If-Range": etag})
+    return urllib.request.urlopen(request, timeout=timeout_s or 60)
+
+
 async def download(url: str, on_progress: ProgressCallback | None = None, timeout_s: float | None = None,
                    stall_s: float | None = None) -> Download:
-    raw = await asyncio.to_thread(_open, url, "GET", stall_s or timeout_s)  # a socket timeout is per read
-    with raw:
-        headers = {k.lower(): v for k, v in raw.headers.items()}
-        if not 200 <= raw.status < 300:
-            return Download(url, raw.status, headers)
-        length = int(headers["content-length"]) if "content-length" in headers else None
-        incoming = store_dir() / "incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=incoming)
-        body = FileBody(Path(name), temporary=True)
-        digest, size = hashlib.sha256(), 0
-        try:
-            with os.fdopen(handle, "wb") as out:
-                while True:
-                    chunk = await asyncio.to_thread(raw.read, CHUNK)
-                    if not chunk:
-                        break
-                    digest.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-                    if on_progress:
-                        on_progress(size, len(chunk), length)
-        except (OSError, http.client.HTTPException) as error:  # a reset, a body cut short of its length
-            raise DownloadError(f"could not download {url}: {error!r}") from None
-        return Download(url, raw.status, headers, size, digest.hexdigest(), body)
+    timeout = stall_s or timeout_s  # a socket timeout is per read: a stall
+    raw = await asyncio.to_thread(_open, url, "GET", timeout)
+    headers = {k.lower(): v for k, v in raw.headers.items()}
+    if not 200 <= raw.status < 300:
+        raw.close()
+        return Download(url, raw.status, headers)
+    length = int(headers["content-length"]) if headers.get("content-length", "").isdigit() else None
+    etag = headers.get("etag", "")
+    resumable = headers.get("accept-ranges") == "bytes" and etag and not etag.startswith("W/")
+    incoming = store_dir() / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=incoming)
+    body = FileBody(Path(name), temporary=True)
+    digest, size, source = hashlib.sha256(), 0, raw
+    with os.fdopen(handle, "wb") as out:
+        for resumes in range(RESUMES + 1):
+            try:
+                with source:
+                    while chunk := await asyncio.to_thread(source.read, CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+                        size += len(chunk)
+                        if on_progress:
+                            on_progress(size, len(chunk), length)
+                if length is None or size >= length:
+                    break
+                failure = DownloadError(f"could not download {url}: the connection ended after {size} of {length} bytes")
+            except (OSError, http.client.HTTPException) as error:  # a reset, a timeout, a body cut short
+                failure = DownloadError(f"could not download {url}: {error!r}")
+            if not resumable or resumes == RESUMES:
+                raise failure
+            try:
+                source = await asyncio.to_thread(_open_range, url, size, etag, timeout)
+            except (OSError, http.client.HTTPException):
+                raise failure from None
+            if source.status != 206 or not source.headers.get("content-range", "").startswith(f"bytes {size}-"):
+                source.close()
+                raise failure
+    return Download(url, raw.status, headers, size, digest.hexdigest(), body)
 
 
 async def read_body(body: Body, start: int | None = None, end: int | None = None) -> bytes:

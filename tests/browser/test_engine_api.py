@@ -172,3 +172,12 @@ import micropip
 [before, micropip.__version__]`);
     }""")
     assert found == [False, "0.9.0"]
+
+
+def test_persist_storage_is_asked_from_the_page(page):
+    result = page.evaluate("""async () => {
+      const { persistStorage } = await import('./engine.mjs');
+      const granted = await persistStorage();
+      return { granted, persisted: await navigator.storage.persisted() };
+    }""")
+    assert isinstance(result["granted"], bool) and result["granted"] == result["persisted"]
