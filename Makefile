@@ -49,6 +49,8 @@ bench: setup chromium qemu
 	$(PYTHON) -m bench.quantization
 	$(PYTHON) -m bench.main_thread
 	$(PYTHON) -m bench.startup
+	$(PYTHON) -m bench.storage
+	$(PYTHON) -m bench.large_model
 
 clean:
 	rm -rf web/vendor hub .cache node_modules
