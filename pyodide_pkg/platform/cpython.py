@@ -43,12 +43,11 @@ class FileBody:
 
 
 def _open(url: str, method: str, timeout_s: float | None) -> Any:
-    request = urllib.request.Request(url, method=method)
     try:
-        return urllib.request.urlopen(request, timeout=timeout_s or 60)
+        return urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=timeout_s or 60)
     except urllib.error.HTTPError as error:
         return error
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:  # ValueError: not a URL
         raise DownloadError(f"could not reach {url}: {error}") from None
 
 
