@@ -8,8 +8,8 @@ import pytest
 import pyodide_pkg
 from tests import text_task_cases as cases
 from tests.conftest import run
-from tests.unit.test_text_tasks import (assert_quantized_classifier_close, assert_same, engine_options,
-                                        our_results, real_text_classifier)
+from tests.unit.test_text_tasks import (assert_quantized_classifier_close, assert_same, concurrency_cases,
+                                        engine_options, our_results, real_text_classifier)
 
 RUN_ALL = """async ([options, requests]) => {
   const { createEngine } = await import('./engine.mjs');
@@ -96,3 +96,14 @@ def test_pooled_embeddings_in_browser_match_cpython(page, server, store_dir):
     for answer, want in zip(answers, our_results(server, model, task, requests)):
         assert answer["ok"], answer
         assert np.abs(np.array(answer["value"]) - np.array(want)).max() <= 1e-4
+
+
+@pytest.mark.parametrize("task", list(concurrency_cases()))
+def test_concurrent_runs_in_browser_equal_sequential_runs(page, server, task):
+    """Runs in flight together on one engine in the engine host: each gets what it gets alone."""
+    from tests.browser.test_generation_in_browser import CONCURRENT
+
+    model, requests = concurrency_cases()[task]
+    options = {k: v for k, v in engine_options(server, model, task).items() if k != "settingsBaseUrl"}
+    found = page.evaluate(CONCURRENT, [options, requests])
+    assert found["concurrent"] == found["sequential"]

@@ -1,5 +1,7 @@
 """The text tasks under CPython against transformers' pipelines on the same checkpoints and inputs."""
 
+import asyncio
+
 import numpy as np
 import pytest
 import transformers
@@ -251,3 +253,31 @@ def test_real_classifier_matches_transformers(server, store_dir):
     for (args, options), got in zip(requests, fp32):
         assert_same(got, plain(reference(pipe, "text-classification", args, options)), f"{args!r:.60} {options}")
     assert_quantized_classifier_close(pipe, texts, run(go("q8", [([t], {"top_k": None}) for t in texts])))
+
+
+def concurrency_cases() -> dict[str, tuple[str, list[dict]]]:
+    """Per non-generating task: a model and up to six requests (generating tasks: test_generation)."""
+    from tests import generation_cases
+
+    out = {task: (f"test/tiny-bert-{task}", [{"args": a, "options": o} for a, o in task_cases(task, "bert")[:6]])
+           for task in TASKS}
+    out["feature-extraction"] = ("test/tiny-bert-feature-extraction",
+                                 [{"args": a, "options": o} for a, o in cases.feature_extraction()[:6]])
+    out["image-classification"] = ("test/tiny-vit", [{"args": [image], "options": {"top_k": 3}}
+                                                     for image in generation_cases.images()[:6]])
+    return out
+
+
+@pytest.mark.parametrize("task", list(concurrency_cases()))
+def test_concurrent_runs_on_one_engine_equal_sequential_runs(server, store_dir, task):
+    model, requests = concurrency_cases()[task]
+
+    async def go():
+        engine = await pyodide_pkg.create_engine(engine_options(server, model, task))
+        try:
+            sequential = [await engine.run(r) for r in requests]
+            return sequential, list(await asyncio.gather(*(engine.run(r) for r in requests)))
+        finally:
+            await engine.terminate()
+    sequential, concurrent = run(go())
+    assert len(requests) >= 2 and concurrent == sequential
