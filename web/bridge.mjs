@@ -7,14 +7,18 @@
 import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
 
 let ort = null;
-const STALE_MS = 3600_000;  // an unclaimed download or body older than this is left over from a crash
+// Every file this engine host writes carries its name; the host holds a Web Lock of that name for its whole
+// life, so a file whose owner's lock is free was left by a host that is gone (a reload, a closed tab, a crash).
+const OWNER = crypto.randomUUID();
+const ownerLock = (owner) => `ml-engine-host-${owner}`;
+navigator.locks.request(ownerLock(OWNER), () => new Promise(() => {}));
 
 const folder = async (...names) => {
   let dir = await navigator.storage.getDirectory();
   for (const name of names) dir = await dir.getDirectoryHandle(name, { create: true });
   return dir;
 };
-const uniqueName = () => `${Date.now().toString(36)}-${crypto.randomUUID()}`;
+const uniqueName = () => `${OWNER}.${Date.now().toString(36)}-${crypto.randomUUID()}`;
 
 // A JS error Python can tell apart by name (a DOMException's name, e.g. QuotaExceededError, is kept).
 const named = (error, message) => Object.assign(new Error(`${message}: ${error?.message ?? error}`), { name: error?.name ?? "Error" });
@@ -139,8 +143,8 @@ const request = (req) => new Promise((resolve, reject) => {
 const sameKeyPath = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 // Creates missing stores and indexes; a store or index whose key path changed is rebuilt. The store's
-// bodies live in the OPFS folder of its name; leftovers of a crash (a download never stored, a body no
-// record names) are swept once they are old enough not to belong to another tab's work in progress.
+// bodies live in the OPFS folder of its name; leftovers (a download never stored, a body no record names)
+// are swept when the host that wrote them is gone.
 export async function idbOpen(name, schemaJson) {
   const schema = JSON.parse(schemaJson);
   const open = indexedDB.open(name, schema.version);
@@ -177,12 +181,11 @@ async function sweep(db) {
       if (record?.bodyFile) named.add(record.bodyFile);
     }
   }
-  for (const [dir, keep] of [[await folder("incoming"), new Set()], [db.bodies, named]]) {
+  const alive = new Set((await navigator.locks.query()).held.map((lock) => lock.name));
+  for (const dir of [await folder("incoming"), db.bodies]) {
     for await (const [entry, handle] of dir.entries()) {
-      if (keep.has(entry) || handle.kind !== "file") continue;
-      try {
-        if (Date.now() - (await handle.getFile()).lastModified > STALE_MS) await dir.removeEntry(entry);
-      } catch { /* in use by another tab */ }
+      if (handle.kind !== "file" || named.has(entry) || alive.has(ownerLock(entry.split(".")[0]))) continue;
+      await dir.removeEntry(entry).catch(() => {});
     }
   }
 }

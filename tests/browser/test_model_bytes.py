@@ -91,3 +91,37 @@ def test_bodies_kept_in_indexeddb_by_earlier_versions_move_to_opfs(page, server,
     assert found["before"] == ["bodyFile", "id"] and found["after"] == ["bodyFile", "id"]
     assert found["again"] == found["first"]
     assert server.requests("GET", prefix=f"/hub/{model}/v1/onnx/model.onnx").count(f"/hub/{model}/v1/onnx/model.onnx") == 1
+
+
+INCOMING = """async () => {
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('incoming', { create: true });
+  const names = [];
+  for await (const name of dir.keys()) names.push(name);
+  return names;
+}"""
+
+
+def test_a_reload_mid_download_leaves_nothing_behind(page, server, store_dir):
+    """The 1 GiB download is cut by a reload: no record names it, and its partial file is swept once the
+    engine host that wrote it is gone (its Web Lock is free), so the space comes back."""
+    import time
+
+    options = {k: v for k, v in engine_options(server, GIANT, "feature-extraction").items() if k != "settingsBaseUrl"}
+    page.evaluate("(options) => { import('./engine.mjs').then((api) => { window.loading = api.createEngine(options); }); }",
+                  options)
+    deadline = time.time() + 60
+    while not page.evaluate(INCOMING) and time.time() < deadline:
+        time.sleep(0.2)
+    assert page.evaluate(INCOMING), "the download never started"
+    time.sleep(1.5)
+    page.reload()
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    found = page.evaluate("""async ([options, incoming]) => {
+      const { listFiles, createEngine } = await import('./engine.mjs');
+      const files = await listFiles({ model: options.modelId, revision: options.modelRevision });
+      const left = await (eval(incoming))();
+      const { usage } = await navigator.storage.estimate();
+      return { files: files.map((f) => f.path), left, usage };
+    }""", [options, INCOMING])
+    assert "onnx/model.onnx_data" not in found["files"]
+    assert found["left"] == [] and found["usage"] < GIANT_BYTES // 4, found
