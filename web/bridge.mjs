@@ -40,10 +40,50 @@ async function writeAll(handle, chunks) {
 }
 
 // {status, headers (JSON text), size, sha256, body}; a body only for 2xx answers. A download that receives
-// nothing for stallMs fails; one cut off by a network error resumes where it stopped with a Range request
-// (If-Range: the file must not have changed), up to RESUMES times; onProgress(loaded, chunk, length) runs per
-// chunk read.
+// nothing for stallMs fails; onProgress(loaded, chunk, length) runs per chunk read. A download cut off by a
+// network error resumes where it stopped with a Range request (If-Range: the file must not have changed), up
+// to RESUMES times; one cut off for good (a reload, a closed tab) resumes in the next attempt, from its last
+// checkpoint: it is written to partial/<sha256 of the URL>, and every CHECKPOINT bytes <that>.json records its
+// ETag, the bytes flushed and the hasher's state there.
 const RESUMES = 3;
+const CHECKPOINT = 32 << 20;
+const PARTIAL_DAYS = 7;  // an unfinished download nobody resumed is dropped after this
+
+const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
+const unbase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+// The URL's partial file, opened exclusively, with what its last checkpoint says; null when another engine
+// host is downloading the same URL (this one then writes a file of its own).
+async function partialFor(url) {
+  const dir = await folder("partial");
+  const key = (await createSHA256()).init().update(url).digest("hex");
+  const handle = await dir.getFileHandle(key, { create: true });
+  let access;
+  try {
+    access = await handle.createSyncAccessHandle();
+  } catch {
+    return null;
+  }
+  let saved = null;
+  try {
+    saved = JSON.parse(await (await (await dir.getFileHandle(`${key}.json`)).getFile()).text());
+    if (!(saved.size > 0 && saved.size <= access.getSize() && saved.etag && saved.state)) saved = null;
+  } catch {
+    saved = null;
+  }
+  return { dir, key, handle, access, saved };
+}
+
+async function checkpoint(partial, etag, size, hasher) {
+  partial.access.flush();
+  const writable = await (await partial.dir.getFileHandle(`${partial.key}.json`, { create: true })).createWritable();
+  await writable.write(JSON.stringify({ etag, size, state: base64(hasher.save()) }));
+  await writable.close();
+}
+
+async function forget(partial) {
+  await partial.dir.removeEntry(`${partial.key}.json`).catch(() => {});
+}
 
 export async function download(url, timeoutMs, stallMs, onProgress) {
   const abort = new AbortController();
@@ -54,28 +94,46 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
     if (stallMs) stalled = setTimeout(() => abort.abort(new DOMException(`no data for ${stallMs} ms`, "TimeoutError")), stallMs);
   };
   watch();
+  let partial = null;
   try {
-    let response = await fetch(url, { signal, cache: "no-store" });
-    const { status } = response;
-    const headers = JSON.stringify(Object.fromEntries(response.headers));
-    if (!response.ok || !response.body) {
+    partial = await partialFor(url);
+    const saved = partial?.saved;
+    const ranged = saved ? { headers: { Range: `bytes=${saved.size}-`, "If-Range": saved.etag } } : {};
+    let response = await fetch(url, { signal, cache: "no-store", ...ranged });
+    if (saved && response.status === 416) {  // what was saved no longer fits the file: start over
       await response.body?.cancel();
-      return { status: response.status, headers, size: 0, sha256: null, body: null };
+      response = await fetch(url, { signal, cache: "no-store" });
     }
-    const length = Number(response.headers.get("content-length")) || null;
+    const found = Object.fromEntries(response.headers);
+    let start = 0;
+    if (saved && response.status === 206 && found["content-range"]?.startsWith(`bytes ${saved.size}-`)) {
+      start = saved.size;  // the file as a whole is described to Python, as a plain answer would have
+      found["content-length"] = found["content-range"].split("/")[1];
+      delete found["content-range"];
+    }
+    const status = start ? 200 : response.status;
+    const headers = JSON.stringify(found);
+    if (!(status >= 200 && status < 300) || !response.body) {
+      await response.body?.cancel();
+      partial?.access.close();
+      return { status, headers, size: 0, sha256: null, body: null };
+    }
+    const length = Number(found["content-length"]) || null;
     if (length) {  // a file that cannot fit fails before any of it is written
       const { quota, usage } = await navigator.storage.estimate();
-      if (length > quota - usage) {
+      if (length - start > quota - usage) {
         await response.body.cancel();
-        throw new DOMException(`it needs ${length} bytes and ${quota - usage} are free`, "QuotaExceededError");
+        throw new DOMException(`it needs ${length - start} bytes and ${quota - usage} are free`, "QuotaExceededError");
       }
     }
     const etag = response.headers.get("etag");
     const resumable = response.headers.get("accept-ranges") === "bytes" && etag && !etag.startsWith("W/");
     const hasher = await createSHA256();
-    const body = await (await folder("incoming")).getFileHandle(uniqueName(), { create: true });
-    const access = await body.createSyncAccessHandle();
-    let size = 0;
+    if (start) hasher.load(unbase64(saved.state));
+    const body = partial?.handle ?? await (await folder("incoming")).getFileHandle(uniqueName(), { create: true });
+    const access = partial?.access ?? await body.createSyncAccessHandle();
+    access.truncate(start);
+    let size = start, unsaved = 0;
     try {
       for (let resumes = 0; ; resumes++) {
         try {
@@ -89,6 +147,11 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
             if (written !== value.byteLength) throw new DOMException(`the storage quota ran out after ${size} bytes`, "QuotaExceededError");
             hasher.update(value);
             size += written;
+            unsaved += written;
+            if (partial && resumable && unsaved >= CHECKPOINT) {
+              await checkpoint(partial, etag, size, hasher);
+              unsaved = 0;
+            }
             onProgress?.(size, written, length);
           }
           break;
@@ -103,11 +166,17 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
       }
       access.flush();
     } catch (error) {
+      const keep = partial && resumable && size > 0 && error.name !== "QuotaExceededError";
+      if (keep) await checkpoint(partial, etag, size, hasher).catch(() => {});
       access.close();
-      await discard(body);
+      if (!keep) {
+        if (partial) await forget(partial);
+        await discard(body);
+      }
       throw error;
     }
     access.close();
+    if (partial) await forget(partial);
     return { status, headers, size, sha256: hasher.digest("hex"), body };
   } catch (error) {
     throw named(signal.aborted ? signal.reason ?? error : error, `download of ${url} failed`);
@@ -180,6 +249,12 @@ async function sweep(db) {
     for (const record of await request(db.transaction(storeName).objectStore(storeName).getAll())) {
       if (record?.bodyFile) named.add(record.bodyFile);
     }
+  }
+  const partial = await folder("partial");
+  for await (const [entry, handle] of partial.entries()) {
+    try {  // a partial file being written is locked: getFile() or removeEntry() fails, and it stays
+      if (Date.now() - (await handle.getFile()).lastModified > PARTIAL_DAYS * 86400_000) await partial.removeEntry(entry);
+    } catch { /* in use */ }
   }
   const alive = new Set((await navigator.locks.query()).held.map((lock) => lock.name));
   for (const dir of [await folder("incoming"), db.bodies]) {

@@ -6,7 +6,7 @@ import hashlib
 import pytest
 
 from tests import text_task_cases as cases
-from tests.conftest import HUB
+from tests.conftest import HUB, assert_cache_intact
 from tests.unit.test_text_tasks import assert_same, engine_options, our_results
 from tools.external_models import EXTERNAL, GIANT, GIANT_BYTES
 
@@ -93,35 +93,39 @@ def test_bodies_kept_in_indexeddb_by_earlier_versions_move_to_opfs(page, server,
     assert server.requests("GET", prefix=f"/hub/{model}/v1/onnx/model.onnx").count(f"/hub/{model}/v1/onnx/model.onnx") == 1
 
 
-INCOMING = """async () => {
-  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('incoming', { create: true });
+LISTING = """async (folder) => {
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(folder, { create: true });
   const names = [];
   for await (const name of dir.keys()) names.push(name);
   return names;
 }"""
 
 
-def test_a_reload_mid_download_leaves_nothing_behind(page, server, store_dir):
-    """The 1 GiB download is cut by a reload: no record names it, and its partial file is swept once the
-    engine host that wrote it is gone (its Web Lock is free), so the space comes back."""
+def test_a_reload_mid_download_resumes_in_the_next_attempt(page, server, store_dir):
+    """The 1 GiB download is cut by a reload after its first checkpoint: no record names it, the next attempt
+    asks only for the rest (206), and the stored file is whole (its sha256 hashed across the two halves)."""
     import time
 
     options = {k: v for k, v in engine_options(server, GIANT, "feature-extraction").items() if k != "settingsBaseUrl"}
     page.evaluate("(options) => { import('./engine.mjs').then((api) => { window.loading = api.createEngine(options); }); }",
                   options)
-    deadline = time.time() + 60
-    while not page.evaluate(INCOMING) and time.time() < deadline:
+    deadline = time.time() + 90
+    while not any(n.endswith(".json") for n in page.evaluate(LISTING, "partial")) and time.time() < deadline:
         time.sleep(0.2)
-    assert page.evaluate(INCOMING), "the download never started"
-    time.sleep(1.5)
+    assert any(n.endswith(".json") for n in page.evaluate(LISTING, "partial")), "no checkpoint was written"
     page.reload()
     page.wait_for_function("document.body.dataset.ready === 'true'")
-    found = page.evaluate("""async ([options, incoming]) => {
+    server.log.clear()
+    found = page.evaluate("""async (options) => {
       const { listFiles, createEngine } = await import('./engine.mjs');
-      const files = await listFiles({ model: options.modelId, revision: options.modelRevision });
-      const left = await (eval(incoming))();
-      const { usage } = await navigator.storage.estimate();
-      return { files: files.map((f) => f.path), left, usage };
-    }""", [options, INCOMING])
-    assert "onnx/model.onnx_data" not in found["files"]
-    assert found["left"] == [] and found["usage"] < GIANT_BYTES // 4, found
+      const before = await listFiles({ model: options.modelId, revision: options.modelRevision });
+      const engine = await createEngine(options);
+      const vectors = await engine.run({ args: [['after the reload']] });
+      const after = await listFiles({ model: options.modelId, revision: options.modelRevision });
+      return { before: before.map((f) => f.path), after, dims: vectors[0][0].length };
+    }""", options)
+    assert "onnx/model.onnx_data" not in found["before"] and found["dims"] == 32
+    data = f"/hub/{GIANT}/v1/onnx/model.onnx_data"
+    assert [int(status) for _, path, status in server.log if path == data] == [206]
+    assert_cache_intact([f for f in found["after"] if f["path"] == "onnx/model.onnx_data"])
+    assert page.evaluate(LISTING, "incoming") == [] and page.evaluate(LISTING, "partial") == []
