@@ -144,7 +144,9 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
             watch();
             const written = access.write(value, { at: size });
             // A full quota can show as a short write rather than an exception.
-            if (written !== value.byteLength) throw new DOMException(`the storage quota ran out after ${size} bytes`, "QuotaExceededError");
+            if (written !== value.byteLength) {
+              throw new DOMException(`the storage quota ran out after ${size} of ${length ?? "?"} bytes`, "QuotaExceededError");
+            }
             hasher.update(value);
             size += written;
             unsaved += written;

@@ -181,3 +181,15 @@ def test_persist_storage_is_asked_from_the_page(page):
       return { granted, persisted: await navigator.storage.persisted() };
     }""")
     assert isinstance(result["granted"], bool) and result["granted"] == result["persisted"]
+
+
+def test_two_engines_on_one_model_share_downloads_and_both_hold_its_files(page, fresh_log):
+    result = page.evaluate("""async () => {
+      const { createEngine, listFiles } = await import('./engine.mjs');
+      const options = { taskName: 'feature-extraction', modelId: 'test/tiny-bert-feature-extraction', modelRevision: 'v1', dtype: 'q8' };
+      await Promise.all([createEngine({ ...options, engineId: 'one' }), createEngine({ ...options, engineId: 'two' })]);
+      return await listFiles({ model: options.modelId, revision: options.modelRevision });
+    }""")
+    gets = fresh_log.requests("GET", "/hub")
+    assert gets and len(gets) == len(set(gets))
+    assert result and all(f["engines"] == ["one", "two"] for f in result)
