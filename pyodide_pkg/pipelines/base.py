@@ -9,7 +9,6 @@ from .loading import LoadContext
 
 class Pipeline:
     task: str = ""
-    aliases: tuple[str, ...] = ()
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "Pipeline":

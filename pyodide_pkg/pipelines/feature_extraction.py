@@ -21,7 +21,6 @@ def normalized(vectors: np.ndarray) -> np.ndarray:
 
 class FeatureExtractionPipeline(Pipeline):
     task = "feature-extraction"
-    aliases = ("sentence-similarity",)
 
     def __init__(self, encoder: TextEncoder) -> None:
         self.encoder = encoder

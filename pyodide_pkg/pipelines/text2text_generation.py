@@ -6,7 +6,6 @@ The prefix and generation settings a config keeps for the task (`task_specific_p
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -16,9 +15,6 @@ from ..errors import RequestError
 from ..generation import Seq2SeqModel, from_model
 from .loading import LoadContext
 from .generative import GenerativePipeline, Piece, TextPieces, check_prompt_length, decoder_start
-
-TRANSLATION = re.compile(r"^translation_([A-Za-z_-]+)_to_([A-Za-z_-]+)$")
-
 
 async def load_seq2seq(ctx: LoadContext) -> tuple[Seq2SeqModel, Any, dict[str, Any], dict[str, Any]]:
     """Encoder and decoder sessions (the merged decoder, else the plain one: no cache then), the

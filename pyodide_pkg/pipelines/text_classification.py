@@ -19,7 +19,6 @@ OPTIONS = ("top_k", "function_to_apply", "truncation")
 
 class TextClassificationPipeline(Pipeline):
     task = "text-classification"
-    aliases = ("sentiment-analysis",)
 
     def __init__(self, encoder: TextEncoder) -> None:
         self.encoder = encoder

@@ -23,7 +23,6 @@ OPTIONS = ("aggregation_strategy", "ignore_labels", "stride")
 
 class TokenClassificationPipeline(Pipeline):
     task = "token-classification"
-    aliases = ("ner",)
 
     def __init__(self, encoder: TextEncoder) -> None:
         self.encoder = encoder
