@@ -7,8 +7,9 @@
 import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
 
 let ort = null;
-// Every file this engine host writes carries its name; the host holds a Web Lock of that name for its whole
-// life, so a file whose owner's lock is free was left by a host that is gone (a reload, a closed tab, a crash).
+// Every body and unresumable download this engine host writes carries its name; the host holds a Web Lock of
+// that name for its whole life, so such a file whose owner's lock is free was left by a host that is gone (a
+// closed tab, a crash). Resumable downloads are kept apart, in partial/, for the next attempt.
 const OWNER = crypto.randomUUID();
 const ownerLock = (owner) => `ml-engine-host-${owner}`;
 navigator.locks.request(ownerLock(OWNER), () => new Promise(() => {}));
