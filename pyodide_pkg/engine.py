@@ -58,9 +58,7 @@ class Engine:
         root = o.modelHubRootUrl
         hub = ModelHub(root, o.modelHubUrlTemplate, named)
         files = FileSource(hub, cache, allow_deny, o.taskName, o.engineId, self.notify)
-        for model, revision in {(o.modelId, o.modelRevision),
-                                (o.tokenizerId or o.modelId, o.tokenizerRevision or o.modelRevision),
-                                (o.processorId or o.modelId, o.processorRevision or o.modelRevision)}:
+        for model, revision in {o.model_repo, o.tokenizer_repo, o.processor_repo}:
             hub.file_url(model, revision, "config.json")  # validates before anything is fetched
         runtime = asyncio.ensure_future(ensure_runtime(runtime_records, cache, o.numThreads, self.notify))
         try:

@@ -40,6 +40,20 @@ class PipelineOptions:
     numThreads: int = 0
     logLevel: str = "Error"
 
+    @property
+    def model_repo(self) -> tuple[str, str]:
+        return self.modelId, self.modelRevision
+
+    @property
+    def tokenizer_repo(self) -> tuple[str, str]:
+        """Where the tokenizer files come from: tokenizerId, or the model's own repository."""
+        return self.tokenizerId or self.modelId, self.tokenizerRevision or self.modelRevision
+
+    @property
+    def processor_repo(self) -> tuple[str, str]:
+        """Where preprocessor_config.json comes from: processorId, as Firefox uses it, or the model's own."""
+        return self.processorId or self.modelId, self.processorRevision or self.modelRevision
+
 
 _TYPES: dict[str, type] = {
     f.name: (int if f.name in ("timeoutMS", "numThreads") else str)

@@ -24,16 +24,19 @@ const uniqueName = () => `${OWNER}.${Date.now().toString(36)}-${crypto.randomUUI
 // A JS error Python can tell apart by name (a DOMException's name, e.g. QuotaExceededError, is kept).
 const named = (error, message) => Object.assign(new Error(`${message}: ${error?.message ?? error}`), { name: error?.name ?? "Error" });
 
+// A full quota can show as a short write rather than an exception: both are a QuotaExceededError.
+function writeAt(access, chunk, at, total) {
+  if (access.write(chunk, { at }) !== chunk.byteLength) {
+    throw new DOMException(`the storage quota ran out after ${at} of ${total ?? "?"} bytes`, "QuotaExceededError");
+  }
+  return chunk.byteLength;
+}
+
 async function writeAll(handle, chunks) {
   const access = await handle.createSyncAccessHandle();
   try {
     let at = 0;
-    for await (const chunk of chunks) {
-      const written = access.write(chunk, { at });
-      at += written;
-      // A full quota can show as a short write rather than an exception.
-      if (written !== chunk.byteLength) throw new DOMException(`wrote ${at} bytes, then the storage quota ran out`, "QuotaExceededError");
-    }
+    for await (const chunk of chunks) at += writeAt(access, chunk, at);
     access.flush();
   } finally {
     access.close();
@@ -143,11 +146,7 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
             const { done, value } = await reader.read();
             if (done) break;
             watch();
-            const written = access.write(value, { at: size });
-            // A full quota can show as a short write rather than an exception.
-            if (written !== value.byteLength) {
-              throw new DOMException(`the storage quota ran out after ${size} of ${length ?? "?"} bytes`, "QuotaExceededError");
-            }
+            const written = writeAt(access, value, size, length);
             hasher.update(value);
             size += written;
             unsaved += written;

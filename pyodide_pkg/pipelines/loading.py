@@ -37,24 +37,9 @@ class LoadContext:
     runtime: Awaitable[Any] = field(default_factory=lambda: asyncio.ensure_future(_nothing()))
     _bodies: dict[tuple[str, str, str], asyncio.Future] = field(default_factory=dict)
 
-    @property
-    def model(self) -> tuple[str, str]:
-        return self.options.modelId, self.options.modelRevision
-
-    @property
-    def tokenizer_repo(self) -> tuple[str, str]:
-        o = self.options
-        return o.tokenizerId or o.modelId, o.tokenizerRevision or o.modelRevision
-
-    @property
-    def processor_repo(self) -> tuple[str, str]:
-        """Where preprocessor_config.json comes from: processorId, as Firefox uses it, or the model's own."""
-        o = self.options
-        return o.processorId or o.modelId, o.processorRevision or o.modelRevision
-
     def body(self, path: str, repo: tuple[str, str] | None = None) -> asyncio.Future:
         """One download per file however many steps ask for it (config.json is read by several)."""
-        key = (*(repo or self.model), path)
+        key = (*(repo or self.options.model_repo), path)
         if key not in self._bodies:
             self._bodies[key] = asyncio.ensure_future(self.files.body(*key))
         return self._bodies[key]
@@ -97,7 +82,8 @@ class LoadContext:
                 return json.loads(data)
             except ValueError as error:
                 raise _Unparsable(f"{path} is not valid JSON ({error})") from None
-        repo = self.tokenizer_repo if tokenizer else self.processor_repo if processor else self.model
+        o = self.options
+        repo = o.tokenizer_repo if tokenizer else o.processor_repo if processor else o.model_repo
         return await self._parsed([path], repo, parse, (optional,))
 
     async def pretrained_tokenizer(self, chat: bool = False) -> Any:
@@ -116,7 +102,7 @@ class LoadContext:
                     chat_template=template.decode("utf-8") if template is not None else None)
             except (ValueError, KeyError, TypeError, NotImplementedError) as error:
                 raise _Unparsable(f"tokenizer files {', '.join(paths)}: {error}") from None
-        return await self._parsed(paths, self.tokenizer_repo, parse, (False, True, True))
+        return await self._parsed(paths, self.options.tokenizer_repo, parse, (False, True, True))
 
     async def session(self, path: str) -> Any:
         """A session from the graph and every external data file it names; declared ones start downloading
@@ -129,25 +115,21 @@ class LoadContext:
             self.body(name)
         for attempt in (1, 2):
             body = await asyncio.shield(graph)
+            suspects = [path]  # a graph that does not parse is the only suspect; a session that fails, all files
             try:
                 named = await external_data.referenced(lambda start, end: platform.read_body(body, start, end))
-            except ModelError as error:
-                named, failure = [], error
-            else:
-                failure = None
-            data = list(dict.fromkeys([*declared, *(posixpath.join(folder, n) for n in named)]))
-            external = dict(zip([posixpath.relpath(d, folder) for d in data],
-                                await asyncio.gather(*(asyncio.shield(self.body(d)) for d in data))))
-            await asyncio.shield(self.runtime)
-            if failure is None:
-                try:
-                    return await platform.create_session(body, self.options.numThreads, external)
-                except RuntimeError as error:
-                    failure = error
-            for evicted in [path, *data]:
-                await self._evict(evicted, self.model)
+                data = list(dict.fromkeys([*declared, *(posixpath.join(folder, n) for n in named)]))
+                external = dict(zip([posixpath.relpath(d, folder) for d in data],
+                                    await asyncio.gather(*(asyncio.shield(self.body(d)) for d in data))))
+                await asyncio.shield(self.runtime)
+                suspects += data
+                return await platform.create_session(body, self.options.numThreads, external)
+            except (ModelError, RuntimeError) as failure:  # the graph walk's and the session's own errors
+                error = failure
+            for suspect in suspects:
+                await self._evict(suspect, self.options.model_repo)
             if attempt == 2:
-                raise ModelError(f"{self.options.modelId}@{self.options.modelRevision}: {path}: {failure}") from None
+                raise ModelError(f"{self.options.modelId}@{self.options.modelRevision}: {path}: {error}") from None
             graph = self.body(path)
         raise AssertionError("unreachable")
 

@@ -11,16 +11,17 @@ ProgressCallback = Callable[[int, int, "int | None"], None]
 BLOB_FIELD = "data"
 
 Body = Any
-"""A file body held by the host, never read into Python unless asked: a Blob in the browser, a file on disk
-under CPython. Record stores keep one in a record's BLOB_FIELD, sessions are made from one."""
+"""A file body held by the host, never read into Python unless asked: an OPFS file's handle in the browser, a
+file on disk under CPython. Record stores keep one in a record's BLOB_FIELD, sessions are made from one."""
 
 
 @dataclass
-class Response:
+class Answer:
+    """What a server said, whatever became of the body."""
+
     url: str
     status: int
     headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
 
     @property
     def ok(self) -> bool:
@@ -31,22 +32,19 @@ class Response:
 
 
 @dataclass
-class Download:
+class Response(Answer):
+    """A small body read into Python (settings, images by URL)."""
+
+    body: bytes = b""
+
+
+@dataclass
+class Download(Answer):
     """A finished download: the body stayed in the host and was hashed on its way in."""
 
-    url: str
-    status: int
-    headers: dict[str, str]
     size: int = 0
     sha256: str | None = None
     body: Body | None = None
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
 
 
 def merged(new: dict[str, Any], old: dict[str, Any] | None, union: list[str], existing: bool) -> dict | None:
