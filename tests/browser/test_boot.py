@@ -59,3 +59,17 @@ def test_another_pyodide_gets_the_plain_stdlib_and_wheels(browser, server):
     assert found["json"][:2] == ["/lib/python312.zip/json/__init__.py", "zipimporter"]
     assert set(found["stdlib"].values()) == {"py"}
     assert all(w == ["py", False] for w in found["wheels"].values()), found["wheels"]
+
+
+def test_task_modules_load_when_a_task_is_first_used(page):
+    """Boot imports no task module (nor the tokenizers they bring); the first engine of a task imports its own."""
+    found = page.evaluate("""async () => {
+      const { createEngine, runPython } = await import('./engine.mjs');
+      const loaded = `import sys\\n[m for m in sys.modules if m.startswith("pyodide_pkg.pipelines.") or m == "pyodide_pkg.tokenizers"]`;
+      const before = await runPython(loaded);
+      await createEngine({ featureId: 'sentence-embeddings' });
+      return { before, after: await runPython(loaded) };
+    }""")
+    assert sorted(found["before"]) == ["pyodide_pkg.pipelines.base", "pyodide_pkg.pipelines.loading"]
+    assert {"pyodide_pkg.pipelines.feature_extraction", "pyodide_pkg.tokenizers"} <= set(found["after"])
+    assert "pyodide_pkg.pipelines.text2text_generation" not in found["after"]

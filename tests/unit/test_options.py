@@ -137,3 +137,20 @@ def test_allow_list_records_are_checked(server, tmp_path, record, problem):
             run(load_collection(f"{srv.origin}/settings", "ml-model-allow-deny-list"))
     finally:
         srv.shutdown()
+
+
+@pytest.mark.parametrize("task, cls", [("ner", "TokenClassificationPipeline"),
+                                       ("sentiment-analysis", "TextClassificationPipeline"),
+                                       ("translation_en_to_fr", "TranslationPipeline"),
+                                       ("sentence-similarity", "FeatureExtractionPipeline")])
+def test_task_names_and_aliases_find_their_pipeline(task, cls):
+    from pyodide_pkg.pipelines import pipeline_class
+
+    assert pipeline_class(task).__name__ == cls
+
+
+def test_an_unknown_task_is_named_with_the_known_ones():
+    from pyodide_pkg.pipelines import pipeline_class
+
+    with pytest.raises(OptionsError, match=r"unknown taskName 'speech'; known tasks: feature-extraction, fill-mask"):
+        pipeline_class("speech")
