@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Any
 
 from .dtypes import DEFAULT_DTYPE, SUFFIXES
 from .errors import OptionsError
+from .option_rules import Rule, check
 
 LOG_LEVELS = ("All", "Trace", "Debug", "Info", "Warn", "Error", "Critical", "Off")
 DEVICES = ("wasm", "cpu")
@@ -55,38 +55,21 @@ class PipelineOptions:
         return self.processorId or self.modelId, self.processorRevision or self.modelRevision
 
 
-_TYPES: dict[str, type] = {
-    f.name: (int if f.name in ("timeoutMS", "numThreads") else str)
-    for f in fields(PipelineOptions)
+_TEXT = Rule("string")
+RULES: dict[str, Rule] = {
+    **{f.name: _TEXT for f in fields(PipelineOptions)},
+    "engineId": Rule("string", nonempty=True),
+    "timeoutMS": Rule("integer", minimum=0, maximum=MAX_TIMEOUT_MS, also=(-1,), doc="-1: never released"),
+    "numThreads": Rule("integer", minimum=0),
+    "dtype": Rule("string", choices=tuple(SUFFIXES)),
+    "device": Rule("string", choices=DEVICES),
+    "logLevel": Rule("string", choices=LOG_LEVELS),
 }
-OPTION_NAMES = frozenset(_TYPES)
+OPTION_NAMES = frozenset(RULES)
 
 
-def _check_value(name: str, value: Any, source: str) -> Any:
-    expected = _TYPES[name]
-    if expected is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or int(value) != value:
-            raise OptionsError(f"{source}: option '{name}' must be an integer, got {value!r}")
-        value = int(value)
-    elif not isinstance(value, str):
-        raise OptionsError(f"{source}: option '{name}' must be a string, got {value!r}")
-    if name == "dtype" and value not in SUFFIXES:
-        raise OptionsError(
-            f"{source}: unknown dtype {value!r}; expected one of {', '.join(SUFFIXES)}"
-        )
-    if name == "device" and value not in DEVICES:
-        raise OptionsError(f"{source}: unknown device {value!r}; expected one of {', '.join(DEVICES)}")
-    if name == "logLevel" and value not in LOG_LEVELS:
-        raise OptionsError(f"{source}: unknown logLevel {value!r}; expected one of {', '.join(LOG_LEVELS)}")
-    if name == "timeoutMS" and not -1 <= value <= MAX_TIMEOUT_MS:
-        raise OptionsError(f"{source}: option 'timeoutMS' must be -1 (never) or from 0 to {MAX_TIMEOUT_MS}, "
-                           f"got {value}")
-    if name == "numThreads" and value < 0:
-        raise OptionsError(f"{source}: option 'numThreads' must be >= 0 (0 = automatic), got {value}")
-    if name == "engineId" and not value:
-        raise OptionsError(f"{source}: option 'engineId' must not be empty")
-    return value
+def _checked(values: dict[str, Any], where: str) -> dict[str, Any]:
+    return check(RULES, {k: v for k, v in values.items() if v is not None}, where, OptionsError, defaults=False)
 
 
 def check_caller_options(options: Any) -> dict[str, Any]:
@@ -95,27 +78,13 @@ def check_caller_options(options: Any) -> dict[str, Any]:
         options = {"featureId": options}
     if not isinstance(options, dict):
         raise OptionsError(f"options must be a featureId string or an object, got {type(options).__name__}")
-    checked = {}
-    for name, value in options.items():
-        if name not in OPTION_NAMES:
-            raise OptionsError(f"unknown option {name!r}; known options: {', '.join(sorted(OPTION_NAMES))}")
-        if value is None:
-            continue
-        checked[name] = _check_value(name, value, "options")
-    return checked
+    return _checked(options, "options")
 
 
 def record_options(record: dict[str, Any], collection: str) -> dict[str, Any]:
     """The pipeline options a settings record carries, checked with the record named in errors."""
     source = f"{collection} record {record.get('id') or record.get('featureId') or record.get('taskName')!r}"
-    out = {}
-    for name, value in record.items():
-        if name in RECORD_METADATA or value is None:
-            continue
-        if name not in OPTION_NAMES:
-            raise OptionsError(f"{source}: unknown option {name!r}")
-        out[name] = _check_value(name, value, source)
-    return out
+    return _checked({k: v for k, v in record.items() if k not in RECORD_METADATA}, source)
 
 
 def merge(record: dict[str, Any], caller: dict[str, Any]) -> PipelineOptions:

@@ -1,7 +1,3 @@
-"""Generation over ONNX decoders: settings, logits processors, stopping, decoding strategies, step models."""
-
-from .config import GenerationConfig, from_model, resolve
-from .models import CausalModel, Seq2SeqModel
-from .search import generate
-
-__all__ = ["CausalModel", "GenerationConfig", "Seq2SeqModel", "from_model", "generate", "resolve"]
+"""Generation over ONNX decoders: settings (config), logits processors, stopping, decoding strategies (search),
+step models (models). Import the submodules: the task table reads the settings' rules at boot, which must not
+bring the decoding code with it."""

@@ -7,10 +7,12 @@ generation config where it differs from the global default; otherwise the pipeli
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import RequestError
+from ..errors import ModelError, RequestError
+from ..model_config import decoder_config
+from ..option_rules import Rule, check_one
 
 PIPELINE_MAX_NEW_TOKENS = 256
 
@@ -55,81 +57,40 @@ class GenerationConfig:
         return self.max_length
 
 
-NAMES = frozenset(f.name for f in fields(GenerationConfig))
 DEFAULTS = GenerationConfig()
-_INTS = {"max_length", "max_new_tokens", "min_length", "min_new_tokens", "num_beams", "num_return_sequences",
-         "top_k", "no_repeat_ngram_size", "forced_bos_token_id", "bos_token_id", "pad_token_id",
-         "decoder_start_token_id", "seed"}
-_FLOATS = {"temperature", "top_p", "repetition_penalty", "length_penalty"}
-_ID_LISTS = {"suppress_tokens", "begin_suppress_tokens"}
-_MINIMUMS = {"max_new_tokens": 1, "num_beams": 1, "num_return_sequences": 1, "max_length": 1, "top_k": 0,
-             "no_repeat_ngram_size": 0, "min_length": 0, "min_new_tokens": 0}
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check(name: str, value: Any, source: str) -> Any:
-    def fail(expected: str) -> RequestError:
-        return RequestError(f"{source}: '{name}' must be {expected}, got {value!r}")
-
-    if value is None:
-        return None
-    if name in _INTS:
-        if not _is_int(value) and not (isinstance(value, float) and value.is_integer()):
-            raise fail("an integer")
-        value = int(value)
-        if name in _MINIMUMS and value < _MINIMUMS[name]:
-            raise fail(f"an integer >= {_MINIMUMS[name]}")
-    elif name in _FLOATS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise fail("a number")
-        value = float(value)
-        if name == "repetition_penalty" and value <= 0:
-            raise fail("a number > 0")
-        if name == "temperature" and value < 0:
-            raise fail("a number >= 0 (0 means greedy)")
-        if name == "top_p" and not 0 <= value <= 1:
-            raise fail("a number between 0 and 1")
-    elif name == "do_sample":
-        if not isinstance(value, bool):
-            raise fail("true or false")
-    elif name == "early_stopping":
-        if not isinstance(value, bool) and value != "never":
-            raise fail("true, false or 'never'")
-    elif name in ("eos_token_id", "forced_eos_token_id"):
-        if not (_is_int(value) or (isinstance(value, list) and value and all(_is_int(v) for v in value))):
-            raise fail("a token id or a list of token ids")
-    elif name in _ID_LISTS:
-        if not isinstance(value, list) or not all(_is_int(v) for v in value):
-            raise fail("a list of token ids")
-    elif name == "bad_words_ids":
-        if not isinstance(value, list) or not all(isinstance(w, list) and w and all(_is_int(t) and t >= 0 for t in w)
-                                                  for w in value):
-            raise fail("a list of non-empty lists of token ids")
-    elif name == "stop_strings":
-        value = [value] if isinstance(value, str) else value
-        if not isinstance(value, list) or not value or not all(isinstance(s, str) and s for s in value):
-            raise fail("a non-empty string or a list of them")
-    return value
+_ID = Rule("integer", minimum=0)
+# Rules for every generation option; a request's, generation_config.json's and config.json's values all pass them.
+RULES: dict[str, Rule] = {
+    "max_length": Rule("integer", minimum=1), "max_new_tokens": Rule("integer", minimum=1),
+    "min_length": Rule("integer", minimum=0), "min_new_tokens": Rule("integer", minimum=0),
+    "do_sample": Rule("boolean"), "num_beams": Rule("integer", minimum=1),
+    "num_return_sequences": Rule("integer", minimum=1),
+    "temperature": Rule("number", minimum=0, doc="0 means greedy"), "top_k": Rule("integer", minimum=0),
+    "top_p": Rule("number", minimum=0, maximum=1), "repetition_penalty": Rule("number", above=0),
+    "no_repeat_ngram_size": Rule("integer", minimum=0), "length_penalty": Rule("number"),
+    "early_stopping": Rule("boolean", also=("never",)), "bad_words_ids": Rule("token_id_lists"),
+    "suppress_tokens": Rule("token_ids"), "begin_suppress_tokens": Rule("token_ids"),
+    "forced_bos_token_id": _ID, "forced_eos_token_id": Rule("token_id_or_ids"),
+    "bos_token_id": _ID, "eos_token_id": Rule("token_id_or_ids"), "pad_token_id": _ID,
+    "decoder_start_token_id": _ID, "stop_strings": Rule("strings", nonempty=True),
+    "seed": Rule("integer", minimum=0, doc="sampling draws repeat with it"),
+}
+NAMES = frozenset(RULES)
 
 
 def from_model(generation_config: dict[str, Any] | None, config: dict[str, Any]) -> dict[str, Any]:
-    """The model's values that differ from transformers' global defaults (generation_config.json, else config.json)."""
-    source = generation_config if generation_config is not None else {
-        **(config.get("decoder") or {}), **config} if config.get("model_type") == "vision-encoder-decoder" else config
-    out = {}
-    for name in NAMES - {"seed", "stop_strings"}:
-        if name in source and source[name] is not None and source[name] != getattr(DEFAULTS, name):
-            out[name] = _check(name, source[name], "generation_config.json")
-    return out
+    """The model's values that differ from transformers' global defaults (generation_config.json, else the
+    decoder's part of config.json)."""
+    source, where = (generation_config, "generation_config.json") if generation_config is not None \
+        else (decoder_config(config), "config.json")
+    return {name: check_one(RULES, name, source[name], where, ModelError) for name in NAMES - {"seed", "stop_strings"}
+            if source.get(name) is not None and source[name] != getattr(DEFAULTS, name)}
 
 
 def resolve(model_values: dict[str, Any], request: dict[str, Any],
             pipeline_defaults: dict[str, Any] | None = None) -> GenerationConfig:
-    """Request options over the model's values over the pipeline's defaults."""
-    checked = {name: _check(name, value, "generation option") for name, value in request.items()}
+    """Request options (checked by the task's rules) over the model's values over the pipeline's defaults."""
+    checked = {name: value for name, value in request.items() if value is not None}
     values = {"max_new_tokens": PIPELINE_MAX_NEW_TOKENS, **(pipeline_defaults or {}), **model_values}
     if values["max_new_tokens"] == PIPELINE_MAX_NEW_TOKENS and values.get("max_length", 20) != 20:
         values["max_new_tokens"] = None  # a model's own max_length (e.g. Whisper's) beats the pipeline default

@@ -12,23 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from ..model_config import cache_dims
+
 PAST = "past_key_values."
-
-
-def cache_dims(config: dict[str, Any]) -> tuple[int, int]:
-    """(heads, head size) of the decoder's key/value cache, from config.json as transformers names them."""
-    c = config.get("decoder") or config if config.get("model_type") in ("vision-encoder-decoder", "speech-encoder-decoder") else config
-    kind = c.get("model_type")
-    if kind == "t5":
-        return int(c["num_heads"]), int(c["d_kv"])
-    if "decoder_attention_heads" in c:
-        heads = int(c["decoder_attention_heads"])
-        return heads, int(c["d_model"]) // heads
-    if kind == "gpt2" or "n_head" in c:
-        heads = int(c["n_head"])
-        return heads, int(c["n_embd"]) // heads
-    heads = int(c["num_attention_heads"])
-    return int(c.get("num_key_value_heads") or heads), int(c.get("head_dim") or int(c["hidden_size"]) // heads)
 
 
 class DecoderCache:

@@ -1,0 +1,74 @@
+"""Model-type quirks of config.json, in one place: where a composite model keeps its decoder's settings,
+what transformers calls the cache's heads and sizes per architecture, how many positions a model reads.
+
+Everything that reads such a field asks here, so a new architecture's spelling is added once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Composite models keep the text decoder's settings (vocabulary, special tokens, positions) under "decoder".
+COMPOSITE = frozenset({"vision-encoder-decoder", "speech-encoder-decoder", "encoder-decoder"})
+# Position ids of these architectures start after the padding index (1), so two positions are unusable.
+OFFSET_POSITIONS = frozenset({"roberta", "xlm-roberta", "camembert", "mpnet", "longformer", "data2vec-text"})
+# Where each architecture family keeps its number of positions, first match wins.
+POSITION_FIELDS = ("max_position_embeddings", "n_positions", "max_target_positions")
+
+
+def decoder_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings the text decoder runs with: a composite model's `decoder` part over the outer ones
+    (the outer config keeps the generation ids that win), else config.json itself."""
+    if config.get("model_type") in COMPOSITE:
+        return {**(config.get("decoder") or {}), **{k: v for k, v in config.items() if k != "decoder"}}
+    return config
+
+
+def cache_dims(config: dict[str, Any]) -> tuple[int, int]:
+    """(heads, head size) of the decoder's key/value cache."""
+    c = config.get("decoder") or config if config.get("model_type") in COMPOSITE else config
+    kind = c.get("model_type")
+    if kind == "t5":
+        return int(c["num_heads"]), int(c["d_kv"])
+    if "decoder_attention_heads" in c:
+        heads = int(c["decoder_attention_heads"])
+        return heads, int(c["d_model"]) // heads
+    if kind == "gpt2" or "n_head" in c:
+        heads = int(c["n_head"])
+        return heads, int(c["n_embd"]) // heads
+    heads = int(c["num_attention_heads"])
+    return int(c.get("num_key_value_heads") or heads), int(c.get("head_dim") or int(c["hidden_size"]) // heads)
+
+
+def positions(config: dict[str, Any]) -> int | None:
+    """How many positions a model has embeddings for (none for relative positions, as in T5)."""
+    for name in POSITION_FIELDS:
+        if config.get(name):
+            return int(config[name])
+    return None
+
+
+def decoder_positions(config: dict[str, Any]) -> int | None:
+    """The positions a generating model's decoder has (a composite model's decoder part)."""
+    if config.get("model_type") in COMPOSITE:
+        return positions(config.get("decoder") or {})
+    if config.get("max_target_positions"):  # encoder-decoders whose two sides differ (Whisper)
+        return int(config["max_target_positions"])
+    return positions(config)
+
+
+def encoder_positions(config: dict[str, Any]) -> int | None:
+    """The longest row a text encoder takes by its position embeddings (padding offsets removed)."""
+    limit = config.get("max_position_embeddings")
+    if not limit:
+        return None
+    return int(limit) - (2 if config.get("model_type") in OFFSET_POSITIONS else 0)
+
+
+def labels(config: dict[str, Any]) -> dict[int, str]:
+    """id2label with integer keys (JSON keeps them as strings)."""
+    return {int(k): v for k, v in (config.get("id2label") or {}).items()}
+
+
+def label_ids(config: dict[str, Any]) -> dict[str, int]:
+    return {k: int(v) for k, v in (config.get("label2id") or {}).items()}
