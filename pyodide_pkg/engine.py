@@ -10,13 +10,14 @@ from urllib.parse import urljoin
 from . import platform
 from . import settings as remote_settings
 from .cache import Cache
-from .errors import EngineClosedError, RequestError, SettingsError
-from .hub import ModelHub, origin
+from .errors import EngineClosedError, OptionsError, RequestError, SettingsError
+from .hub import ModelHub, is_loopback, origin
 from .model_files import FileSource
 from .options import PipelineOptions, check_caller_options, merge, record_options
-from .pipelines import LoadContext, Pipeline, pipeline_class
+from .pipelines import LoadContext, Pipeline, load_pipeline
 from .progress import DONE, INITIATE, RUNNING_INFERENCE, Notify
 from .runtime import ensure_runtime
+from .tasks import find as find_task
 
 UNINITIALIZED, READY, ERROR, CLOSED = "uninitialized", "ready", "error", "closed"
 
@@ -54,6 +55,7 @@ class Engine:
 
     async def _start(self, allow_deny: list[dict], runtime_records: list[dict], cache: Cache) -> None:
         o = self.options
+        task = find_task(o.taskName)
         named = tuple(origin(r["urlPrefix"]) for r in allow_deny if r.get("filter") == "ALLOW" and r.get("urlPrefix"))
         root = o.modelHubRootUrl
         hub = ModelHub(root, o.modelHubUrlTemplate, named)
@@ -62,7 +64,7 @@ class Engine:
             hub.file_url(model, revision, "config.json")  # validates before anything is fetched
         runtime = asyncio.ensure_future(ensure_runtime(runtime_records, cache, o.numThreads, self.notify))
         try:
-            self.pipeline = await pipeline_class(o.taskName).load(LoadContext(o, files, runtime))
+            self.pipeline = await load_pipeline(LoadContext(o, files, task, runtime))
         finally:
             await asyncio.wait([runtime])  # its cache writes end before the engine reports either way
             failure = runtime.exception()  # taken here even when the load's own error is the one raised
@@ -159,17 +161,20 @@ class Engine:
 async def resolve_options(options: Any) -> tuple[PipelineOptions, list[dict], list[dict]]:
     """Caller options over the settings record; also returns the allow/deny and runtime collections."""
     caller = check_caller_options(options)
-    base = caller.get("settingsBaseUrl")
-    if not base:
-        raise SettingsError("settingsBaseUrl is not set: pass it, or use the page's engine.mjs which sets it")
+    base = caller.get("settingsBaseUrl") or None  # none: the collections bundled with the package
     records = await remote_settings.load_collection(base, remote_settings.INFERENCE_OPTIONS)
     record = remote_settings.find_record(records, caller.get("featureId"), caller.get("taskName"))
     if caller.get("featureId") and not record and not caller.get("taskName"):
         raise SettingsError(f"featureId {caller['featureId']!r} has no record in ml-inference-options")
     merged = merge(record_options(record, remote_settings.INFERENCE_OPTIONS) if record else {}, caller)
     if merged.modelHubRootUrl is None:
+        if base is None:
+            raise OptionsError(f"no modelHubRootUrl for model {merged.modelId!r}: without settingsBaseUrl the bundled "
+                               "settings name no hub (theirs is beside the page); pass modelHubRootUrl")
         merged = replace(merged, modelHubRootUrl=urljoin(base.rstrip("/") + "/", "../hub"))
     allow_deny = await remote_settings.load_collection(base, remote_settings.ALLOW_DENY)
+    if base is None and is_loopback(merged.modelHubRootUrl):  # the bundled list's own hub is the page's
+        allow_deny.append({"id": "loopback-hub", "filter": "ALLOW", "urlPrefix": merged.modelHubRootUrl.rstrip("/") + "/"})
     runtime = await remote_settings.load_collection(base, remote_settings.ONNX_RUNTIME)
     return merged, allow_deny, runtime
 

@@ -17,7 +17,8 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = ROOT / "hub"
-RECIPE = 4  # 2: encoder tokenizers take 512 tokens like real ones; 3: DistilBERT's own tokenizer class; 4: Llama chat template
+RECIPE = 5  # 2: encoder tokenizers take 512 tokens like real ones; 3: DistilBERT's own tokenizer class; 4: Llama chat template;
+# 5: sentence_bert_config.json copied
 CHECKPOINTS = ROOT / ".cache" / f"tiny-checkpoints-{RECIPE}"
 TINY_REVISION = "v1"
 TINY_MODES = ["q8"]
@@ -44,9 +45,7 @@ def tiny_source(arch: str, task: str) -> Callable[[], Path]:
 
 def models() -> list[tuple[str, str, str, Callable[[], Path], list[str], bool]]:
     """(model id, revision, task, source folder maker, modes, save reference outputs)."""
-    from tools.convert.tasks import ARCHITECTURES as SUPPORTED
-    from tools.convert.tasks import TASKS
-    from tools.tiny_models import ARCHITECTURES, DECODER_ARCHITECTURES, OPTIMUM_MODELS
+    from pyodide_pkg.tasks import TABLE
 
     from tools.real_models import CATEGORIUM_MODEL, SMOLLM2_MODEL, categorium_checkpoint, smollm2_checkpoint
 
@@ -60,15 +59,16 @@ def models() -> list[tuple[str, str, str, Callable[[], Path], list[str], bool]]:
             (SMOLLM2_MODEL, "v0.1.2", "text-generation",
              lambda: smollm2_checkpoint(ROOT / ".cache" / "real-checkpoints" / "smollm2-135m-instruct"), ["q4"],
              False)]
-    tiny = [(f"test/tiny-{arch}-{task}", TINY_REVISION, task, tiny_source(arch, task),
-             ALL_MODES if f"test/tiny-{arch}-{task}" == ALL_MODES_MODEL else TINY_MODES, True)
-            for arch in ARCHITECTURES for task in TASKS if arch in SUPPORTED[task]]
-    tiny += [(f"test/tiny-{arch}", TINY_REVISION, "text-generation", tiny_source(arch, "text-generation"),
-              ALL_MODES if arch == "llama" else TINY_MODES, True) for arch in DECODER_ARCHITECTURES]
-    tiny += [(f"test/{tiny_name(arch)}", TINY_REVISION, task, tiny_source(arch, task),
-              ["fp16", *TINY_MODES] if arch == "t5" else TINY_MODES, False)  # t5: a half-precision merged decoder
-             for arch, task in OPTIMUM_MODELS]
+    tiny = [(f"test/{tiny_name(arch, task.name, export)}", TINY_REVISION, task.name, tiny_source(arch, task.name),
+             tiny_modes(f"test/{tiny_name(arch, task.name, export)}"), not export.optimum_task)
+            for task in TABLE for export in task.exports for arch in export.tiny]
     return real + tiny
+
+
+def tiny_modes(model_id: str) -> list[str]:
+    if model_id in (ALL_MODES_MODEL, "test/tiny-llama"):
+        return ALL_MODES
+    return ["fp16", *TINY_MODES] if model_id == "test/tiny-t5" else TINY_MODES  # t5: a half-precision merged decoder
 
 
 SETTINGS = ROOT / "web" / "settings" / "ml-inference-options.json"
@@ -132,8 +132,11 @@ def write_settings(path: Path = SETTINGS) -> bool:
     return True
 
 
-def tiny_name(arch: str) -> str:
-    return "tiny-vit-gpt2" if arch == "vision-encoder-decoder" else f"tiny-{arch}"
+def tiny_name(arch: str, task: str, export) -> str:
+    """Encoders are named with their task (one per head); decoders and Optimum exports by architecture."""
+    if arch == "vision-encoder-decoder":
+        return "tiny-vit-gpt2"
+    return f"tiny-{arch}" if export.decoder or export.optimum_task else f"tiny-{arch}-{task}"
 
 
 def up_to_date(target: Path, modes: list[str]) -> bool:

@@ -12,14 +12,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from pyodide_pkg.tasks import TINY_ENCODERS
+
 ROOT = Path(__file__).resolve().parent.parent
 
-ARCHITECTURES = ("bert", "distilbert", "roberta", "xlm-roberta", "mpnet")
-DECODER_ARCHITECTURES = ("llama", "qwen2")
-# Exported through Optimum: (architecture, task) pairs with their own builders below.
-OPTIMUM_MODELS = (("t5", "text2text-generation"), ("bart", "text2text-generation"), ("marian", "translation"),
-                  ("gpt2", "text-generation"),
-                  ("vit", "image-classification"), ("vision-encoder-decoder", "image-to-text"))
+# Which (architecture, task) pairs the hub has tiny models of is in the task table (pyodide_pkg/tasks.py:
+# Export.tiny); how each architecture is built is here.
 IMAGE_SIZE = 32
 TASK_LABELS = {
     "text-classification": ["NEGATIVE", "POSITIVE"],
@@ -50,7 +48,7 @@ LLAMA_CHAT_TEMPLATE = (
 def tokenizer_for(arch: str):
     """A fast tokenizer of the family the architecture expects; encoders take 512 tokens as real ones do."""
     tokenizer = _tokenizer_for(arch)
-    if arch in ARCHITECTURES:
+    if arch in TINY_ENCODERS:
         tokenizer.model_max_length = 512
     if arch == "llama":
         tokenizer.chat_template = LLAMA_CHAT_TEMPLATE
@@ -150,19 +148,20 @@ def build_checkpoint(arch: str, task: str, folder: Path, seed: int = 0) -> Path:
     import torch
     import transformers
 
-    from tools.convert.tasks import TASKS
+    from tools.convert.tasks import head
 
-    if (arch, task) in OPTIMUM_MODELS:
+    found = head(task, arch)
+    if found is None:  # exported through Optimum
         return build_generative(arch, task, folder, seed)
     tokenizer = tokenizer_for(arch)
     labels = TASK_LABELS.get(task)
     extra = {"id2label": dict(enumerate(labels)), "label2id": {l: i for i, l in enumerate(labels)}} if labels else {}
-    sizes = DECODER_SIZES if arch in DECODER_ARCHITECTURES else SIZES
+    sizes = DECODER_SIZES if found.decoder else SIZES
     config = transformers.AutoConfig.for_model(arch, vocab_size=len(tokenizer), **sizes, **extra,
                                                pad_token_id=tokenizer.pad_token_id,
                                                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
     torch.manual_seed(seed)
-    model = getattr(transformers, TASKS[task].auto_class).from_config(config).eval()
+    model = getattr(transformers, found.auto_class).from_config(config).eval()
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)

@@ -12,13 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from ..dtypes import onnx_file
 from ..errors import ModelError, RequestError
+from ..model_config import encoder_positions, labels
 from .loading import LoadContext
 
 DYNAMIC_QUANTIZED = frozenset({"q8", "int8", "uint8"})
-# Position ids of these architectures start after the padding index (1), so two positions are unusable.
-OFFSET_POSITIONS = frozenset({"roberta", "xlm-roberta", "camembert", "mpnet", "longformer", "data2vec-text"})
+
+
+async def _none() -> None:
+    return None
 
 
 class TextEncoder:
@@ -30,36 +32,54 @@ class TextEncoder:
         self.session = session
         self.per_token = per_token
         self.one_by_one = one_by_one
+        self.row_limit: int | None = None  # sentence-transformers' own cut
+        self._pair_specials: int | None = None
 
     @classmethod
-    async def load(cls, ctx: LoadContext, task: str, outputs: tuple[str, ...], per_token: bool,
-                   head: str | None = None) -> "TextEncoder":
-        """Refuses a model without the head the task needs, before and after its weights are fetched."""
-        name = ctx.options.modelId
+    async def load(cls, ctx: LoadContext, sentence_transformers: bool = False) -> "TextEncoder":
+        """Refuses a model without the head and outputs its task needs (tasks.py), before and after its
+        weights are fetched. With `sentence_transformers`, a sentence_bert_config.json's max_seq_length
+        limits rows as sentence-transformers does (all-MiniLM-L6-v2: 256 of its tokenizer's 512)."""
+        name, task = ctx.options.modelId, ctx.task
         config = await ctx.json("config.json")
         architectures = config.get("architectures") or []
-        if head and architectures and not any(a.endswith(head) for a in architectures):
-            raise ModelError(f"{name}: task {task!r} needs a model with a {head} head, but config.json "
+        if task.head and architectures and not any(a.endswith(task.head) for a in architectures):
+            raise ModelError(f"{name}: task {task.name!r} needs a model with a {task.head} head, but config.json "
                              f"names {', '.join(architectures)}")
-        tokenizer, session = await ctx.together(ctx.pretrained_tokenizer(),
-                                                ctx.session(onnx_file("model", ctx.options.dtype)))
-        missing = [o for o in outputs if o not in session.output_names]
-        if missing:
-            session.release()
-            raise ModelError(f"{name}: task {task!r} needs the ONNX output(s) {', '.join(missing)}, but "
-                             f"{onnx_file('model', ctx.options.dtype)} has {', '.join(session.output_names)}")
-        return cls(name, config, tokenizer, session, per_token, ctx.options.dtype in DYNAMIC_QUANTIZED)
+        sentence = ctx.json("sentence_bert_config.json", optional=True) if sentence_transformers else None
+        tokenizer, session, sentence_config = await ctx.together(ctx.pretrained_tokenizer(), ctx.model(),
+                                                                 sentence or _none())
+        encoder = cls(name, config, tokenizer, session, task.per_token, ctx.options.dtype in DYNAMIC_QUANTIZED)
+        limit = (sentence_config or {}).get("max_seq_length")
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                session.release()
+                raise ModelError(f"{name}: sentence_bert_config.json max_seq_length must be a positive integer, "
+                                 f"got {limit!r}")
+            encoder.row_limit = limit
+        return encoder
 
     @property
     def max_length(self) -> int:
         """The longest row the model takes: the tokenizer's limit, capped by the position embeddings."""
-        limit = self.tokenizer.model_max_length
-        positions = self.config.get("max_position_embeddings")
-        if positions:
-            if self.config.get("model_type") in OFFSET_POSITIONS:
-                positions -= 2
-            limit = min(limit, int(positions))
-        return limit
+        limits = [self.tokenizer.model_max_length, encoder_positions(self.config), self.row_limit]
+        return min(limit for limit in limits if limit)
+
+    def token_count(self, text: str) -> int:
+        return len(self.tokenizer.encode_rows(text, add_special_tokens=False)[0][0].ids)
+
+    @property
+    def pair_specials(self) -> int:
+        """How many special tokens a pair of texts gets (e.g. BERT's [CLS] a [SEP] b [SEP]: 3)."""
+        if self._pair_specials is None:
+            pair = len(self.tokenizer.encode_rows("a", "b")[0][0].ids)
+            self._pair_specials = pair - self.token_count("a") - self.token_count("b")
+        return self._pair_specials
+
+    def pair_room(self, other: str, limit: int) -> int:
+        """Tokens left for one text of a pair beside `other` within `limit`; below 1, no truncation of the
+        first can make the pair fit."""
+        return limit - self.pair_specials - self.token_count(other)
 
     def check_lengths(self, task: str, rows: list[Any]) -> None:
         """Over-long rows would index past the position embeddings: say so instead."""
@@ -70,7 +90,7 @@ class TextEncoder:
 
     @property
     def labels(self) -> dict[int, str]:
-        return {int(k): v for k, v in (self.config.get("id2label") or {}).items()}
+        return labels(self.config)
 
     def _feeds(self, rows: list[Any]) -> tuple[dict[str, np.ndarray], list[slice]]:
         width = max(len(r.ids) for r in rows)

@@ -6,13 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from .arguments import Options, texts
+from .arguments import texts
 from .base import Pipeline
 from .loading import LoadContext
 from .encoder import TextEncoder
 
-POOLINGS = ("none", "mean", "cls", "max")
-OPTIONS = ("pooling", "normalize")
 
 
 def normalized(vectors: np.ndarray) -> np.ndarray:
@@ -20,19 +18,16 @@ def normalized(vectors: np.ndarray) -> np.ndarray:
 
 
 class FeatureExtractionPipeline(Pipeline):
-    task = "feature-extraction"
-
     def __init__(self, encoder: TextEncoder) -> None:
         self.encoder = encoder
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "FeatureExtractionPipeline":
-        return cls(await TextEncoder.load(ctx, cls.task, (), per_token=True))
+        return cls(await TextEncoder.load(ctx, sentence_transformers=True))
 
     async def __call__(self, args: list[Any], options: dict[str, Any]) -> list:
-        opts = Options(self.task, options, OPTIONS)
-        pooling = opts.choice("pooling", "none", POOLINGS)
-        normalize = opts.boolean("normalize", False)
+        opts = self.options(options)
+        pooling, normalize = opts["pooling"], opts["normalize"]
         items, _ = texts(self.task, args)
         rows, _ = self.encoder.tokenizer.encode_rows(items, truncation=True, max_length=self.encoder.max_length)
         outputs = await self.encoder.run(rows)

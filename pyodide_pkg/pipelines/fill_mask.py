@@ -8,17 +8,13 @@ import numpy as np
 
 from ..errors import ModelError, RequestError
 from .activations import softmax
-from .arguments import Options, texts
+from .arguments import texts
 from .base import Pipeline
 from .loading import LoadContext
 from .encoder import TextEncoder
 
-OPTIONS = ("top_k", "targets")
-
 
 class FillMaskPipeline(Pipeline):
-    task = "fill-mask"
-
     def __init__(self, encoder: TextEncoder) -> None:
         self.encoder = encoder
         self.mask_id = encoder.tokenizer.token_id("mask_token")
@@ -28,7 +24,7 @@ class FillMaskPipeline(Pipeline):
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "FillMaskPipeline":
-        return cls(await TextEncoder.load(ctx, cls.task, ("logits",), per_token=True, head="ForMaskedLM"))
+        return cls(await TextEncoder.load(ctx))
 
     def target_ids(self, targets: list[str]) -> np.ndarray:
         """Each target's id; a word outside the vocabulary stands for its first token, as in transformers."""
@@ -49,9 +45,8 @@ class FillMaskPipeline(Pipeline):
         return np.array(ids)
 
     async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:
-        opts = Options(self.task, options, OPTIONS)
-        top_k = opts.integer("top_k", 5, minimum=1)
-        targets = opts.strings("targets", None)
+        opts = self.options(options)
+        top_k, targets = opts["top_k"], opts["targets"]
         target_ids = self.target_ids(targets) if targets is not None else None
         if target_ids is not None:
             top_k = min(top_k, len(target_ids))

@@ -14,15 +14,15 @@ from typing import Any, AsyncIterator, Callable
 import numpy as np
 
 from ..errors import RequestError
-from ..generation import GenerationConfig, generate, resolve
-from ..generation.config import NAMES as GENERATION_OPTIONS
+from ..generation.config import RULES as GENERATION_RULES
+from ..generation.config import GenerationConfig, resolve
 from ..generation.logits_process import build
-from ..generation.search import StepModel
+from ..generation.search import StepModel, generate
 from ..generation.stopping import Stopping
+from ..model_config import decoder_positions, positions
 from .base import Pipeline
 
 Piece = Callable[[dict[str, Any]], None]
-MODEL_OPTIONS = ("use_cache",)
 
 
 class TextPieces:
@@ -52,10 +52,6 @@ class TextPieces:
 
 
 class GenerativePipeline(Pipeline):
-    own_options: tuple[str, ...] = ()
-    # transformers' `_default_generation_config` of the same pipeline
-    default_generation: dict[str, Any] = {"max_new_tokens": 256}
-
     def __init__(self, model: Any, tokenizer: Any, model_generation: dict[str, Any], config: dict[str, Any]) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -63,19 +59,13 @@ class GenerativePipeline(Pipeline):
         self.config = config
 
     def split_options(self, options: dict[str, Any]) -> tuple[dict[str, Any], GenerationConfig, bool]:
-        """(task options, generation settings, use_cache): all of it the request's own, none kept here."""
-        unknown = sorted(set(options) - set(self.own_options) - GENERATION_OPTIONS - set(MODEL_OPTIONS))
-        if unknown:
-            raise RequestError(f"{self.task}: unknown option(s) {', '.join(unknown)}; known: task options "
-                               f"{', '.join(self.own_options) or 'none'}, use_cache, and generation options "
-                               f"{', '.join(sorted(GENERATION_OPTIONS))}")
-        use_cache = options.get("use_cache", True)
-        if not isinstance(use_cache, bool):
-            raise RequestError(f"{self.task}: option 'use_cache' must be true or false, got {use_cache!r}")
-        own = {k: v for k, v in options.items() if k in self.own_options}
-        generation = resolve(self.model_generation, {k: v for k, v in options.items() if k in GENERATION_OPTIONS},
-                             self.default_generation)
-        return own, generation, use_cache
+        """(task options, generation settings, use_cache): all of it the request's own, none kept here.
+        Generation options override the model's generation config, which overrides the task's defaults."""
+        checked = self.options(options)
+        own = {name: checked[name] for name in self.spec.options}
+        generation = resolve(self.model_generation, {k: checked[k] for k in options if k in GENERATION_RULES},
+                             dict(self.spec.generation or {}))
+        return own, generation, checked["use_cache"]
 
     async def decode_loop(self, decoding: StepModel, ids: np.ndarray, generation: GenerationConfig,
                           pieces: TextPieces | None = None) -> list[list[int]]:
@@ -115,17 +105,6 @@ class GenerativePipeline(Pipeline):
 
     def release(self) -> None:
         self.model.release()
-
-
-def positions(config: dict[str, Any]) -> int | None:
-    """How many positions a model has embeddings for (none for relative positions, as in T5)."""
-    limit = config.get("max_position_embeddings") or config.get("n_positions")
-    return int(limit) if limit else None
-
-
-def decoder_positions(config: dict[str, Any]) -> int | None:
-    vision = config.get("model_type") == "vision-encoder-decoder"
-    return positions((config.get("decoder") or {}) if vision else config)
 
 
 def check_prompt_length(task: str, length: int, config: dict[str, Any], room: int = 0) -> None:

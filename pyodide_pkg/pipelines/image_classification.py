@@ -4,43 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dtypes import onnx_file
-from ..errors import ModelError, RequestError
+from ..errors import RequestError
+from ..model_config import labels
 from ..processors import ImageProcessor, load_image
 from .activations import classification_function, scores_of
-from .arguments import Options
 from .base import Pipeline
 from .loading import LoadContext
-from .text_classification import FUNCTIONS
-
-OPTIONS = ("top_k", "function_to_apply")
 
 
 class ImageClassificationPipeline(Pipeline):
-    task = "image-classification"
-
     def __init__(self, session: Any, processor: ImageProcessor, config: dict[str, Any]) -> None:
         self.session = session
         self.processor = processor
         self.config = config
-        self.labels = {int(k): v for k, v in (config.get("id2label") or {}).items()}
+        self.labels = labels(config)
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "ImageClassificationPipeline":
         config, preprocessor, session = await ctx.together(
             ctx.json("config.json"), ctx.json("preprocessor_config.json", processor=True),
-            ctx.session(onnx_file("model", ctx.options.dtype)))
+            ctx.model())
         processor = ImageProcessor(preprocessor)
-        if "logits" not in session.output_names:
-            session.release()
-            raise ModelError(f"{ctx.options.modelId}: image-classification needs a 'logits' output, "
-                             f"the model has {', '.join(session.output_names)}")
         return cls(session, processor, config)
 
     async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:
-        opts = Options(self.task, options, OPTIONS)
-        top_k = min(opts.integer("top_k", 5, minimum=1), len(self.labels) or 1)
-        function = opts.choice("function_to_apply", "default", FUNCTIONS)
+        opts = self.options(options)
+        top_k = min(opts["top_k"], len(self.labels) or 1)
+        function = opts["function_to_apply"]
         function = classification_function(self.config) if function == "default" else function
         if not args:
             raise RequestError("image-classification: args must hold an image or a list of images")

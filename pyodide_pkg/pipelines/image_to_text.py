@@ -14,9 +14,6 @@ from .text2text_generation import load_seq2seq
 
 
 class ImageToTextPipeline(GenerativePipeline):
-    task = "image-to-text"
-    own_options = ("return_tensors",)
-
     def __init__(self, model: Any, tokenizer: Any, model_generation: dict[str, Any], config: dict[str, Any],
                  processor: ImageProcessor) -> None:
         super().__init__(model, tokenizer, model_generation, config)
@@ -51,7 +48,7 @@ class ImageToTextPipeline(GenerativePipeline):
 
         pieces = TextPieces(decode, 1, emit) if emit else None
         sequences = await self.decode_loop(decoding, np.array([[start]], dtype=np.int64), generation, pieces)
-        if own.get("return_tensors"):
+        if own["return_tensors"]:
             return [{"generated_token_ids": s} for s in sequences]
         records = [{"generated_text": decode(s)} for s in sequences]
         if pieces:

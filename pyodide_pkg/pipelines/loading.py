@@ -16,8 +16,10 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from .. import external_data, platform
 from ..errors import DownloadError, MLError, ModelError
+from ..dtypes import onnx_file
 from ..model_files import FileSource
 from ..options import PipelineOptions
+from ..tasks import Task
 
 T = TypeVar("T")
 
@@ -34,6 +36,7 @@ class _Unparsable(Exception):
 class LoadContext:
     options: PipelineOptions
     files: FileSource
+    task: Task
     runtime: Awaitable[Any] = field(default_factory=lambda: asyncio.ensure_future(_nothing()))
     _bodies: dict[tuple[str, str, str], asyncio.Future] = field(default_factory=dict)
 
@@ -144,6 +147,18 @@ class LoadContext:
                 raise
             return await self.session(path)
         raise ModelError(f"{self.options.modelId}@{self.options.modelRevision} has none of {', '.join(paths)}")
+
+    async def model(self, role: str = "model") -> Any:
+        """The session of one of the task's ONNX files (tasks.py: a role's names, the first one the hub has);
+        a single-file task's model must have the outputs its pipeline reads."""
+        names = [onnx_file(name, self.options.dtype) for name in self.task.files[role]]
+        session = await (self.session(names[0]) if len(names) == 1 else self.first_session(*names))
+        missing = [o for o in self.task.outputs if o not in session.output_names] if role == "model" else []
+        if missing:
+            session.release()
+            raise ModelError(f"{self.options.modelId}: task {self.task.name!r} needs the ONNX output(s) "
+                             f"{', '.join(missing)}, but {names[0]} has {', '.join(session.output_names)}")
+        return session
 
     @staticmethod
     async def together(*steps: Awaitable[Any]) -> list[Any]:

@@ -12,26 +12,20 @@ from typing import Any
 import numpy as np
 
 from ..errors import RequestError
-from .arguments import Options
 from .base import Pipeline
 from .loading import LoadContext
 from .encoder import TextEncoder
 
-OPTIONS = ("top_k", "doc_stride", "max_answer_len", "max_seq_len", "max_question_len", "handle_impossible_answer",
-           "align_to_words")
 NULL_SCORE = 1000000.0
 
 
 class QuestionAnsweringPipeline(Pipeline):
-    task = "question-answering"
-
     def __init__(self, encoder: TextEncoder) -> None:
         self.encoder = encoder
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "QuestionAnsweringPipeline":
-        return cls(await TextEncoder.load(ctx, cls.task, ("start_logits", "end_logits"), per_token=True,
-                                          head="ForQuestionAnswering"))
+        return cls(await TextEncoder.load(ctx))
 
     def examples(self, args: list[Any]) -> tuple[list[tuple[str, str]], bool]:
         """(question, context) pairs from [question, context], [{question, context}] or lists of either."""
@@ -62,30 +56,28 @@ class QuestionAnsweringPipeline(Pipeline):
                            "or [[{question, context}, ...]]")
 
     async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:
-        opts = Options(self.task, options, OPTIONS)
-        top_k = opts.integer("top_k", 1, minimum=1)
-        max_answer_len = opts.integer("max_answer_len", 15, minimum=1)
+        opts = self.options(options)
+        top_k, max_answer_len = opts["top_k"], opts["max_answer_len"]
         tok = self.encoder.tokenizer
-        max_seq_len = opts.integer("max_seq_len", min(tok.model_max_length, 384), minimum=1)
+        max_seq_len = opts["max_seq_len"] if opts["max_seq_len"] is not None else min(tok.model_max_length, 384)
         max_seq_len = min(max_seq_len, self.encoder.max_length)
-        doc_stride = opts.integer("doc_stride", min(max_seq_len // 2, 128), minimum=0)
-        opts.integer("max_question_len", 64, minimum=1)  # accepted as transformers does; unused by fast tokenizers
-        impossible = opts.boolean("handle_impossible_answer", False)
-        align = opts.boolean("align_to_words", True)
+        doc_stride = opts["doc_stride"] if opts["doc_stride"] is not None else min(max_seq_len // 2, 128)
+        impossible, align = opts["handle_impossible_answer"], opts["align_to_words"]
         if doc_stride > max_seq_len:
             raise RequestError(f"question-answering: doc_stride ({doc_stride}) is larger than max_seq_len ({max_seq_len})")
         examples, single = self.examples(args)
         question_first = tok.padding_side == "right"
         rows, owners = [], []
         for k, (question, context) in enumerate(examples):
-            try:
-                found, _ = tok.encode_rows(question if question_first else context,
-                                           context if question_first else question,
-                                           truncation="only_second" if question_first else "only_first",
-                                           max_length=max_seq_len, stride=doc_stride, return_overflowing_tokens=True)
-            except ValueError as error:
-                raise RequestError(f"question-answering: the question does not leave room for the context within "
-                                   f"max_seq_len {max_seq_len} with doc_stride {doc_stride} ({error})") from None
+            room = self.encoder.pair_room(question, max_seq_len)
+            if (room < 1 or doc_stride >= room) and self.encoder.token_count(context) > room:
+                raise RequestError(f"question-answering: the question leaves {max(room, 0)} of max_seq_len "
+                                   f"{max_seq_len} tokens for the context, which needs windows with doc_stride "
+                                   f"{doc_stride} (less than that room); shorten the question or raise max_seq_len")
+            found, _ = tok.encode_rows(question if question_first else context,
+                                       context if question_first else question,
+                                       truncation="only_second" if question_first else "only_first",
+                                       max_length=max_seq_len, stride=doc_stride, return_overflowing_tokens=True)
             rows.extend(found)
             owners.extend([k] * len(found))
         outputs = await self.encoder.run(rows)

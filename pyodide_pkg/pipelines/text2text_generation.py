@@ -10,29 +10,23 @@ from typing import Any
 
 import numpy as np
 
-from ..dtypes import onnx_file
 from ..errors import RequestError
-from ..generation import Seq2SeqModel, from_model
+from ..generation.config import from_model
+from ..generation.models import Seq2SeqModel
 from .loading import LoadContext
 from .generative import GenerativePipeline, Piece, TextPieces, check_prompt_length, decoder_start
 
 async def load_seq2seq(ctx: LoadContext) -> tuple[Seq2SeqModel, Any, dict[str, Any], dict[str, Any]]:
     """Encoder and decoder sessions (the merged decoder, else the plain one: no cache then), the
     tokenizer, config.json and the model's generation values."""
-    dtype = ctx.options.dtype
     config, generation, encoder, decoder, tokenizer = await ctx.together(
         ctx.json("config.json"), ctx.json("generation_config.json", optional=True),
-        ctx.session(onnx_file("encoder_model", dtype)),
-        ctx.first_session(onnx_file("decoder_model_merged", dtype), onnx_file("decoder_model", dtype)),
-        ctx.pretrained_tokenizer())
+        ctx.model("encoder"), ctx.model("decoder"), ctx.pretrained_tokenizer())
     return Seq2SeqModel(encoder, decoder, config), tokenizer, config, from_model(generation, config)
 
 
 class Text2TextGenerationPipeline(GenerativePipeline):
-    task = "text2text-generation"
     return_name = "generated"
-    own_options = ("return_tensors", "clean_up_tokenization_spaces", "truncation")
-    default_generation = {"max_new_tokens": 256, "num_beams": 4}
 
     def __init__(self, model: Any, tokenizer: Any, model_generation: dict[str, Any], config: dict[str, Any],
                  task: str) -> None:
@@ -48,9 +42,6 @@ class Text2TextGenerationPipeline(GenerativePipeline):
 
     async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
         own, generation, use_cache = self.split_options(options)
-        for name, value in own.items():
-            if not isinstance(value, bool):
-                raise RequestError(f"{self.task}: option '{name}' must be true or false, got {value!r}")
         if not args:
             raise RequestError(f"{self.task}: args must hold a text or a list of texts")
         value = args[0]
@@ -65,7 +56,7 @@ class Text2TextGenerationPipeline(GenerativePipeline):
 
     async def one(self, text: str, own: dict[str, Any], generation: Any, use_cache: bool,
                   emit: Piece | None) -> list[dict]:
-        truncation = own.get("truncation", False)
+        truncation = own["truncation"]
         encoded = self.tokenizer(self.prefix + text, truncation=truncation)
         ids = encoded["input_ids"]
         check_prompt_length(self.task, len(ids), self.config)
@@ -73,14 +64,14 @@ class Text2TextGenerationPipeline(GenerativePipeline):
                                             "attention_mask": np.array([encoded["attention_mask"]], dtype=np.int64)},
                                            use_cache)
         start = decoder_start(self.task, generation)
-        clean = own.get("clean_up_tokenization_spaces", False)
+        clean = own["clean_up_tokenization_spaces"]
 
         def decode(tokens: list[int]) -> str:
             return self.tokenizer.decode(tokens, skip_special_tokens=True, clean_up_tokenization_spaces=clean)
 
         pieces = TextPieces(decode, 1, emit) if emit else None
         sequences = await self.decode_loop(decoding, np.array([[start]], dtype=np.int64), generation, pieces)
-        if own.get("return_tensors"):
+        if own["return_tensors"]:
             return [{f"{self.return_name}_token_ids": s} for s in sequences]
         records = [{f"{self.return_name}_text": decode(s)} for s in sequences]
         if pieces:
@@ -89,10 +80,8 @@ class Text2TextGenerationPipeline(GenerativePipeline):
 
 
 class SummarizationPipeline(Text2TextGenerationPipeline):
-    task = "summarization"
     return_name = "summary"
 
 
 class TranslationPipeline(Text2TextGenerationPipeline):
-    task = "translation"
     return_name = "translation"

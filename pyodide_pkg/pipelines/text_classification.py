@@ -8,24 +8,18 @@ import numpy as np
 
 from ..errors import RequestError
 from .activations import classification_function, scores_of
-from .arguments import Options
 from .base import Pipeline
 from .loading import LoadContext
 from .encoder import TextEncoder
 
-FUNCTIONS = ("softmax", "sigmoid", "none", "default")
-OPTIONS = ("top_k", "function_to_apply", "truncation")
-
 
 class TextClassificationPipeline(Pipeline):
-    task = "text-classification"
-
     def __init__(self, encoder: TextEncoder) -> None:
         self.encoder = encoder
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "TextClassificationPipeline":
-        return cls(await TextEncoder.load(ctx, cls.task, ("logits",), per_token=False, head="ForSequenceClassification"))
+        return cls(await TextEncoder.load(ctx))
 
     @staticmethod
     def _pairs(value: Any) -> tuple[list[tuple[str, str | None]], bool, bool]:
@@ -45,12 +39,10 @@ class TextClassificationPipeline(Pipeline):
         raise RequestError("text-classification: args[0] must be a text, {text, text_pair}, or a non-empty list of them")
 
     async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:
-        opts = Options(self.task, options, OPTIONS)
+        opts = self.options(options)
         legacy = "top_k" not in options
-        top_k = opts.integer("top_k", 1, minimum=1, allow_none=True)
-        function = opts.choice("function_to_apply", "default", FUNCTIONS)
+        top_k, function, truncation = opts["top_k"], opts["function_to_apply"], opts["truncation"]
         function = classification_function(self.encoder.config) if function == "default" else function
-        truncation = opts.boolean("truncation", True)
         if not args:
             raise RequestError("text-classification: args must hold a text or a list of texts")
         items, one, plain = self._pairs(args[0])

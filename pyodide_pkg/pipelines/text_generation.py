@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from ..dtypes import onnx_file
 from ..errors import RequestError
-from ..generation import CausalModel, from_model
+from ..generation.config import from_model
+from ..generation.models import CausalModel
 from ..tokenizers import ChatTemplateError
 from .loading import LoadContext
 from .generative import GenerativePipeline, Piece, TextPieces, check_prompt_length
@@ -19,18 +19,14 @@ def is_chat(value: Any) -> bool:
 
 
 class TextGenerationPipeline(GenerativePipeline):
-    task = "text-generation"
-    own_options = ("return_full_text", "return_tensors", "add_special_tokens")
-    default_generation = {"max_new_tokens": 256, "do_sample": True, "temperature": 0.7}
-
     @classmethod
     async def load(cls, ctx: LoadContext) -> "TextGenerationPipeline":
         config, generation, tokenizer, session = await ctx.together(
             ctx.json("config.json"), ctx.json("generation_config.json", optional=True),
-            ctx.pretrained_tokenizer(chat=True), ctx.session(onnx_file("model", ctx.options.dtype)))
+            ctx.pretrained_tokenizer(chat=True), ctx.model())
         return cls(CausalModel(session, config), tokenizer, from_model(generation, config), config)
 
-    def prompt_ids(self, prompt: Any, add_special_tokens: bool | None) -> list[int]:
+    def prompt_ids(self, prompt: Any, add_special_tokens: bool) -> list[int]:
         if is_chat(prompt):
             try:
                 return self.tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True)
@@ -38,14 +34,10 @@ class TextGenerationPipeline(GenerativePipeline):
                 raise RequestError(f"text-generation: {error}") from None
         if not isinstance(prompt, str):
             raise RequestError("text-generation: a prompt is a text or a chat (a list of {role, content})")
-        special = True if add_special_tokens is None else add_special_tokens
-        return self.tokenizer(prompt, add_special_tokens=special)["input_ids"]
+        return self.tokenizer(prompt, add_special_tokens=add_special_tokens)["input_ids"]
 
     async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
         own, generation, use_cache = self.split_options(options)
-        for name in own:
-            if not isinstance(own[name], bool):
-                raise RequestError(f"text-generation: option '{name}' must be true or false, got {own[name]!r}")
         if not args:
             raise RequestError("text-generation: args must hold a prompt, a chat, or a list of them")
         value = args[0]
@@ -56,7 +48,7 @@ class TextGenerationPipeline(GenerativePipeline):
 
     async def one(self, prompt: Any, own: dict[str, Any], generation: Any, use_cache: bool,
                   emit: Piece | None) -> list[dict]:
-        ids = self.prompt_ids(prompt, own.get("add_special_tokens"))
+        ids = self.prompt_ids(prompt, own["add_special_tokens"])
         if not ids:
             raise RequestError("text-generation: the prompt is empty after tokenization")
         check_prompt_length(self.task, len(ids), self.config, room=1)
@@ -70,13 +62,13 @@ class TextGenerationPipeline(GenerativePipeline):
                                            pieces)
         records = []
         for sequence in sequences:
-            if own.get("return_tensors"):
+            if own["return_tensors"]:
                 records.append({"generated_token_ids": sequence})
                 continue
             text = decode(sequence)[prompt_length:]
             if pieces and not records:
                 pieces.finish(text)
-            if own.get("return_full_text", True):
+            if own["return_full_text"]:
                 text = [*prompt, {"role": "assistant", "content": text}] if is_chat(prompt) else prompt + text
             records.append({"generated_text": text})
         return records

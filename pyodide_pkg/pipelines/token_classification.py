@@ -12,33 +12,26 @@ import numpy as np
 
 from ..errors import RequestError
 from .activations import softmax
-from .arguments import Options, texts
+from .arguments import texts
 from .base import Pipeline
 from .loading import LoadContext
 from .encoder import TextEncoder
 
-STRATEGIES = ("none", "simple", "first", "average", "max")
-OPTIONS = ("aggregation_strategy", "ignore_labels", "stride")
-
 
 class TokenClassificationPipeline(Pipeline):
-    task = "token-classification"
-
     def __init__(self, encoder: TextEncoder) -> None:
         self.encoder = encoder
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "TokenClassificationPipeline":
-        return cls(await TextEncoder.load(ctx, cls.task, ("logits",), per_token=True, head="ForTokenClassification"))
+        return cls(await TextEncoder.load(ctx))
 
     def label(self, index: int) -> str:
         return self.encoder.labels.get(index, f"LABEL_{index}")
 
     async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:
-        opts = Options(self.task, options, OPTIONS)
-        strategy = opts.choice("aggregation_strategy", "none", STRATEGIES)
-        ignore = opts.strings("ignore_labels", ["O"])
-        stride = opts.integer("stride", None, minimum=0, allow_none=True)
+        opts = self.options(options)
+        strategy, ignore, stride = opts["aggregation_strategy"], opts["ignore_labels"], opts["stride"]
         sentences, single = texts(self.task, args)
         tok = self.encoder.tokenizer
         limit = self.encoder.max_length

@@ -11,51 +11,45 @@ from typing import Any
 import numpy as np
 
 from ..errors import RequestError
-from .arguments import Options, texts
+from ..model_config import label_ids
+from .arguments import texts
 from .base import Pipeline
 from .loading import LoadContext
 from .encoder import TextEncoder
 
-OPTIONS = ("candidate_labels", "hypothesis_template", "multi_label")
-DEFAULT_TEMPLATE = "This example is {}."
-
 
 class ZeroShotClassificationPipeline(Pipeline):
-    task = "zero-shot-classification"
-
     def __init__(self, encoder: TextEncoder) -> None:
         self.encoder = encoder
 
     @classmethod
     async def load(cls, ctx: LoadContext) -> "ZeroShotClassificationPipeline":
-        return cls(await TextEncoder.load(ctx, cls.task, ("logits",), per_token=False, head="ForSequenceClassification"))
+        return cls(await TextEncoder.load(ctx))
 
     @property
     def entailment_id(self) -> int:
-        for label, index in (self.encoder.config.get("label2id") or {}).items():
+        for label, index in label_ids(self.encoder.config).items():
             if label.lower().startswith("entail"):
-                return int(index)
+                return index
         return -1
 
-    def labels(self, args: list[Any], opts: Options) -> list[str]:
-        value = args[1] if len(args) > 1 else opts.values.get("candidate_labels")
-        if len(args) > 1 and "candidate_labels" in opts:
-            raise RequestError("zero-shot-classification: candidate labels given both as args[1] and as an option")
-        if isinstance(value, str):
-            value = [label.strip() for label in value.split(",") if label.strip()]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise RequestError("zero-shot-classification: candidate_labels must be a list of strings or a "
-                               f"comma-separated string, got {value!r}")
-        if not value:
-            raise RequestError("zero-shot-classification: candidate_labels is empty; give at least one label")
-        return value
+    def labels(self, args: list[Any], options: dict[str, Any]) -> list[str]:
+        """candidate_labels, from args[1] (transformers' second argument) or the option of that name."""
+        if len(args) > 1:
+            if options.get("candidate_labels") is not None:
+                raise RequestError("zero-shot-classification: candidate labels given both as args[1] and as an option")
+            options = {**options, "candidate_labels": args[1]}
+        labels = self.options(options)["candidate_labels"]
+        if labels is None:
+            raise RequestError("zero-shot-classification: candidate_labels is missing; pass them as args[1] or "
+                               "the candidate_labels option")
+        return labels
 
     async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:
-        opts = Options(self.task, options, OPTIONS)
-        template = opts.string("hypothesis_template", DEFAULT_TEMPLATE)
-        multi_label = opts.boolean("multi_label", False)
+        labels = self.labels(args, options)
+        opts = self.options(options)
+        template, multi_label = opts["hypothesis_template"], opts["multi_label"]
         sequences, single = texts(self.task, args)
-        labels = self.labels(args, opts)
         if template.format(labels[0]) == template:
             raise RequestError(f"zero-shot-classification: hypothesis_template {template!r} has no {{}} "
                                "where the label goes")
@@ -70,14 +64,12 @@ class ZeroShotClassificationPipeline(Pipeline):
         return results[0] if single else results
 
     def encode_pair(self, sequence: str, hypothesis: str) -> list[Any]:
-        """Truncate the text, never the hypothesis; untruncated when the hypothesis alone is too long."""
-        tok = self.encoder.tokenizer
-        try:
-            return tok.encode_rows(sequence, hypothesis, truncation="only_first", max_length=self.encoder.max_length)[0]
-        except ValueError as error:
-            if "too short" not in str(error):
-                raise
-            return tok.encode_rows(sequence, hypothesis, truncation=False)[0]
+        """Truncate the text, never the hypothesis; untruncated when the hypothesis leaves the text no room
+        (transformers' pipeline falls back to no truncation there)."""
+        limit = self.encoder.max_length
+        fits = self.encoder.pair_room(hypothesis, limit) > 0
+        return self.encoder.tokenizer.encode_rows(sequence, hypothesis, truncation="only_first" if fits else False,
+                                                  max_length=limit if fits else None)[0]
 
     def rank(self, sequence: str, labels: list[str], logits: np.ndarray, multi_label: bool) -> dict[str, Any]:
         entail = self.entailment_id

@@ -13,7 +13,8 @@ from tests.conftest import REAL_MODEL, REAL_REVISION, ROOT, assert_cache_intact,
 SENTENCES = json.loads((ROOT / "tests" / "data" / "sentences.json").read_text())
 MEAN_NORM = {"pooling": "mean", "normalize": True}
 MODEL_FILES = {f"/hub/{REAL_MODEL}/{REAL_REVISION}/{f}" for f in
-               ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "onnx/model.onnx")}
+               ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentence_bert_config.json",
+                "onnx/model.onnx")}
 RUNTIME = "/vendor/ort/ort-wasm-simd-threaded.wasm"
 
 
@@ -132,7 +133,8 @@ def test_deny_list_blocks_downloads(page, fresh_log):
 
 
 def test_bad_options_are_named(page):
-    for options, name, problem in [({"featureId": "sentence-embeddings", "dtype": "q7"}, "OptionsError", "unknown dtype 'q7'"),
+    for options, name, problem in [({"featureId": "sentence-embeddings", "dtype": "q7"}, "OptionsError",
+                                    "options: option 'dtype' must be one of fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4, got 'q7'"),
                                    ({"featureId": "sentence-embeddings", "colour": 1}, "OptionsError", "unknown option 'colour'"),
                                    ("no-such-feature", "SettingsError", "has no record")]:
         answer = call(page, "create", options)

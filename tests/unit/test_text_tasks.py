@@ -150,8 +150,10 @@ def test_bad_requests_fail_clearly_and_leave_the_engine_usable(server, store_dir
         for task in ("zero-shot-classification", "fill-mask", "question-answering", "text-classification"):
             made[task] = await pyodide_pkg.create_engine(engine_options(server, f"test/tiny-bert-{task}", task,
                                                                         engineId=task))
-        bad = [("zero-shot-classification", {"args": ["text", []]}, "candidate_labels is empty"),
-               ("zero-shot-classification", {"args": ["text"]}, "candidate_labels must be"),
+        bad = [("zero-shot-classification", {"args": ["text", []]}, r"'candidate_labels' must be .* \(not empty\), got \[\]"),
+               ("zero-shot-classification", {"args": ["text", " , "]}, "'candidate_labels' must be"),
+               ("zero-shot-classification", {"args": ["text", 3]}, "'candidate_labels' must be"),
+               ("zero-shot-classification", {"args": ["text"]}, "candidate_labels is missing"),
                ("zero-shot-classification", {"args": ["text", ["a"]], "options": {"hypothesis_template": "plain"}},
                 "has no {}"),
                ("fill-mask", {"args": ["no mask here"]}, r"no mask token \(\[MASK\]\)"),
@@ -160,10 +162,14 @@ def test_bad_requests_fail_clearly_and_leave_the_engine_usable(server, store_dir
                ("question-answering", {"args": [{"question": "Who?"}]}, "needs a question and a context"),
                ("question-answering", {"args": ["Who?", ""]}, "context is empty"),
                ("question-answering", {"args": ["Who?", "ctx"], "options": {"doc_stride": 500}}, "doc_stride"),
+               ("question-answering", {"args": [cases.LONG, cases.LONG]}, "the question leaves 0 of max_seq_len"),
+               ("question-answering", {"args": ["Who?", cases.LONG], "options": {"max_seq_len": 40, "doc_stride": 38}},
+                r"leaves \d+ of max_seq_len 40 tokens for the context, which needs windows with doc_stride 38"),
                ("text-classification", {"args": [cases.LONG], "options": {"truncation": False}}, "takes at most 512"),
                ("text-classification", {"args": ["x"], "options": {"top_k": "2"}}, "'top_k' must be an integer"),
                ("text-classification", {"args": ["x"], "options": {"function_to_apply": "tanh"}}, "one of softmax"),
-               ("text-classification", {"args": ["x"], "options": {"colour": 1}}, r"unknown option\(s\) colour")]
+               ("text-classification", {"args": ["x"], "options": {"colour": 1}}, "unknown option 'colour'; known: "
+                                                                                   "function_to_apply, top_k, truncation")]
         for task, request, message in bad:
             with pytest.raises(RequestError, match=message):
                 await made[task].run(request)

@@ -18,7 +18,8 @@ from .validate import fp32_failures, print_report, reference_outputs, validate, 
 
 COPIED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
           "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt",
-          "sentencepiece.bpe.model", "spiece.model", "added_tokens.json", "chat_template.jinja")
+          "sentencepiece.bpe.model", "spiece.model", "added_tokens.json", "chat_template.jinja",
+          "sentence_bert_config.json")
 
 
 class ConversionError(Exception):
@@ -30,7 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 description="Convert a Hugging Face checkpoint into the Transformers.js ONNX layout.")
     p.add_argument("--model_id", required=True, help="ORG/NAME under which the model is published")
     p.add_argument("--source", type=Path, help="folder of the checkpoint (default: the model_id folder)")
-    p.add_argument("--task", required=True, choices=sorted({*tasks.TASKS, *seq2seq.ROUTES, *seq2seq.ALIASES}))
+    p.add_argument("--task", required=True, choices=sorted(tasks.NAMES))
     p.add_argument("--quantize", action="store_true", help="also write the --modes variants")
     p.add_argument("--modes", nargs="*", default=["q8"], help=f"variants to write: {', '.join(MODES)}")
     p.add_argument("--output_parent_dir", type=Path, required=True, help="hub root folder")
@@ -156,15 +157,11 @@ def convert(args: argparse.Namespace) -> Path:
     if not (source / "config.json").is_file():
         raise ConversionError(f"{source} has no config.json (not a Hugging Face checkpoint folder)")
     config = AutoConfig.from_pretrained(source)
-    optimum_route = seq2seq.route(args.task, config.model_type)
-    if optimum_route is None:
-        try:
-            head = tasks.check(args.task, config.model_type)
-        except (KeyError, ValueError):
-            routed = seq2seq.ROUTES.get(seq2seq.ALIASES.get(args.task, args.task))
-            supported = sorted({*tasks.ARCHITECTURES.get(args.task, ()), *(routed.architectures if routed else ())})
-            raise ConversionError(f"task {args.task!r} is not supported for architecture {config.model_type!r} "
-                                  f"(supported: {', '.join(supported)})") from None
+    try:
+        optimum_route = seq2seq.route(args.task, config.model_type)
+        head = tasks.head(args.task, config.model_type)
+    except ValueError as error:
+        raise ConversionError(str(error)) from None
     target = args.output_parent_dir / args.model_id / args.revision
     if target.exists() and not args.overwrite:
         raise ConversionError(f"{target} exists; pass --overwrite to replace it")

@@ -27,21 +27,15 @@ class Route:
     needs_tokenizer: bool = True
 
 
-ROUTES = {
-    "text2text-generation": Route("text2text-generation-with-past", ("encoder_model", "decoder_model_merged"),
-                                  ("t5", "bart", "marian", "mbart")),
-    "image-to-text": Route("image-to-text-with-past", ("encoder_model", "decoder_model_merged"),
-                           ("vision-encoder-decoder",)),
-    "image-classification": Route("image-classification", ("model",), ("vit", "deit", "beit", "convnext"),
-                                  needs_tokenizer=False),
-    "text-generation": Route("text-generation-with-past", ("model",), ("gpt2",)),
-}
-ALIASES = {"summarization": "text2text-generation", "translation": "text2text-generation"}
-
-
 def route(task: str, model_type: str) -> Route | None:
-    found = ROUTES.get(ALIASES.get(task, task))
-    return found if found and model_type in found.architectures else None
+    """Optimum's export of this task for this architecture (tasks.py), or None when we export it ourselves."""
+    from .tasks import export_for
+
+    entry, export = export_for(task, model_type)
+    if not export.optimum_task:
+        return None
+    return Route(export.optimum_task, tuple(names[0] for names in entry.files.values()), export.architectures,
+                 export.needs_tokenizer)
 
 
 def unmerged(route_: Route) -> Route:

@@ -1,0 +1,157 @@
+"""The task table: everything that says what a task is, in one place.
+
+The engine finds a task's pipeline here (by name or alias), the pipelines read their ONNX files, head
+and request options from here, the converter (tools/convert) and the local hub (tools/build_hub,
+tools/tiny_models) read which architectures each task exports and how, and the README's task table is
+written from it (tools/docs.py). Adding a task is an entry here and a module in pipelines/.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import OptionsError
+from .generation.config import RULES as GENERATION_RULES
+from .option_rules import Rule
+
+ENCODERS = ("bert", "distilbert", "roberta", "xlm-roberta", "mpnet", "electra", "albert", "camembert")
+TINY_ENCODERS = ("bert", "distilbert", "roberta", "xlm-roberta", "mpnet")
+DECODERS = ("llama", "qwen2")
+SEQ2SEQ = ("t5", "bart", "marian", "mbart")
+VISION = ("vit", "deit", "beit", "convnext")
+
+ONE_MODEL = {"model": ("model",)}
+# A merged decoder (past inputs, use_cache_branch) where the hub has one, else the plain decoder (no cache).
+ENCODER_DECODER = {"encoder": ("encoder_model",), "decoder": ("decoder_model_merged", "decoder_model")}
+
+
+@dataclass(frozen=True)
+class Export:
+    """How tools.convert makes a task's ONNX files for some architectures: our own torch.onnx export of
+    a transformers head class (`auto_class`), or Optimum's exporter (`optimum_task`)."""
+
+    architectures: tuple[str, ...]
+    tiny: tuple[str, ...] = ()  # architectures the local hub has tiny random-weight models of
+    auto_class: str = ""
+    optimum_task: str = ""
+    outputs: tuple[str, ...] = ()  # ONNX output names written, when they differ from the task's
+    pairs: bool = False  # sample inputs are (question, context) pairs
+    decoder: bool = False  # causal LM with past key values in, present key values out
+    needs_tokenizer: bool = True
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    module: str  # in pyodide_pkg.pipelines
+    pipeline: str  # class name in that module
+    inputs: str  # what args holds, as the README says it
+    exports: tuple[Export, ...]
+    aliases: tuple[str, ...] = ()
+    files: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: ONE_MODEL)  # role -> names, fallbacks after
+    head: str = ""  # the class suffix config.json `architectures` must name (e.g. ForMaskedLM)
+    outputs: tuple[str, ...] = ()  # ONNX outputs the pipeline reads
+    per_token: bool = False  # outputs have a sequence axis
+    options: Mapping[str, Rule] = field(default_factory=dict)  # the task's own request options
+    generation: Mapping[str, Any] | None = None  # generating tasks: the pipeline's generation defaults
+
+    @property
+    def request_rules(self) -> dict[str, Rule]:
+        """Every option a run request of this task may carry."""
+        if self.generation is None:
+            return dict(self.options)
+        return {**GENERATION_RULES, **MODEL_OPTIONS, **self.options}
+
+    def export_for(self, model_type: str) -> Export | None:
+        return next((e for e in self.exports if model_type in e.architectures), None)
+
+
+MODEL_OPTIONS = {"use_cache": Rule("boolean", True, doc="false re-reads the whole sequence each step")}
+_TOP_K_LABELS = Rule("integer", 5, minimum=1)
+_FUNCTION = Rule("string", "default", choices=("softmax", "sigmoid", "none", "default"), fold_case=True,
+                 doc="default: sigmoid for one label or multi-label models, softmax otherwise")
+_RETURN_TENSORS = Rule("boolean", False, doc="token ids instead of text")
+
+
+def _text2text(name: str, pipeline: str, tiny: tuple[str, ...]) -> Task:
+    """text2text-generation and the tasks that are it with another result name (summary, translation)."""
+    return Task(name, "text2text_generation", pipeline, "text or list",
+                (Export(SEQ2SEQ, tiny, optimum_task="text2text-generation-with-past"),), files=ENCODER_DECODER,
+                options={"return_tensors": _RETURN_TENSORS, "truncation": Rule("boolean", False),
+                         "clean_up_tokenization_spaces": Rule("boolean", False)},
+                generation={"max_new_tokens": 256, "num_beams": 4})
+
+
+_ENCODER_TORCH = dict(architectures=ENCODERS, tiny=TINY_ENCODERS)
+
+TABLE: tuple[Task, ...] = (
+    Task("feature-extraction", "feature_extraction", "FeatureExtractionPipeline", "text or list",
+         (Export(**_ENCODER_TORCH, auto_class="AutoModel", outputs=("last_hidden_state",)),),
+         aliases=("sentence-similarity",), per_token=True,
+         options={"pooling": Rule("string", "none", choices=("none", "mean", "cls", "max"), fold_case=True),
+                  "normalize": Rule("boolean", False, doc="unit length (L2)")}),
+    Task("text-classification", "text_classification", "TextClassificationPipeline",
+         "text, `{text, text_pair}`, or a list",
+         (Export(**_ENCODER_TORCH, auto_class="AutoModelForSequenceClassification"),),
+         aliases=("sentiment-analysis",), head="ForSequenceClassification", outputs=("logits",),
+         options={"top_k": Rule("integer", 1, minimum=1, nullable=True, doc="null: every label"),
+                  "function_to_apply": _FUNCTION, "truncation": Rule("boolean", True)}),
+    Task("token-classification", "token_classification", "TokenClassificationPipeline", "text or list",
+         (Export(**_ENCODER_TORCH, auto_class="AutoModelForTokenClassification"),),
+         aliases=("ner",), head="ForTokenClassification", outputs=("logits",), per_token=True,
+         options={"aggregation_strategy": Rule("string", "none", choices=("none", "simple", "first", "average", "max"),
+                                               fold_case=True),
+                  "ignore_labels": Rule("strings", ["O"]),
+                  "stride": Rule("integer", None, minimum=0, nullable=True, doc="long texts in overlapping windows")}),
+    Task("question-answering", "question_answering", "QuestionAnsweringPipeline",
+         "`[question, context]`, `[{question, context}]`, or lists",
+         (Export(**_ENCODER_TORCH, auto_class="AutoModelForQuestionAnswering", pairs=True),),
+         head="ForQuestionAnswering", outputs=("start_logits", "end_logits"), per_token=True,
+         options={"top_k": Rule("integer", 1, minimum=1), "max_answer_len": Rule("integer", 15, minimum=1),
+                  "max_seq_len": Rule("integer", None, minimum=1, derived="the tokenizer's limit, at most 384"),
+                  "doc_stride": Rule("integer", None, minimum=0, derived="half of max_seq_len, at most 128"),
+                  "max_question_len": Rule("integer", 64, minimum=1, doc="taken, unused by fast tokenizers"),
+                  "handle_impossible_answer": Rule("boolean", False), "align_to_words": Rule("boolean", True)}),
+    Task("fill-mask", "fill_mask", "FillMaskPipeline", "text (one or more mask tokens) or list",
+         (Export(**_ENCODER_TORCH, auto_class="AutoModelForMaskedLM"),),
+         head="ForMaskedLM", outputs=("logits",), per_token=True,
+         options={"top_k": _TOP_K_LABELS, "targets": Rule("strings", None)}),
+    Task("zero-shot-classification", "zero_shot_classification", "ZeroShotClassificationPipeline",
+         "`[text or list, labels]`",
+         (Export(**_ENCODER_TORCH, auto_class="AutoModelForSequenceClassification", pairs=True),),
+         head="ForSequenceClassification", outputs=("logits",),
+         options={"candidate_labels": Rule("strings", None, separator=",", nonempty=True, doc="or as args[1]"),
+                  "hypothesis_template": Rule("string", "This example is {}."),
+                  "multi_label": Rule("boolean", False)}),
+    Task("text-generation", "text_generation", "TextGenerationPipeline",
+         "prompt, chat (`[{role, content}, ...]`, rendered by the tokenizer's chat template), or a list",
+         (Export(DECODERS, DECODERS, auto_class="AutoModelForCausalLM", decoder=True, outputs=("logits",)),
+          Export(("gpt2",), ("gpt2",), optimum_task="text-generation-with-past")),
+         options={"return_full_text": Rule("boolean", True), "return_tensors": _RETURN_TENSORS,
+                  "add_special_tokens": Rule("boolean", True, doc="prompts only; a chat's template places them")},
+         generation={"max_new_tokens": 256, "do_sample": True, "temperature": 0.7}),
+    _text2text("text2text-generation", "Text2TextGenerationPipeline", ("t5", "bart")),
+    _text2text("summarization", "SummarizationPipeline", ()),
+    _text2text("translation", "TranslationPipeline", ("marian",)),
+    Task("image-to-text", "image_to_text", "ImageToTextPipeline",
+         "image: URL, `data:image/...` URL, bytes, the page's `Blob`/`File`/`ImageData`, or pdf.js' "
+         "`{data, width, height, channels}`; or a list",
+         (Export(("vision-encoder-decoder",), ("vision-encoder-decoder",), optimum_task="image-to-text-with-past"),),
+         files=ENCODER_DECODER, options={"return_tensors": _RETURN_TENSORS}, generation={"max_new_tokens": 256}),
+    Task("image-classification", "image_classification", "ImageClassificationPipeline", "image (as above) or a list",
+         (Export(VISION, ("vit",), optimum_task="image-classification", needs_tokenizer=False),),
+         outputs=("logits",), options={"top_k": _TOP_K_LABELS, "function_to_apply": _FUNCTION}),
+)
+TASKS: dict[str, Task] = {t.name: t for t in TABLE}
+NAMES: dict[str, Task] = {**TASKS, **{alias: t for t in TABLE for alias in t.aliases}}
+TRANSLATION = re.compile(r"^translation_([A-Za-z_-]+)_to_([A-Za-z_-]+)$")  # translation_en_to_fr
+
+
+def find(name: str) -> Task:
+    """A task by name or alias (translation_xx_to_yy is translation); unknown ones are an OptionsError."""
+    found = NAMES.get("translation" if TRANSLATION.match(name or "") else name)
+    if found is None:
+        raise OptionsError(f"unknown taskName {name!r}; known tasks: {', '.join(sorted(NAMES))}")
+    return found
