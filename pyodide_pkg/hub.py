@@ -84,6 +84,13 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def is_loopback(url: str) -> bool:
+    try:
+        return (urlsplit(url).hostname or "").lower() in LOCAL_HOSTS
+    except ValueError:
+        return False
+
+
 def check_hub_root(url: str, named_hubs: tuple[str, ...] = ()) -> str:
     """Accept only localhost and named hubs, compared by exact scheme and host."""
     try:

@@ -22,9 +22,10 @@ _initialised: str | None = None
 
 
 def pick_record(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The binary's record; its URL matters only where the binary is fetched (bundled settings have none)."""
     for record in records:
         if record.get("name") == WASM_NAME:
-            for key in ("version", "sha256", "url"):
+            for key in ("version", "sha256", "url") if platform.RUNTIME_BINARY else ("version", "sha256"):
                 if not isinstance(record.get(key), str) or not record[key]:
                     raise SettingsError(f"ml-onnx-runtime record {WASM_NAME}: missing or invalid {key!r}")
             return record
@@ -33,9 +34,12 @@ def pick_record(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 async def ensure_runtime(records: list[dict[str, Any]], cache: Cache, num_threads: int,
                          notify: Notify | None = None) -> dict[str, Any]:
-    """Fetch (or load from cache) and verify the runtime binary, then initialise ONNX Runtime once."""
+    """Fetch (or load from cache) and verify the runtime binary, then initialise ONNX Runtime once.
+    Under CPython the record is checked but nothing is fetched: the onnxruntime package is the runtime."""
     global _initialised
     record = pick_record(records)
+    if not platform.RUNTIME_BINARY:
+        return record
     body = await fetch_cached(cache, record["url"], model=RUNTIME_MODEL, revision=record["version"],
                               file=WASM_NAME, task=RUNTIME_TASK, engine_id=None, notify=notify,
                               sha256=record["sha256"])

@@ -14,7 +14,8 @@ Interface:
     async discard(body): a downloaded body that will not be stored
     async open_store(name, schema) -> store with write(puts, deletes) (a record's "data" may be a Body
         or bytes), get(store, key), get_body(store, key), get_all(store, index=None, prefix=())
-    async init_runtime(wasm: Body, num_threads: int) -> None
+    RUNTIME_BINARY: whether sessions need ONNX Runtime Web's WASM binary (CPython's onnxruntime does not)
+    async init_runtime(wasm: Body, num_threads: int) -> None: the browser only
     async create_session(model: Body | bytes, num_threads, external={graph name: Body}) -> session with
         input_names, output_names, async run(feeds) -> dict[str, ndarray], release()
     cores() -> int: the cores this host reports (ONNX Runtime's threads are clamped to it)
@@ -27,14 +28,16 @@ import sys
 
 IN_BROWSER = sys.platform == "emscripten"
 
+RUNTIME_BINARY = IN_BROWSER
+
 if IN_BROWSER:
     from .browser import (cores, create_session, discard, download, fetch, hash_body, init_runtime,
                           load_packages, open_store, page_image, read_body)
 else:
-    from .cpython import (cores, create_session, discard, download, fetch, hash_body, init_runtime,
-                          load_packages, open_store, page_image, read_body)
+    from .cpython import (cores, create_session, discard, download, fetch, hash_body, load_packages, open_store,
+                          page_image, read_body)
 
 from .common import Body, Download, Response
 
-__all__ = ["IN_BROWSER", "Body", "Download", "Response", "cores", "create_session", "discard", "download", "fetch", "hash_body",
+__all__ = ["IN_BROWSER", "RUNTIME_BINARY", "Body", "Download", "Response", "cores", "create_session", "discard", "download", "fetch", "hash_body",
            "init_runtime", "load_packages", "open_store", "page_image", "read_body"]

@@ -236,10 +236,6 @@ async def open_store(name: str, schema: dict[str, Any]) -> SqliteStore:
     return SqliteStore(store_dir() / f"{name}.sqlite", schema)
 
 
-async def init_runtime(wasm: Body, num_threads: int) -> None:
-    """onnxruntime's native library needs no WASM binary; the verified body is simply unused here."""
-
-
 def _link(source: Path, target: Path) -> None:
     try:
         os.link(source, target)

