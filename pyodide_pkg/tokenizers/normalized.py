@@ -21,6 +21,9 @@ Matcher = Union[str, Callable[[str], bool], re.Pattern]
 BEHAVIORS = ("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous")
 
 
+_SIGMA = re.compile("\u03a3")
+
+
 class NormalizedString:
     """`_align` None means no span is stored: character i comes from the original character at
     `start + max(i - head, 0)` (the first `head` characters were prepended, aligned with the first
@@ -103,18 +106,6 @@ class NormalizedString:
     def transform(self, dest: Iterable[tuple[str, int]], initial_offset: int = 0) -> None:
         self.transform_range(0, len(self.text), dest, initial_offset)
 
-    def map_chars(self, fn: Callable[[str], str]) -> None:
-        """Each character becomes fn(char): one or more characters (the extra ones are inserted)."""
-        outs = [fn(ch) for ch in self.text]
-        if all(len(out) == 1 for out in outs):
-            self.text = "".join(outs)
-            return
-        dest = []
-        for out in outs:
-            dest.append((out[0], 0))
-            dest.extend((c, 1) for c in out[1:])
-        self.transform(dest)
-
     def filter(self, keep: Callable[[str], bool]) -> None:
         if all(keep(ch) for ch in self.text):
             return
@@ -145,16 +136,16 @@ class NormalizedString:
         self._align = align + old[prev:]
 
     def lowercase(self) -> None:
+        """Character by character, as the reference lowers. str.lower of a whole string differs from that
+        only at a capital sigma (final form in context) and at İ, the one character that grows."""
         text = self.text
         if text.isascii():
             self.text = text.lower()
-            return
-        lowered = text.lower()
-        # str.lower of a whole string only differs from per-character lowering at a final sigma.
-        if len(lowered) == len(text) and "\u03a3" not in text:
-            self.text = lowered
+        elif "\u0130" not in text:
+            self.text = _lower_each(text)
         else:
-            self.map_chars(str.lower)
+            self.text = "\u0130".join(map(_lower_each, text.split("\u0130")))
+            self.edit([(k, k + 1, [("i", 0), ("\u0307", 1)]) for k, ch in enumerate(self.text) if ch == "\u0130"])
 
     def prepend(self, s: str) -> None:
         if self.text and self._align is None:
@@ -276,6 +267,17 @@ class NormalizedString:
         if self._align is None and not self.head:
             return [NormalizedString(m.group(), None, start + m.start()) for m in pattern.finditer(text)]
         return [self.slice(*m.span()) for m in pattern.finditer(text) if m.end() > m.start()]
+
+
+def _lower_each(text: str) -> str:
+    """str.lower, with every capital sigma as σ (lowered alone it is never final); no İ in text."""
+    lowered = text.lower()
+    if "\u03a3" not in text:
+        return lowered
+    chars = list(lowered)
+    for m in _SIGMA.finditer(text):
+        chars[m.start()] = "\u03c3"
+    return "".join(chars)
 
 
 def _lstrip(text: str) -> str:

@@ -21,15 +21,14 @@ def is_chinese_char(cp: int) -> bool:
 
 
 @lru_cache(maxsize=None)
-def _bert_regexes(ascii_only: bool) -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern, dict[int, str]]:
-    """Cleaned characters, white space other than ' ', Chinese characters, non-spacing marks, and
-    the table that turns white space into ' ' (one character for one: spans unchanged); with
+def _bert_regexes(ascii_only: bool) -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
+    """Cleaned characters, white space other than ' ', Chinese characters and non-spacing marks; with
     ascii_only, the classes cut down to ASCII, for ASCII text."""
     def regex(inner: str) -> re.Pattern:
         return re.compile(f"[{unicode.ascii_part(inner) if ascii_only else inner}]")
     return (regex(unicode.char_class("bert_cleaned")), regex(re.escape("".join(sorted(unicode.WHITE_SPACE - {" "})))),
             regex("".join(f"{chr(a)}-{chr(b)}" for a, b in CHINESE_RANGES)),
-            regex(unicode.char_class("nonspacing_mark")), {ord(c): " " for c in unicode.WHITE_SPACE})
+            regex(unicode.char_class("nonspacing_mark")))
 
 
 class BertNormalizer:
@@ -42,11 +41,10 @@ class BertNormalizer:
 
     def normalize(self, n: NormalizedString) -> None:
         ascii_only = n.text.isascii()
-        cleaned, space, chinese, marks, to_space = _bert_regexes(ascii_only)
+        cleaned, space, chinese, marks = _bert_regexes(ascii_only)
         if self.clean_text:
             n.remove(cleaned)
-            if space.search(n.text):
-                n.text = n.text.translate(to_space)
+            n.text = space.sub(" ", n.text)  # one character for one: spans unchanged
         if self.handle_chinese_chars and not ascii_only:
             n.edit([(m.start(), m.end(), [(" ", 0), (m.group(), 1), (" ", 1)]) for m in chinese.finditer(n.text)])
         if self.strip_accents and not ascii_only:
