@@ -16,6 +16,7 @@ from .errors import MLError
 DB_NAME = "modelFiles"
 NO_ETAG = "NO_ETAG"
 KEPT_HEADERS = ("Content-Type", "ETag", "status", "fileSize", "Content-Length")
+ABSENT = 404  # the status of a record that stands for a file the hub does not have
 
 SCHEMA: dict[str, Any] = {
     "version": 1,
@@ -73,6 +74,21 @@ class Cache:
         ], [])
         return await self.get_record(model, revision, file)
 
+    async def put_absent(self, *, task: str, model: str, revision: str, file: str) -> None:
+        """An optional file the hub answered 404 for, remembered as cached files are (so a cached model
+        starts with the hub out of reach); it has no body, no listing shows it, and it goes with its model."""
+        now = int(time.time() * 1000)
+        await self.store.write([
+            ("tasks", {"taskName": task, "model": model, "revision": revision, "file": file}),
+            ("headers", {"model": model, "revision": revision, "file": file, "sha256": None,
+                         "headers": {"status": ABSENT, "fileSize": 0}, "lastUsed": now, "lastUpdated": now,
+                         "engines": []}),
+        ], [])
+
+    async def is_absent(self, model: str, revision: str, file: str) -> bool:
+        record = await self.get_record(model, revision, file)
+        return record is not None and _absent(record)
+
     async def get_record(self, model: str, revision: str, file: str) -> dict[str, Any] | None:
         return await self.store.get("headers", [model, revision, file])
 
@@ -111,6 +127,8 @@ class Cache:
     async def list_models(self) -> list[dict[str, Any]]:
         models: dict[tuple[str, str], dict[str, Any]] = {}
         for record in await self.store.get_all("headers"):
+            if _absent(record):
+                continue
             key = (record["model"], record["revision"])
             entry = models.setdefault(key, {"name": key[0], "revision": key[1], "size": 0, "files": 0,
                                             "lastUsed": 0, "taskNames": set(), "engines": set()})
@@ -138,6 +156,8 @@ class Cache:
         files = []
         for m, r in pairs:
             for record in await self.store.get_all("headers", "modelRevisionIndex", (m, r)):
+                if _absent(record):
+                    continue
                 files.append({"model": m, "revision": r, "path": record["file"], "headers": record["headers"],
                               "sha256": record["sha256"], "lastUsed": record["lastUsed"],
                               "engines": record["engines"]})
@@ -187,3 +207,7 @@ class Cache:
             deletes += [("files", file_id(m, r, f)), ("headers", [m, r, f])]
         await self.store.write([], deletes)
         return len(gone)
+
+
+def _absent(record: dict[str, Any]) -> bool:
+    return record["headers"].get("status") == ABSENT and record["sha256"] is None

@@ -45,6 +45,12 @@ class FileSource:
     async def evict(self, model: str, revision: str, file: str) -> None:
         await self.cache.evict(model, revision, file)
 
+    async def is_absent(self, model: str, revision: str, file: str) -> bool:
+        return await self.cache.is_absent(model, revision, file)
+
+    async def remember_absent(self, model: str, revision: str, file: str) -> None:
+        await self.cache.put_absent(task=self.task, model=model, revision=revision, file=file)
+
     async def get(self, model: str, revision: str, file: str, *, sha256: str | None = None) -> bytes:
         """A small file Python parses (configs, tokenizers), read whole."""
         return await platform.read_body(await self.body(model, revision, file, sha256=sha256))

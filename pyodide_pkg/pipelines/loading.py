@@ -68,11 +68,15 @@ class LoadContext:
         raise AssertionError("unreachable")
 
     async def _read(self, path: str, repo: tuple[str, str], optional: bool) -> bytes | None:
-        """A small file's bytes; for an optional one a 404 means absent (other failures are errors)."""
+        """A small file's bytes. An optional one the hub answers 404 for is absent, and remembered so in the
+        cache: asked for again on every start, it would keep a cached model from starting offline."""
+        if optional and await self.files.is_absent(*repo, path):
+            return None
         try:
             return await platform.read_body(await asyncio.shield(self.body(path, repo)))
         except DownloadError as error:
             if optional and error.status == 404:
+                await self.files.remember_absent(*repo, path)
                 return None
             raise
 

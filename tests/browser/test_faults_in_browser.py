@@ -106,3 +106,18 @@ def test_a_file_larger_than_the_free_space_fails_before_it_is_written(page, fres
                      failed["message"]), failed["message"]
     fresh_log.hook = None
     assert attempt(page, "too-large")["answer"]["ok"]
+
+
+def test_a_cached_model_starts_with_the_hub_out_of_reach(page, fresh_log):
+    """An optional file the hub does not have (sentence_bert_config.json) is remembered as absent in IndexedDB,
+    so the second start needs nothing from the hub."""
+    optional = f"/hub/{MODEL}/{REVISION}/sentence_bert_config.json"
+    first = attempt(page, "offline")
+    assert first["answer"]["ok"], first["answer"]
+    assert fresh_log.requests("GET", optional) == [optional]
+    assert "sentence_bert_config.json" not in {f["path"] for f in first["files"]}
+    fresh_log.log.clear()
+    fresh_log.hook = lambda method, url: (503, b"down", {}) if url.startswith("/hub/") else None
+    second = attempt(page, "offline")
+    assert second["answer"] == first["answer"]
+    assert fresh_log.requests(prefix="/hub/") == []

@@ -111,3 +111,28 @@ def test_a_download_cut_off_resumes_where_it_stopped(fresh_log, store_dir):
     assert fresh_log.requests("GET", url) == [url, url]
     assert [s for m, p, s in fresh_log.log if p == url] == [200, 206]
     assert_cache_intact(cached())
+
+
+def test_a_cached_model_starts_with_the_hub_out_of_reach(fresh_log, store_dir):
+    """The model has no sentence_bert_config.json (an optional file): the hub's 404 is remembered, so the
+    second start asks the hub for nothing and needs it for nothing; deleting the model forgets the absence."""
+    optional = f"/hub/{MODEL}/{REVISION}/sentence_bert_config.json"
+    assert not (HUB / MODEL / REVISION / "sentence_bert_config.json").exists()
+    first = attempt(fresh_log)
+    assert fresh_log.requests("GET", optional) == [optional]
+    assert "sentence_bert_config.json" not in {f["path"] for f in cached()}
+    fresh_log.log.clear()
+    fresh_log.hook = lambda method, url: (503, b"down", {}) if url.startswith("/hub/") else None
+    assert attempt(fresh_log) == first
+    assert fresh_log.requests(prefix="/hub/") == []
+    assert run(_absent(MODEL, REVISION, "sentence_bert_config.json"))
+    run(pyodide_pkg.delete_models(MODEL, REVISION))
+    assert not run(_absent(MODEL, REVISION, "sentence_bert_config.json"))
+    with pytest.raises(DownloadError, match="HTTP 503"):
+        attempt(fresh_log)
+
+
+async def _absent(model: str, revision: str, file: str) -> bool:
+    from pyodide_pkg.cache import Cache
+
+    return await (await Cache.open()).is_absent(model, revision, file)
