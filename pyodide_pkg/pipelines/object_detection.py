@@ -15,6 +15,16 @@ from .base import Pipeline
 from .loading import LoadContext
 
 
+def corners(centres: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """[queries, 4] (xmin, ymin, xmax, ymax) in pixels of an image of `size` (width, height), in float32 as
+    transformers computes them, from (centre x, centre y, width, height) relative to the image."""
+    cx, cy, w, h = (centres.astype(np.float32)[:, i] for i in range(4))
+    half = np.float32(0.5)
+    width, height = size
+    box = np.stack([cx - half * w, cy - half * h, cx + half * w, cy + half * h], axis=-1)
+    return box * np.array([width, height, width, height], dtype=np.float32)
+
+
 class ObjectDetectionPipeline(Pipeline):
     def __init__(self, session: Any, processor: ImageProcessor, config: dict[str, Any]) -> None:
         self.session = session
@@ -43,13 +53,8 @@ class ObjectDetectionPipeline(Pipeline):
         pipeline does (`int()` of float32 values)."""
         probabilities = softmax(logits.astype(np.float32))[:, :-1]
         scores, classes = probabilities.max(-1), probabilities.argmax(-1)
-        cx, cy, w, h = (centres.astype(np.float32)[:, i] for i in range(4))
-        half = np.float32(0.5)
-        corners = np.stack([cx - half * w, cy - half * h, cx + half * w, cy + half * h], axis=-1)
-        width, height = size
-        corners = corners * np.array([width, height, width, height], dtype=np.float32)
         found = []
-        for score, label, box in zip(scores, classes, corners):
+        for score, label, box in zip(scores, classes, corners(centres, size)):
             if score > threshold:
                 xmin, ymin, xmax, ymax = (int(v) for v in box)
                 found.append({"score": float(score), "label": self.labels.get(int(label), f"LABEL_{int(label)}"),
