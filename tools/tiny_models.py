@@ -152,14 +152,28 @@ SMALL_VISION = {"num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_
 
 def _yolos(folder: Path) -> Path:
     """YOLOS detects at any image size (its position embeddings are interpolated); the processor keeps images
-    small (shortest edge 64, longest 112, multiples of 16) so the tiny model stays fast in the browser."""
+    small (shortest edge 64, longest 112, multiples of 16) so the tiny model stays fast in the browser.
+
+    At transformers' initial scale (0.02) every query scores 0.25 for each class (labels tie) and every box is
+    the centred half image, which would test no box maths; larger detection tokens, positions and head weights
+    give queries their own scores (about 0.3 to 0.7), labels and boxes that move with the image."""
+    import torch
     import transformers
 
     labels = ["cat", "dog", "bird"]
     config = transformers.YolosConfig(**SMALL_VISION, image_size=[64, 112], patch_size=16, num_detection_tokens=10,
-                                      id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+                                      initializer_range=0.2, id2label=dict(enumerate(labels)),
+                                      label2id={l: i for i, l in enumerate(labels)})
     transformers.YolosImageProcessor(size={"shortest_edge": 64, "longest_edge": 112}).save_pretrained(folder)
-    transformers.YolosForObjectDetection(config).eval().save_pretrained(folder)
+    model = transformers.YolosForObjectDetection(config).eval()
+    with torch.no_grad():
+        model.vit.embeddings.detection_tokens.normal_(std=1.0)
+        model.vit.embeddings.position_embeddings.normal_(std=0.5)
+        for head in (model.class_labels_classifier, model.bbox_predictor):
+            for layer in head.layers:
+                layer.weight.normal_(std=0.2)
+                layer.bias.normal_(std=0.2)
+    model.save_pretrained(folder)
     return folder
 
 
