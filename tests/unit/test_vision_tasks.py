@@ -170,3 +170,51 @@ def test_bad_requests_name_the_problem_and_the_engine_goes_on(server, store_dir)
         ([image], {"pool": "yes"}), ([b"not an image"], {}), ([image], {"pool": True})])
     assert "option 'pool' must be true or false, got 'yes'" in str(features[0])
     assert "the image could not be decoded" in str(features[1]) and np.array(features[2]).shape == (1, 32)
+
+
+@pytest.mark.parametrize("arch,task", [("clip", "zero-shot-image-classification"), ("yolos", "object-detection"),
+                                       ("dinov2", "image-feature-extraction")])
+def test_pixels_equal_transformers_image_processors(arch, task):
+    """Our ImageProcessor reads each model's preprocessor_config.json into the same pixel_values as the
+    model's own transformers processor (exactly: the same Pillow resize, float32 arithmetic in the same order)."""
+    import json
+
+    from pyodide_pkg.processors import ImageProcessor, load_image
+
+    folder = tiny_source(arch, task)()
+    config = json.loads((folder / "preprocessor_config.json").read_text())
+    ours = ImageProcessor(config)
+    theirs = transformers.AutoImageProcessor.from_pretrained(folder)
+    for i in range(N):
+        want = theirs(images=[cases.decoded(i).convert("RGB")], return_tensors="np")["pixel_values"]
+        got = ours(run(load_image(cases.png(i))))
+        assert got.shape == want.shape and got.dtype == want.dtype == np.float32, i
+        assert np.array_equal(got, want), (i, np.abs(got - want).max())
+
+
+def test_yolos_sizes_and_padding_equal_transformers():
+    """The YOLOS resize rule (model_config.SIZE_MULTIPLE) on many shapes, and padding to a fixed pad_size."""
+    import json
+
+    from transformers.models.yolos.image_processing_yolos import get_size_with_aspect_ratio
+
+    from pyodide_pkg.processors import ImageProcessor, load_image
+
+    config = json.loads((tiny_source("yolos", "object-detection")() / "preprocessor_config.json").read_text())
+    ours = ImageProcessor(config)
+    rng = np.random.default_rng(0)
+    for width, height in [(17, 31), (640, 480), (300, 1200), (64, 64), (112, 64), (65, 113), *rng.integers(16, 2000, (300, 2))]:
+        width, height = int(width), int(height)
+        h, w = get_size_with_aspect_ratio((height, width), 64, 112)
+        if h > 0 and w > 0:
+            assert ours.target_size(width, height) == (w, h), (width, height)
+        else:  # transformers would hand the model an empty image
+            with pytest.raises(RequestError, match="too narrow for this model"):
+                ours.target_size(width, height)
+    padded = ImageProcessor({**config, "pad_size": {"height": 128, "width": 128}})
+    theirs = transformers.YolosImageProcessor(**{k: v for k, v in config.items() if k not in ("image_processor_type", "pad_size")},
+                                              pad_size={"height": 128, "width": 128})
+    for i in (0, 2, 5):
+        want = theirs(images=[cases.decoded(i).convert("RGB")], return_tensors="np")["pixel_values"]
+        got = padded(run(load_image(cases.png(i))))
+        assert got.shape == want.shape == (1, 3, 128, 128) and np.array_equal(got, want), i
