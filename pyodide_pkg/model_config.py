@@ -72,3 +72,20 @@ def labels(config: dict[str, Any]) -> dict[int, str]:
 
 def label_ids(config: dict[str, Any]) -> dict[str, int]:
     return {k: int(v) for k, v in (config.get("label2id") or {}).items()}
+
+
+# Image processors that resize the shortest edge under a longest-edge cap and then cut each side down to a
+# multiple (YOLOS: of its patch size, 16), where other processors keep the aspect-ratio size as it falls.
+SIZE_MULTIPLE = {"YolosImageProcessor": 16}
+# Model types whose pooled output is the CLS token of the last hidden state (DINOv2 pools no other way), so an
+# export that only has last_hidden_state still pools as transformers does.
+CLS_POOLED = frozenset({"dinov2"})
+
+
+def size_multiple(preprocessor: dict[str, Any]) -> int | None:
+    """The multiple a processor's resized sides are cut down to, if it has that quirk."""
+    return SIZE_MULTIPLE.get(str(preprocessor.get("image_processor_type") or ""))
+
+
+def pooled_by_cls(config: dict[str, Any]) -> bool:
+    return config.get("model_type") in CLS_POOLED

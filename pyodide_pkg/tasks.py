@@ -21,6 +21,7 @@ TINY_ENCODERS = ("bert", "distilbert", "roberta", "xlm-roberta", "mpnet")
 DECODERS = ("llama", "qwen2")
 SEQ2SEQ = ("t5", "bart", "marian", "mbart")
 VISION = ("vit", "deit", "beit", "convnext")
+IMAGE = "image (as above) or a list"
 
 ONE_MODEL = {"model": ("model",)}
 # A merged decoder (past inputs, use_cache_branch) where the hub has one, else the plain decoder (no cache).
@@ -140,9 +141,24 @@ TABLE: tuple[Task, ...] = (
          "`{data, width, height, channels}`; or a list",
          (Export(("vision-encoder-decoder",), ("vision-encoder-decoder",), optimum_task="image-to-text-with-past"),),
          files=ENCODER_DECODER, options={"return_tensors": _RETURN_TENSORS}, generation={"max_new_tokens": 256}),
-    Task("image-classification", "image_classification", "ImageClassificationPipeline", "image (as above) or a list",
+    Task("image-classification", "image_classification", "ImageClassificationPipeline", IMAGE,
          (Export(VISION, ("vit",), optimum_task="image-classification", needs_tokenizer=False),),
          outputs=("logits",), options={"top_k": _TOP_K_LABELS, "function_to_apply": _FUNCTION}),
+    Task("zero-shot-image-classification", "zero_shot_image_classification", "ZeroShotImageClassificationPipeline",
+         "`[image or list, labels]` (image as above)",
+         (Export(("clip",), ("clip",), optimum_task="zero-shot-image-classification"),),
+         outputs=("logits_per_image",),
+         options={"candidate_labels": Rule("strings", None, separator=",", nonempty=True, doc="or as args[1]"),
+                  "hypothesis_template": Rule("string", "This is a photo of {}.")}),
+    Task("object-detection", "object_detection", "ObjectDetectionPipeline", IMAGE,
+         (Export(("yolos",), ("yolos",), optimum_task="object-detection", needs_tokenizer=False),),
+         outputs=("logits", "pred_boxes"),
+         options={"threshold": Rule("number", 0.5, minimum=0, maximum=1, doc="boxes scoring above it are kept")}),
+    Task("image-feature-extraction", "image_feature_extraction", "ImageFeatureExtractionPipeline", IMAGE,
+         (Export(("dinov2", "vit"), ("dinov2",), optimum_task="feature-extraction", needs_tokenizer=False),),
+         outputs=("last_hidden_state",),
+         options={"pool": Rule("boolean", False, doc="true: the pooled vector (pooler_output, or the CLS token for "
+                                                     "DINOv2), false: one vector per patch")}),
 )
 TASKS: dict[str, Task] = {t.name: t for t in TABLE}
 NAMES: dict[str, Task] = {**TASKS, **{alias: t for t in TABLE for alias in t.aliases}}

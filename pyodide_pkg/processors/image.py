@@ -14,6 +14,7 @@ from urllib.parse import unquote_to_bytes
 import numpy as np
 
 from .. import platform
+from ..model_config import size_multiple
 from ..errors import DownloadError, ModelError, RequestError
 
 # PIL's resampling filters by number, as transformers' configs give them: nearest, Lanczos, bilinear,
@@ -95,7 +96,8 @@ async def _url_bytes(url: str) -> bytes:
 
 
 class ImageProcessor:
-    """preprocessor_config.json of ViT-like processors: resize, center crop, rescale, normalize, channels first."""
+    """preprocessor_config.json of ViT-, CLIP-, DINOv2- and YOLOS-like processors: resize, center crop, rescale,
+    normalize, pad, channels first."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
@@ -116,14 +118,41 @@ class ImageProcessor:
         self.do_normalize = config.get("do_normalize", True)
         self.mean = np.array(config.get("image_mean", [0.5, 0.5, 0.5]), dtype=np.float32)
         self.std = np.array(config.get("image_std", [0.5, 0.5, 0.5]), dtype=np.float32)
+        self.multiple = size_multiple(config)
+        self.pad_size = config.get("pad_size") if config.get("do_pad") else None
 
     def target_size(self, width: int, height: int) -> tuple[int, int]:
+        """(width, height) after resizing."""
+        if self.multiple and "shortest_edge" in self.size:
+            return self.capped_size(width, height, int(self.size["shortest_edge"]), self.size.get("longest_edge"))
         if "shortest_edge" in self.size:
             short = int(self.size["shortest_edge"])
             if width <= height:
                 return short, int(short * height / width)
             return int(short * width / height), short
         return int(self.size["width"]), int(self.size["height"])
+
+    def capped_size(self, width: int, height: int, size: int, longest: int | None) -> tuple[int, int]:
+        """The shortest edge at `size` unless the longest would pass `longest`, then each side cut down to the
+        multiple (transformers' YOLOS rule, whose sizes follow the unrounded capped edge)."""
+        raw = None
+        if longest is not None:
+            short, long = float(min(height, width)), float(max(height, width))
+            if long / short * size > longest:
+                raw = longest * short / long
+                size = int(round(raw))
+        base = raw if raw is not None else size
+        if width < height:
+            new_w, new_h = size, int(base * height / width)
+        elif (height <= width and height == size) or (width <= height and width == size):
+            new_w, new_h = width, height
+        else:
+            new_w, new_h = int(base * width / height), size
+        new_w, new_h = new_w - new_w % self.multiple, new_h - new_h % self.multiple
+        if new_w <= 0 or new_h <= 0:
+            raise RequestError(f"an image of {width}x{height} is too narrow for this model: it would be resized "
+                               f"to {new_w}x{new_h}")
+        return new_w, new_h
 
     def __call__(self, image: Any) -> np.ndarray:
         """pixel_values [1, 3, height, width] float32."""
@@ -139,4 +168,10 @@ class ImageProcessor:
             values = (pixels.astype(np.float64) * self.rescale_factor).astype(np.float32)
         if self.do_normalize:
             values = (values - self.mean) / self.std
+        if self.pad_size:
+            height, width = int(self.pad_size["height"]), int(self.pad_size["width"])
+            if values.shape[0] > height or values.shape[1] > width:
+                raise RequestError(f"an image resized to {values.shape[1]}x{values.shape[0]} is larger than the "
+                                   f"model's pad_size {width}x{height}")
+            values = np.pad(values, ((0, height - values.shape[0]), (0, width - values.shape[1]), (0, 0)))
         return values.transpose(2, 0, 1)[None].astype(np.float32)

@@ -93,12 +93,14 @@ def random_feeds(session: Any, config: Any, batch: int = 2, length: int = 5) -> 
     """Valid inputs from the graph's own signature: token ids, masks of ones, no cache, images."""
     rng = np.random.default_rng(0)
     vocab = getattr(getattr(config, "decoder", config), "vocab_size", None) or getattr(config, "vocab_size", 100)
-    vision = getattr(config, "encoder", config)
+    vision = getattr(config, "encoder", None) or getattr(config, "vision_config", None) or config
+    vocab = getattr(getattr(config, "text_config", None), "vocab_size", None) or vocab
     feeds = {}
     for item in session.get_inputs():
         if item.name == "pixel_values":
             size = getattr(vision, "image_size", 224)
-            feeds[item.name] = rng.standard_normal((batch, getattr(vision, "num_channels", 3), size, size)).astype(np.float32)
+            height, width = size if isinstance(size, (list, tuple)) else (size, size)
+            feeds[item.name] = rng.standard_normal((batch, getattr(vision, "num_channels", 3), height, width)).astype(np.float32)
             continue
         shape = [d if isinstance(d, int) else batch if "batch" in d else 1 + length if "+" in d
                  else 1 if "past" in d else 7 if "encoder" in d else length for d in item.shape]
