@@ -58,9 +58,12 @@ const unbase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 // The URL's partial file, opened exclusively, with what its last checkpoint says; null when another engine
 // host is downloading the same URL (this one then writes a file of its own).
+async function partialKey(url) {
+  return { dir: await folder("partial"), key: (await createSHA256()).init().update(url).digest("hex") };
+}
+
 async function partialFor(url) {
-  const dir = await folder("partial");
-  const key = (await createSHA256()).init().update(url).digest("hex");
+  const { dir, key } = await partialKey(url);
   const handle = await dir.getFileHandle(key, { create: true });
   let access;
   try {
@@ -87,6 +90,7 @@ async function checkpoint(partial, etag, size, hasher) {
 
 async function forget(partial) {
   await partial.dir.removeEntry(`${partial.key}.json`).catch(() => {});
+  if (!partial.handle) await partial.dir.removeEntry(partial.key).catch(() => {});  // unless it became the body
 }
 
 export async function download(url, timeoutMs, stallMs, onProgress) {
@@ -178,7 +182,7 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
       throw error;
     }
     access.close();
-    if (partial) await forget(partial);
+    await forget(partial ?? await partialKey(url));  // a partial file another host held is stale now
     return { status, headers, size, sha256: hasher.digest("hex"), body };
   } catch (error) {
     throw named(signal.aborted ? signal.reason ?? error : error, `download of ${url} failed`);
@@ -253,9 +257,13 @@ async function sweep(db) {
     }
   }
   const partial = await folder("partial");
-  for await (const [entry, handle] of partial.entries()) {
+  const names = [];
+  for await (const entry of partial.keys()) names.push(entry);
+  for (const entry of names) {
     try {  // a partial file being written is locked: getFile() or removeEntry() fails, and it stays
-      if (Date.now() - (await handle.getFile()).lastModified > PARTIAL_DAYS * 86400_000) await partial.removeEntry(entry);
+      const handle = await partial.getFileHandle(entry);
+      const useless = !entry.endsWith(".json") && !names.includes(`${entry}.json`);  // nothing to resume from
+      if (useless || Date.now() - (await handle.getFile()).lastModified > PARTIAL_DAYS * 86400_000) await partial.removeEntry(entry);
     } catch { /* in use */ }
   }
   const alive = new Set((await navigator.locks.query()).held.map((lock) => lock.name));
