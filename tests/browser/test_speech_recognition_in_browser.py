@@ -62,3 +62,25 @@ def test_every_audio_form_in_browser_matches_cpython(page, server, store_dir):
     assert found["long"] == want_long and len(want_long["chunks"]) > 3
     assert found["bad"]["name"] == "RequestError" and "must be a WAV file" in found["bad"]["message"]
     print(f"browser: 37 s clip in 15 s windows, greedy, q8: {found['longMs']:.0f} ms")
+
+
+def test_demo_page_transcribes_a_picked_wav_file(page, server, store_dir):
+    """about:inference's speech-recognition feature (q8) takes a WAV file as a File, with timestamps by default."""
+    import json
+
+    page.select_option("#feature", "speech-recognition")
+    assert page.is_visible("#drop") and page.get_attribute("#image", "accept") == "audio/*"
+    page.set_input_files("#image", str(clips.clip_path("fox")))
+    assert json.loads(page.input_value("#run-options")) == {"return_timestamps": True}
+    page.click("#run")
+    page.wait_for_function("document.querySelector('#result').dataset.ready !== undefined")
+    assert page.get_attribute("#result", "data-ready") == "true", page.text_content("#status")
+    result = json.loads(page.text_content("#result"))
+
+    async def cpython():
+        engine = await pyodide_pkg.create_engine({**OPTIONS, "settingsBaseUrl": f"{server.origin}/settings"})
+        try:
+            return await engine.run({"args": [clips.samples("fox")], "options": {"return_timestamps": True}})
+        finally:
+            await engine.terminate()
+    assert result == run(cpython()) and result["chunks"][0]["timestamp"][0] == 0.0
