@@ -1,13 +1,15 @@
 """Word error rates of Whisper tiny.en's q8 and q4 files against its fp32 files (our engine under CPython,
 onnxruntime), and of each against the sentence espeak-ng was asked to say, on the test clips
 (tests/audio_clips.py), with transformers' pipeline defaults (5 beams; the long clip in 30 s windows).
-Also seconds per clip. Prints a table and writes bench/results/speech_recognition.json.
+Also seconds per clip, and in Chromium (2 threads) seconds per clip for our engine and, greedy on the same hub
+files, side by side with Transformers.js. Prints tables and writes bench/results/speech_recognition.json.
 
-    python -m bench.speech_recognition
+    python -m bench.speech_recognition [--no-browser]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import re
 import time
@@ -56,10 +58,62 @@ async def transcribe(origin: str, dtype: str) -> tuple[dict[str, str], dict[str,
     return texts, seconds
 
 
+BROWSER = """async ([options, clips, runOptions]) => {
+  const { createEngine } = await import('./engine.mjs');
+  const engine = await createEngine(options);
+  const out = {};
+  for (const [name, samples] of Object.entries(clips)) {
+    const started = performance.now();
+    const result = await engine.run({ args: [Float32Array.from(samples)], options: runOptions });
+    out[name] = { text: result.text, ms: performance.now() - started };
+  }
+  await engine.terminate();
+  return out;
+}"""
+
+TRANSFORMERS_JS = """async ([dtype, clips, chunked]) => {
+  const asr = await window.transformersJs.pipeline('automatic-speech-recognition', 'openai/whisper-tiny.en',
+    { revision: 'v0.1.0', dtype, device: 'wasm' });
+  const out = {};
+  for (const [name, samples] of Object.entries(clips)) {
+    const started = performance.now();
+    const result = await asr(Float32Array.from(samples), name === 'long' ? chunked : {});
+    out[name] = { text: result.text, ms: performance.now() - started };
+  }
+  await asr.dispose();
+  return out;
+}"""
+
+
+def browser(origin: str) -> dict[str, dict[str, object]]:
+    """Seconds per clip in Chromium: ours with the pipeline defaults, ours greedy, Transformers.js greedy."""
+    from bench.browser import booted_page, load_transformers_js
+
+    samples = {n: clips.samples(n).tolist() for n in NAMES}
+    options = {"taskName": "automatic-speech-recognition", "modelId": "openai/whisper-tiny.en",
+               "modelRevision": "v0.1.0", "numThreads": 2}
+    columns: dict[str, dict[str, object]] = {}
+    with booted_page(origin) as page:
+        version = load_transformers_js(page, origin)
+        for dtype in ("q8", "q4"):
+            for label, run_options in (("5 beams", {}), ("greedy", {"num_beams": 1})):
+                found = page.evaluate(BROWSER, [{**options, "dtype": dtype}, samples, run_options])
+                columns[f"ours {dtype} {label} s"] = {n: f"{found[n]['ms'] / 1000:.2f}" for n in NAMES}
+                print(f"ours {dtype} {label}: {[found[n]['text'] for n in NAMES]}")
+            found = page.evaluate(TRANSFORMERS_JS, [dtype, samples, {"chunk_length_s": 30, "stride_length_s": 5}])
+            columns[f"tjs {version} {dtype} greedy s"] = {n: f"{found[n]['ms'] / 1000:.2f}" for n in NAMES}
+            print(f"Transformers.js {dtype}: {[found[n]['text'] for n in NAMES]}")
+    return columns
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.speech_recognition")
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
     server = serve.start(0, ROOT / "web", HUB)
     try:
         found = {dtype: asyncio.run(transcribe(server.origin, dtype)) for dtype in DTYPES}
+        in_browser = {} if args.no_browser else browser(server.origin)
     finally:
         server.shutdown()
     fp32 = found["fp32"][0]
@@ -81,7 +135,9 @@ def main() -> None:
         for n in NAMES:
             print(f"{dtype:5} {n:8} {texts[n]!r}")
     print_table("Whisper tiny.en, our engine under CPython (5 beams)", columns)
-    print(f"wrote {save('speech_recognition', columns)}")
+    if in_browser:
+        print_table("Whisper tiny.en in Chromium (2 threads), seconds per clip", in_browser)
+    print(f"wrote {save('speech_recognition', {**columns, **in_browser})}")
 
 
 if __name__ == "__main__":

@@ -190,3 +190,15 @@ def test_bad_requests_are_clear_errors_and_the_engine_still_works(engine):
         with pytest.raises(RequestError, match=message):
             engine(audio, {"num_beams": 1, **options})
     assert "lazy dog" in engine(clips.samples("fox"), {"num_beams": 1})["text"]
+
+
+def test_streaming_gives_the_transcript_as_its_one_output(server, store_dir):
+    """Windows are merged only at the end, so a stream has no partial pieces: only {output}, what run gives."""
+    async def go():
+        engine = await pyodide_pkg.create_engine({**MODEL, "dtype": "fp32",
+                                                  "settingsBaseUrl": f"{server.origin}/settings"})
+        request = {"args": [clips.clip_path("fox").read_bytes()], "options": {"num_beams": 1}}
+        pieces = [piece async for piece in engine.run_with_generator(request)]
+        return pieces, await engine.run(request)
+    pieces, result = run(go())
+    assert pieces == [{"output": result}] and "lazy dog" in result["text"]
