@@ -110,7 +110,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.speech_recognition")
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
-    server = serve.start(0, ROOT / "web", HUB)
+    import tempfile
+    from pathlib import Path
+
+    from tests.conftest import linked_hub
+
+    built = HUB / "openai" / "whisper-tiny.en" / "v0.1.0"
+    # Transformers.js 4.3.1 reads the processor's files from the `main` revision whatever revision it is given
+    hub = linked_hub(Path(tempfile.mkdtemp()), {"openai/whisper-tiny.en/v0.1.0": built,
+                                                "openai/whisper-tiny.en/main": built})
+    server = serve.start(0, ROOT / "web", hub)
     try:
         found = {dtype: asyncio.run(transcribe(server.origin, dtype)) for dtype in DTYPES}
         in_browser = {} if args.no_browser else browser(server.origin)

@@ -1,13 +1,16 @@
 """automatic-speech-recognition through createEngine in Chromium: a URL, WAV bytes (Uint8Array), a Blob and a
 Float32Array of samples (transferred, as images' pixels are) give the transcript our CPython run gives on the
-same model files (q8 Whisper tiny.en: the hub's q8 uses uint8 x uint8 kernels, exact in both runtimes)."""
+same model files. fp32: the two runtimes' logits differ by float rounding only; with q8 the float parts around
+the integer kernels round differently and a near-tie between beams can go either way (measured: the 37 s clip
+with 5 beams gave "round fox" in Chromium and "round-fuck" under CPython), so the demo page's q8 is held to the
+words spoken instead."""
 
 import pyodide_pkg
 from tests import audio_clips as clips
 from tests.conftest import run
 
 OPTIONS = {"taskName": "automatic-speech-recognition", "modelId": "openai/whisper-tiny.en", "modelRevision": "v0.1.0",
-           "dtype": "q8", "engineId": "asr-browser"}
+           "dtype": "fp32", "engineId": "asr-browser"}
 
 ALL_FORMS = """async ([options, url, samples, runOptions, longSamples, longOptions]) => {
   const { createEngine } = await import('./engine.mjs');
@@ -61,7 +64,7 @@ def test_every_audio_form_in_browser_matches_cpython(page, server, store_dir):
     assert found["moved"]  # the Float32Array's buffer moved to the engine host, not copied
     assert found["long"] == want_long and len(want_long["chunks"]) > 3
     assert found["bad"]["name"] == "RequestError" and "must be a WAV file" in found["bad"]["message"]
-    print(f"browser: 37 s clip in 15 s windows, greedy, q8: {found['longMs']:.0f} ms")
+    print(f"browser: 37 s clip in 15 s windows, greedy, fp32: {found['longMs']:.0f} ms")
 
 
 def test_demo_page_transcribes_a_picked_wav_file(page, server, store_dir):
@@ -76,11 +79,5 @@ def test_demo_page_transcribes_a_picked_wav_file(page, server, store_dir):
     page.wait_for_function("document.querySelector('#result').dataset.ready !== undefined")
     assert page.get_attribute("#result", "data-ready") == "true", page.text_content("#status")
     result = json.loads(page.text_content("#result"))
-
-    async def cpython():
-        engine = await pyodide_pkg.create_engine({**OPTIONS, "settingsBaseUrl": f"{server.origin}/settings"})
-        try:
-            return await engine.run({"args": [clips.samples("fox")], "options": {"return_timestamps": True}})
-        finally:
-            await engine.terminate()
-    assert result == run(cpython()) and result["chunks"][0]["timestamp"][0] == 0.0
+    assert set(result) == {"text", "chunks"} and "lazy dog" in result["text"]
+    assert result["chunks"][0]["timestamp"][0] == 0.0 and "".join(c["text"] for c in result["chunks"]) == result["text"]
