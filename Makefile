@@ -4,7 +4,7 @@ PYTHON ?= python3
 PORT ?= 8000
 STAMPS := .cache/stamps
 
-.PHONY: setup serve test test-unit test-browser bench vendor hub chromium qemu clean
+.PHONY: setup serve test test-unit test-browser bench vendor hub chromium qemu espeak clean
 
 setup: $(STAMPS)/pip node_modules/.package-lock.json vendor hub
 
@@ -28,16 +28,20 @@ chromium:
 qemu:
 	@command -v qemu-x86_64 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user; }
 
+# espeak-ng synthesizes the speech the speech-recognition tests transcribe (tests/audio_clips.py).
+espeak:
+	@command -v espeak-ng >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng; }
+
 serve: setup
 	$(PYTHON) -m tools.serve --port $(PORT)
 
-test: setup chromium qemu
+test: setup chromium qemu espeak
 	$(PYTHON) -m pytest -q
 
-test-unit: setup qemu
+test-unit: setup qemu espeak
 	$(PYTHON) -m pytest -q tests/unit
 
-test-browser: setup chromium
+test-browser: setup chromium espeak
 	$(PYTHON) -m pytest -q tests/browser
 
 bench: setup chromium qemu

@@ -89,3 +89,13 @@ def size_multiple(preprocessor: dict[str, Any]) -> int | None:
 
 def pooled_by_cls(config: dict[str, Any]) -> bool:
     return config.get("model_type") in CLS_POOLED
+
+
+def whisper_prompt(generation: dict[str, Any], config: dict[str, Any], timestamps: bool) -> list[int]:
+    """A Whisper decoder's first tokens: <|startoftranscript|>, the forced language/task tokens a multilingual
+    model's config names, and <|notimestamps|> unless timestamps are wanted (English-only models force only it)."""
+    start = generation.get("decoder_start_token_id", config.get("decoder_start_token_id"))
+    forced = sorted(generation.get("forced_decoder_ids") or config.get("forced_decoder_ids") or [])
+    no_timestamps = generation.get("no_timestamps_token_id")
+    prompt = [int(start)] + [int(token) for _, token in forced if token is not None and token != no_timestamps]
+    return prompt if timestamps or no_timestamps is None else prompt + [int(no_timestamps)]

@@ -141,6 +141,17 @@ TABLE: tuple[Task, ...] = (
          "`{data, width, height, channels}`; or a list",
          (Export(("vision-encoder-decoder",), ("vision-encoder-decoder",), optimum_task="image-to-text-with-past"),),
          files=ENCODER_DECODER, options={"return_tensors": _RETURN_TENSORS}, generation={"max_new_tokens": 256}),
+    Task("automatic-speech-recognition", "automatic_speech_recognition", "AutomaticSpeechRecognitionPipeline",
+         "audio: URL, WAV bytes, the page's `Blob`/`File`, a `Float32Array` of 16 kHz samples (Python: a list or "
+         "numpy array), or `{raw, sampling_rate}` (resampled to 16 kHz); or a list",
+         (Export(("whisper",), optimum_task="automatic-speech-recognition-with-past"),), files=ENCODER_DECODER,
+         options={"return_timestamps": Rule("boolean", False, doc="segment-level `chunks: [{timestamp, text}]`"),
+                  "chunk_length_s": Rule("number", None, minimum=0,
+                                         derived="30 when the audio is longer than 30 s, else none (0: none)",
+                                         doc="long audio in windows of this many seconds"),
+                  "stride_length_s": Rule("number", None, minimum=0, derived="chunk_length_s / 6",
+                                          doc="overlap on each side of a window")},
+         generation={"max_new_tokens": 256, "num_beams": 5}),  # transformers' pipeline defaults (openai's beams)
     Task("image-classification", "image_classification", "ImageClassificationPipeline", IMAGE,
          (Export(VISION, ("vit",), optimum_task="image-classification", needs_tokenizer=False),),
          outputs=("logits",), options={"top_k": _TOP_K_LABELS, "function_to_apply": _FUNCTION}),

@@ -38,7 +38,8 @@ def server(tmp_path_factory):
     hub = linked_hub(tmp_path_factory.mktemp("hub"), {f"{REAL_MODEL}/{REAL_REVISION}": built,
                                                       f"{REAL_MODEL}/main": built, "test": HUB / "test",
                                                       "categorium": HUB / "categorium",
-                                                      "HuggingFaceTB": HUB / "HuggingFaceTB"})
+                                                      "HuggingFaceTB": HUB / "HuggingFaceTB", "openai": HUB / "openai",
+                                                      "audio-clips": ROOT / ".cache" / "audio-clips-1"})
     srv = serve.start(0, ROOT / "web", hub)
     yield srv
     srv.shutdown()

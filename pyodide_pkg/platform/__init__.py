@@ -20,6 +20,7 @@ Interface:
         input_names, output_names, async run(feeds) -> dict[str, ndarray], release()
     cores() -> int: the cores this host reports (ONNX Runtime's threads are clamped to it)
     async load_packages(names) -> None: packages Pyodide ships but does not load at boot (Pillow)
+    async page_blob(value) -> bytes or None: a page's Blob/File (nothing under CPython)
     async page_image(value) -> encoded bytes, (width, height, rgba bytes), or None: a page's
         Blob or ImageData (nothing under CPython)
 """
@@ -32,12 +33,12 @@ RUNTIME_BINARY = IN_BROWSER
 
 if IN_BROWSER:
     from .browser import (cores, create_session, discard, download, fetch, hash_body, init_runtime,
-                          load_packages, open_store, page_image, read_body)
+                          load_packages, open_store, page_blob, page_image, read_body)
 else:
     from .cpython import (cores, create_session, discard, download, fetch, hash_body, load_packages, open_store,
-                          page_image, read_body)
+                          page_blob, page_image, read_body)
 
 from .common import Body, Download, Response
 
 __all__ = ["IN_BROWSER", "RUNTIME_BINARY", "Body", "Download", "Response", "cores", "create_session", "discard", "download", "fetch", "hash_body",
-           "init_runtime", "load_packages", "open_store", "page_image", "read_body"]
+           "init_runtime", "load_packages", "open_store", "page_blob", "page_image", "read_body"]

@@ -177,6 +177,13 @@ async def load_packages(names: list[str]) -> None:
             raise RuntimeError(f"Pyodide could not load the package(s) {', '.join(failed)}")
 
 
+async def page_blob(value: Any) -> bytes | None:
+    """A page's Blob (or File) as its bytes; anything else is not one."""
+    if isinstance(value, JsProxy) and hasattr(value, "arrayBuffer"):
+        return (await value.arrayBuffer()).to_bytes()
+    return None
+
+
 async def page_image(value: Any) -> bytes | tuple[int, int, bytes] | None:
     """A Blob (or File) as its bytes; an ImageData as (width, height, RGBA bytes)."""
     if not isinstance(value, JsProxy):

@@ -290,6 +290,11 @@ async def load_packages(names: list[str]) -> None:
     """Under CPython the packages come from pip (requirements-dev.txt)."""
 
 
+async def page_blob(value: Any) -> None:
+    """There is no page under CPython: audio is a URL, bytes or samples here."""
+    return None
+
+
 async def page_image(value: Any) -> None:
     """There is no page under CPython: only URLs and bytes are images here."""
     return None

@@ -166,7 +166,8 @@ def test_allow_list_records_are_checked(server, tmp_path, record, problem):
 @pytest.mark.parametrize("task, cls", [("ner", "TokenClassificationPipeline"),
                                        ("sentiment-analysis", "TextClassificationPipeline"),
                                        ("translation_en_to_fr", "TranslationPipeline"),
-                                       ("sentence-similarity", "FeatureExtractionPipeline")])
+                                       ("sentence-similarity", "FeatureExtractionPipeline"),
+                                       ("automatic-speech-recognition", "AutomaticSpeechRecognitionPipeline")])
 def test_task_names_and_aliases_find_their_pipeline(task, cls):
     import importlib
 
@@ -180,5 +181,6 @@ def test_task_names_and_aliases_find_their_pipeline(task, cls):
 def test_an_unknown_task_is_named_with_the_known_ones():
     from pyodide_pkg.tasks import find
 
-    with pytest.raises(OptionsError, match=r"unknown taskName 'speech'; known tasks: feature-extraction, fill-mask"):
+    with pytest.raises(OptionsError, match=r"unknown taskName 'speech'; known tasks: automatic-speech-recognition, "
+                                          r"feature-extraction, fill-mask"):
         find("speech")

@@ -97,6 +97,10 @@ def random_feeds(session: Any, config: Any, batch: int = 2, length: int = 5) -> 
     vocab = getattr(getattr(config, "text_config", None), "vocab_size", None) or vocab
     feeds = {}
     for item in session.get_inputs():
+        if item.name == "input_features":  # Whisper-style log-mel input: the encoder takes whole 30 s windows
+            frames = 2 * getattr(config, "max_source_positions", 1500)
+            feeds[item.name] = rng.standard_normal((batch, getattr(config, "num_mel_bins", 80), frames)).astype(np.float32)
+            continue
         if item.name == "pixel_values":
             size = getattr(vision, "image_size", 224)
             height, width = size if isinstance(size, (list, tuple)) else (size, size)
