@@ -21,7 +21,7 @@ function show(name, focus = false) {
     const tab = $(`tab-${other}`);
     tab.setAttribute("aria-selected", String(other === name));
     tab.tabIndex = other === name ? 0 : -1;
-    $(other).hidden = other !== name;
+    $(`panel-${other}`).hidden = other !== name;
   }
   TABS[current]?.hide?.();
   current = name;

@@ -17,29 +17,29 @@ def screenshot(page, name):
 
 def open_tab(page, name):
     page.click(f"#tab-{name}")
-    assert page.is_visible(f"#{name}") and page.url.endswith(f"#{name}")
+    assert page.is_visible(f"#panel-{name}") and page.url.endswith(f"#{name}")
 
 
 def test_tabs_are_deep_linked_and_keyboard_driven(page, server):
     page.goto(f"{server.origin}/#engines")
     page.reload()
     page.wait_for_function("document.body.dataset.ready === 'true'", timeout=config.TIMEOUT_MS)
-    assert page.get_attribute("#tab-engines", "aria-selected") == "true" and page.is_visible("#engines")
-    assert [page.is_hidden(f"#{t}") for t in TABS] == [t != "engines" for t in TABS]
+    assert page.get_attribute("#tab-engines", "aria-selected") == "true" and page.is_visible("#panel-engines")
+    assert [page.is_hidden(f"#panel-{t}") for t in TABS] == [t != "engines" for t in TABS]
     page.focus("#tab-engines")
     page.keyboard.press("ArrowRight")
     assert page.url.endswith("#benchmark") and page.evaluate("document.activeElement.id") == "tab-benchmark"
     page.keyboard.press("End")
-    assert page.url.endswith("#about") and page.is_visible("#about")
+    assert page.url.endswith("#about") and page.is_visible("#panel-about")
     page.keyboard.press("ArrowRight")  # wraps around
     assert page.url.endswith("#run")
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("Home")
     assert page.url.endswith("#run") and page.evaluate("document.activeElement.id") == "tab-run"
     page.keyboard.press("Tab")  # into the panel
-    assert page.evaluate("document.activeElement.closest('[role=tabpanel]').id") == "run"
+    assert page.evaluate("document.activeElement.closest('[role=tabpanel]').id") == "panel-run"
     page.evaluate("location.hash = '#models'")
-    page.wait_for_function("!document.querySelector('#models').hidden")
+    page.wait_for_function("!document.querySelector('#panel-models').hidden")
 
 
 def test_about_tab_shows_the_runtime(page):
@@ -61,3 +61,169 @@ def test_about_tab_shows_the_runtime(page):
     assert shown["Settings base URL"] == page.evaluate("new URL('settings/', location.href).href")
     assert " used of " in shown["Storage"] and " available" in shown["Storage"]
     screenshot(page, "about")
+
+
+def choose(page, value, dtype=None):
+    page.select_option("#feature", value)
+    page.wait_for_function("v => document.querySelector('#run-form').dataset.preset === v", arg=value)
+    if dtype:
+        page.select_option("#dtype", dtype)
+
+
+def run_and_wait(page):
+    page.click("#run")
+    page.wait_for_function("document.querySelector('#result').dataset.ready !== undefined")
+    assert page.get_attribute("#result", "data-ready") == "true", page.text_content("#status")
+    return json.loads(page.text_content("#result"))
+
+
+def ours_in_cpython(server, feature, args, options, shown=None):
+    """Our engine under CPython (fp32, as the tests pick in the page) on the same request; with `shown`, the
+    page's result must equal it: texts, labels and spans exactly, scores within 1e-4 (fp32 WASM vs CPU ONNX
+    Runtime kernels sum in other orders)."""
+    import pyodide_pkg
+    from tests.conftest import run
+    from tests.unit.test_text_tasks import assert_same
+
+    async def go():
+        engine = await pyodide_pkg.create_engine({"featureId": feature, "settingsBaseUrl": f"{server.origin}/settings",
+                                                  "dtype": "fp32"})
+        return await engine.run({"args": args, "options": options})
+    found = run(go())
+    if shown is not None:
+        assert_same(shown, found, feature, 1e-4)
+    return found
+
+
+def example(server, task):
+    from pyodide_pkg.tasks import TASKS
+
+    found = TASKS[task].example
+    args = [f"{server.origin}/{a}" if kind == "image" else a for a, kind in zip(found["args"], TASKS[task].form)]
+    return args, dict(found["options"])
+
+
+def test_fields_show_what_the_engine_runs_with(page, server):
+    """The bug of issue #14: sentence-embeddings showed q8 while its record runs fp32."""
+    from pyodide_pkg.options import DEFAULT_TIMEOUT_MS
+
+    records = {r["featureId"]: r for r in json.loads((ROOT / "web" / "settings" / "ml-inference-options.json")
+                                                      .read_text())["data"] if r.get("featureId")}
+    for feature in ("sentence-embeddings", "topic-classification", "pdfjs-alt-text"):
+        choose(page, f"feature:{feature}")
+        record = records[feature]
+        shown = {k: page.input_value(f"#{k}") for k in ("task", "model", "revision", "dtype", "timeout", "engine-id")}
+        assert shown == {"task": record["taskName"], "model": record["modelId"], "revision": record["modelRevision"],
+                         "dtype": record["dtype"], "timeout": str(DEFAULT_TIMEOUT_MS), "engine-id": "default-engine"}
+        folder = ROOT / "hub" / record["modelId"] / record["modelRevision"] / "onnx"
+        offered = page.eval_on_selector_all("#dtype option", "os => os.map(o => o.value)")
+        assert offered == [d for d, s in (("fp32", ""), ("fp16", "_fp16"), ("q8", "_quantized"), ("int8", "_int8"),
+                                          ("uint8", "_uint8"), ("q4", "_q4"), ("q4f16", "_q4f16"), ("bnb4", "_bnb4"))
+                           if any(f.name.endswith(f"{s}.onnx") and f.name.replace(s, "", 1) in
+                                  {"model.onnx", "encoder_model.onnx"} for f in folder.iterdir())]
+
+
+def test_run_tab_shows_embeddings_as_a_similarity_heat_map(page, server, store_dir):
+    import numpy as np
+
+    choose(page, "feature:sentence-embeddings")
+    page.fill("#runs", "3")
+    result = run_and_wait(page)
+    args, options = example(server, "feature-extraction")
+    vectors = np.array(ours_in_cpython(server, "sentence-embeddings", args, options))  # its record runs fp32
+    assert np.abs(np.array(result) - vectors).max() < 1e-4  # fp32 WASM vs CPU ONNX Runtime kernels
+    cells = np.array(page.eval_on_selector_all("table.heatmap td", "tds => tds.map(td => Number(td.dataset.value))"))
+    expected = (vectors @ vectors.T).ravel()  # normalized: cosine is the dot product
+    assert cells.shape == (9,) and np.abs(cells - expected).max() < 1e-4
+    assert page.text_content("table.heatmap td") == f"{expected[0]:.2f}"
+    timings = page.text_content("#timings")
+    assert "3 runs: median" in timings and "p90" in timings and "spread" in timings
+    assert page.locator(".download").count() >= 3 and "done" in page.eval_on_selector_all(
+        ".download", "ds => ds.map(d => d.dataset.status)")
+    assert page.locator(".download", has_text="model.onnx").text_content().count("MB") >= 2  # bytes of total
+    screenshot(page, "run")
+
+
+def test_run_tab_highlights_entities_answers_and_masks(page, server, store_dir):
+    choose(page, "feature:demo-ner", "fp32")
+    entities = run_and_wait(page)
+    args, options = example(server, "token-classification")
+    ours_in_cpython(server, "demo-ner", args, options, entities)
+    marks = page.eval_on_selector_all("#view mark", "ms => ms.map(m => [m.firstChild.textContent, m.dataset.label])")
+    assert marks == [[args[0][e["start"]:e["end"]], e["entity_group"]] for e in entities]
+
+    choose(page, "feature:demo-question-answering", "fp32")
+    answer = run_and_wait(page)
+    args, options = example(server, "question-answering")
+    ours_in_cpython(server, "demo-question-answering", args, options, answer)
+    assert page.text_content("#view mark").startswith(answer["answer"]) and answer["answer"]
+
+    choose(page, "feature:demo-fill-mask", "fp32")
+    candidates = run_and_wait(page)
+    args, options = example(server, "fill-mask")
+    ours_in_cpython(server, "demo-fill-mask", args, options, candidates)
+    shown = page.eval_on_selector_all("ol.candidates li", "ls => ls.map(l => l.dataset.token)")
+    assert shown == [c["token_str"] for c in candidates] and len(shown) == 5
+
+    choose(page, "feature:demo-sentiment", "fp32")
+    labels = run_and_wait(page)
+    args, options = example(server, "text-classification")
+    ours_in_cpython(server, "demo-sentiment", args, options, labels)
+    bars = page.eval_on_selector_all("ol.scores li", "ls => ls.map(l => l.dataset.label)")
+    assert bars == [item["label"] for item in labels] and len(bars) > 1
+
+
+def test_run_tab_draws_boxes_and_captions_a_dropped_image(page, server, store_dir, tmp_path):
+    choose(page, "feature:demo-object-detection", "fp32")
+    page.fill("#run-options", '{"threshold": 0}')
+    boxes = run_and_wait(page)
+    args, _ = example(server, "object-detection")
+    ours_in_cpython(server, "demo-object-detection", args, {"threshold": 0}, boxes)
+    assert len(boxes) == 10
+    page.wait_for_function("document.querySelector('canvas.boxes').dataset.boxes === '10'")
+    colours = page.evaluate("""() => { const c = document.querySelector('canvas.boxes');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; const seen = new Set();
+      for (let i = 0; i < d.length; i += 4) seen.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]); return seen.size; }""")
+    assert colours > 10  # the example's five flat colours plus box outlines and label text
+    screenshot(page, "run-detection")
+
+    choose(page, "feature:pdfjs-alt-text", "fp32")
+    image = tmp_path / "dropped.png"
+    image.write_bytes((ROOT / "web" / "page" / "example.png").read_bytes())
+    data = image.read_bytes()
+    page.evaluate("""async (bytes) => { const file = new File([new Uint8Array(bytes)], 'dropped.png', {type: 'image/png'});
+      const dt = new DataTransfer(); dt.items.add(file);
+      document.querySelector('#drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true})); }""",
+                  list(data))
+    assert page.input_value("#arg-0") == "" and page.get_attribute("#preview", "src").startswith("blob:")
+    captions = run_and_wait(page)
+    args, options = example(server, "image-to-text")
+    ours_in_cpython(server, "pdfjs-alt-text", args, options, captions)
+    assert page.text_content("figcaption") == captions[0]["generated_text"]
+
+
+def test_run_tab_streams_cancels_and_shows_errors(page, server, store_dir):
+    choose(page, "feature:demo-text-generation", "fp32")
+    generated = run_and_wait(page)
+    args, options = example(server, "text-generation")
+    ours_in_cpython(server, "demo-text-generation", args, options, generated)
+    assert page.text_content("#view .generated") == generated[0]["generated_text"]
+
+    page.fill("#run-options", '{"max_new_tokens": 400, "min_new_tokens": 400, "do_sample": false}')
+    page.click("#run")
+    page.wait_for_function("(document.querySelector('#stream')?.textContent.length ?? 0) > 20")
+    page.click("#cancel")
+    page.wait_for_function("document.querySelector('#result').dataset.ready === 'cancelled'")
+    assert page.text_content("#status").startswith("AbortError: ")
+    assert page.get_attribute("#status", "class") == "error"
+
+    page.fill("#run-options", '{"max_new_tokens": 0}')
+    page.click("#run")
+    page.wait_for_function("document.querySelector('#result').dataset.ready === 'error'")
+    assert page.text_content("#status").startswith("RequestError: text-generation: option 'max_new_tokens'")
+    page.fill("#run-options", "{not json")
+    page.click("#run")
+    page.wait_for_function("document.querySelector('#result').dataset.ready === 'error'")
+    assert page.text_content("#status").startswith("SyntaxError: ")
+    page.fill("#run-options", '{"max_new_tokens": 3, "do_sample": false}')
+    assert len(run_and_wait(page)) == 1  # the engine still works
