@@ -37,6 +37,7 @@ class Engine:
         self.pipeline: Pipeline | None = None
         self.closed_reason = ""
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0
         self._busy = 0
         self.runs_served = 0  # requests that ended, with a result or an error (the Engines tab shows it)
 
@@ -81,7 +82,9 @@ class Engine:
             self._timer.cancel()
             self._timer = None
         if self.options.timeoutMS >= 0 and self.status == READY:
-            self._timer = asyncio.get_event_loop().call_later(self.options.timeoutMS / 1000, self._idle)
+            loop = asyncio.get_event_loop()
+            self._timer = loop.call_later(self.options.timeoutMS / 1000, self._idle)
+            self._deadline = loop.time() + self.options.timeoutMS / 1000  # Pyodide's timer handles have no when()
 
     def _idle(self) -> None:
         if self._busy:
@@ -165,7 +168,7 @@ class Engine:
         """Milliseconds until the idle release; None when none is due (busy, never released, or closed)."""
         if self._timer is None or self._busy:
             return None
-        return max(0, round((self._timer.when() - asyncio.get_event_loop().time()) * 1000))
+        return max(0, round((self._deadline - asyncio.get_event_loop().time()) * 1000))
 
     def describe(self) -> dict[str, Any]:
         o = self.options

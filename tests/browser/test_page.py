@@ -227,3 +227,51 @@ def test_run_tab_streams_cancels_and_shows_errors(page, server, store_dir):
     assert page.text_content("#status").startswith("SyntaxError: ")
     page.fill("#run-options", '{"max_new_tokens": 3, "do_sample": false}')
     assert len(run_and_wait(page)) == 1  # the engine still works
+
+
+def test_models_tab_lists_files_and_deletes_with_confirmation(page, server):
+    from tests.browser.conftest import call
+
+    choose(page, "feature:demo-sentiment", "fp32")
+    run_and_wait(page)
+    choose(page, "feature:demo-ner", "fp32")
+    page.fill("#engine-id", "ner-engine")
+    run_and_wait(page)
+    open_tab(page, "models")
+    page.wait_for_function("document.querySelector('#model-table tbody').dataset.ready === 'true'")
+    models = call(page, "listModels")["value"]
+    shown = page.eval_on_selector_all("tr.model", "rs => rs.map(r => [r.dataset.model, r.dataset.revision])")
+    assert shown == [[m["name"], m["revision"]] for m in models] and len(models) >= 2
+    for m in models:
+        files = call(page, "listFiles", {"model": m["name"], "revision": m["revision"]})["value"]
+        rows = page.eval_on_selector_all(
+            f"tr.model[data-model='{m['name']}'] ~ tr.file", "rs => { const out = []; for (const r of rs) out.push("
+            "[r.dataset.path, r.querySelector('.hash').title]); return out; }")
+        assert rows[:len(files)] == [[f["path"], f["sha256"]] for f in files]
+    total = page.text_content("#model-table tfoot")
+    assert f"{sum(m['files'] for m in models)} files" in total and f"{len(models)} model revisions" in total
+    assert page.text_content("#storage").startswith("Storage: ") and " used of " in page.text_content("#storage")
+    screenshot(page, "models")
+
+    page.select_option("#delete-task", "token-classification")
+    page.click("#delete-task-go")
+    assert page.is_visible("#confirm") and "task token-classification" in page.text_content("#confirm-text")
+    page.click("#confirm button[value=cancel]")
+    assert not page.is_visible("#confirm") and call(page, "listModels")["value"] == models
+
+    sentiment = next(m for m in models if "token-classification" not in m["taskNames"]
+                     and "text-classification" in m["taskNames"])
+    page.click(f"tr.model[data-model='{sentiment['name']}'] button.delete")
+    page.click("#confirm-ok")
+    page.wait_for_function("document.querySelector('#storage').textContent.startsWith('Deleted')")
+    assert f"Deleted {sentiment['files']} files ({sentiment['name']} at {sentiment['revision']}). Before: " in \
+        page.text_content("#storage") and "After: " in page.text_content("#storage")
+    left = call(page, "listModels")["value"]
+    assert sentiment["name"] not in [m["name"] for m in left]
+    assert page.locator(f"tr.model[data-model='{sentiment['name']}']").count() == 0
+
+    page.select_option("#delete-engine", "ner-engine")
+    page.click("#delete-engine-go")
+    page.keyboard.press("Enter")  # the dialog opens on its Delete button
+    page.wait_for_function("document.querySelector('#storage').textContent.includes('engine ner-engine')")
+    assert all(m["name"] != "test/tiny-bert-token-classification" for m in call(page, "listModels")["value"])

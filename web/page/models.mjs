@@ -26,7 +26,7 @@ export async function refresh() {
     const button = el("button", { type: "button", className: "delete", textContent: "Delete" });
     button.onclick = () => remove({ model: m.name, revision: m.revision }, `${m.name} at ${m.revision}`);
     rows.push(el("tr", { className: "model", dataset: { model: m.name, revision: m.revision } },
-      el("th", {}, m.name), el("td", {}, m.revision), el("td", {}, `${m.files} files · ${m.taskNames.join(", ")}`),
+      el("th", {}, m.name), el("td", {}, m.revision), el("td", {}, `${m.files} file${m.files === 1 ? "" : "s"} · ${m.taskNames.join(", ")}`),
       el("td", {}, bytes(m.size)), el("td"), el("td", {}, when(m.lastUsed)), el("td"), el("td", {}, m.engines.join(", ")),
       el("td", {}, button)));
     for (const f of files) {
