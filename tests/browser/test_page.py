@@ -275,3 +275,27 @@ def test_models_tab_lists_files_and_deletes_with_confirmation(page, server):
     page.keyboard.press("Enter")  # the dialog opens on its Delete button
     page.wait_for_function("document.querySelector('#storage').textContent.includes('engine ner-engine')")
     assert all(m["name"] != "test/tiny-bert-token-classification" for m in call(page, "listModels")["value"])
+
+
+def test_engines_tab_is_live_and_terminates(page, server):
+    choose(page, "feature:demo-sentiment", "fp32")
+    page.fill("#runs", "3")
+    page.fill("#timeout", "600000")
+    run_and_wait(page)
+    open_tab(page, "engines")
+    row = "#engine-table tr[data-engine='default-engine']"
+    page.wait_for_selector(row)
+    cells = page.eval_on_selector_all(f"{row} td", "ts => ts.map(t => t.textContent)")
+    assert cells[:7] == ["default-engine", "ready", "text-classification", "test/tiny-distilbert-text-classification",
+                         "v1", "fp32", "auto"] and cells[8] == "3"
+    first = int(cells[7].removesuffix(" s"))
+    assert 0 < first <= 600
+    page.wait_for_function("([sel, was]) => parseInt(document.querySelector(sel + ' td:nth-child(8)').textContent) < was",
+                           arg=[row, first])  # refreshed while open: the idle time counts down
+    memory = page.text_content("#memory")
+    assert "WebAssembly heap" in memory and " MB" in memory
+    screenshot(page, "engines")
+    page.click(f"{row} button")
+    page.wait_for_selector(row, state="detached")
+    assert page.evaluate("import('./engine.mjs').then(api => api.listEngines())") == []
+    assert page.text_content("#engine-table tbody") == "No engine is open."
