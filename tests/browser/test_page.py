@@ -299,3 +299,34 @@ def test_engines_tab_is_live_and_terminates(page, server):
     page.wait_for_selector(row, state="detached")
     assert page.evaluate("import('./engine.mjs').then(api => api.listEngines())") == []
     assert page.text_content("#engine-table tbody") == "No engine is open."
+
+
+def test_benchmark_tab_measures_and_exports(page, server):
+    open_tab(page, "benchmark")
+    assert page.input_value("#bench-runs") == "25"
+    page.check("#bench-features input[value='demo-sentiment']")
+    page.uncheck("#bench-dtypes input[value='q8']")
+    page.check("#bench-dtypes input[value='fp32']")
+    page.check("#bench-dtypes input[value='fp16']")  # the hub folder has none: skipped, not failed
+    page.fill("#bench-threads", "1, 2")
+    page.fill("#bench-runs", "4")
+    page.click("#bench-go")
+    page.wait_for_function("document.querySelector('#bench-table').dataset.done === 'true'")
+    rows = page.eval_on_selector_all("#bench-table tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    assert [r[:4] + r[7:] for r in rows] == [["demo-sentiment", "text-classification", "fp32", "1", "4"],
+                                              ["demo-sentiment", "text-classification", "fp32", "2", "4"]]
+    assert all(float(r[4]) > 0 and 0 < float(r[5]) <= float(r[6]) for r in rows)  # load, median <= p90
+    bars = page.eval_on_selector_all("#bench-chart .bar", "bs => bs.map(b => [b.className, parseFloat(b.style.width)])")
+    assert [b[0] for b in bars] == ["bar median", "bar p90", "bar load"] * 2 and all(0 < b[1] <= 100 for b in bars)
+    exported = page.evaluate("""async () => ({
+      json: await (await fetch(document.querySelector('#bench-json').href)).json(),
+      csv: await (await fetch(document.querySelector('#bench-csv').href)).text() })""")
+    assert [(e["dtype"], e["numThreads"], e["runs"], len(e["timesMs"])) for e in exported["json"]] == \
+        [("fp32", 1, 4, 4), ("fp32", 2, 4, 4)]
+    for entry, shown in zip(exported["json"], rows):
+        assert f"{entry['medianMs']:.1f}" == shown[5] and f"{entry['p90Ms']:.1f}" == shown[6]
+    lines = exported["csv"].splitlines()
+    assert lines[0] == "featureId,taskName,modelId,dtype,numThreads,runs,loadMs,medianMs,p90Ms,error" and len(lines) == 3
+    assert lines[1].startswith("demo-sentiment,text-classification,test/tiny-distilbert-text-classification,fp32,1,4,")
+    assert page.evaluate("import('./engine.mjs').then(api => api.listEngines())") == []  # its engine is gone
+    screenshot(page, "benchmark")

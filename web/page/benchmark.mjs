@@ -101,9 +101,7 @@ async function start(event) {
 
 export async function init() {
   info = await catalog();
-  const firstPerTask = new Map();
-  for (const preset of info.presets) if (!firstPerTask.has(preset.taskName)) firstPerTask.set(preset.taskName, preset);
-  $("bench-features").append(...[...firstPerTask.values()].map((p) => el("label", { className: "check" },
+  $("bench-features").append(...info.presets.map((p) => el("label", { className: "check" },
     el("input", { type: "checkbox", value: p.featureId, name: "feature" }), ` ${p.featureId} (${p.taskName})`)));
   $("bench-dtypes").append(...info.dtypes.map((d) => el("label", { className: "check" },
     el("input", { type: "checkbox", value: d, name: "dtype", checked: d === "fp32" || d === "q8" }), ` ${d}`)));
