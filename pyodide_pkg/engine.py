@@ -38,6 +38,7 @@ class Engine:
         self.closed_reason = ""
         self._timer: asyncio.TimerHandle | None = None
         self._deadline = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._busy = 0
         self.runs_served = 0  # requests that ended, with a result or an error (the Engines tab shows it)
 
@@ -85,6 +86,7 @@ class Engine:
             loop = asyncio.get_event_loop()
             self._timer = loop.call_later(self.options.timeoutMS / 1000, self._idle)
             self._deadline = loop.time() + self.options.timeoutMS / 1000  # Pyodide's timer handles have no when()
+            self._loop = loop
 
     def _idle(self) -> None:
         if self._busy:
@@ -168,7 +170,7 @@ class Engine:
         """Milliseconds until the idle release; None when none is due (busy, never released, or closed)."""
         if self._timer is None or self._busy:
             return None
-        return max(0, round((self._deadline - asyncio.get_event_loop().time()) * 1000))
+        return max(0, round((self._deadline - self._loop.time()) * 1000))
 
     def describe(self) -> dict[str, Any]:
         o = self.options
