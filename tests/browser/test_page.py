@@ -322,11 +322,11 @@ def test_benchmark_tab_measures_and_exports(page, server):
       json: await (await fetch(document.querySelector('#bench-json').href)).json(),
       csv: await (await fetch(document.querySelector('#bench-csv').href)).text() })""")
     assert [(e["dtype"], e["numThreads"], e["runs"], len(e["timesMs"])) for e in exported["json"]] == \
-        [("fp32", 1, 4, 4), ("fp32", 2, 4, 4)]
+        [("fp32", 1, 4, 4), ("fp32", 2, 4, 4)] and all(e["firstRunMs"] > 0 for e in exported["json"])
     for entry, shown in zip(exported["json"], rows):
         assert f"{entry['medianMs']:.1f}" == shown[5] and f"{entry['p90Ms']:.1f}" == shown[6]
     lines = exported["csv"].splitlines()
-    assert lines[0] == "featureId,taskName,modelId,dtype,numThreads,runs,loadMs,medianMs,p90Ms,error" and len(lines) == 3
+    assert lines[0] == "featureId,taskName,modelId,dtype,numThreads,runs,loadMs,firstRunMs,medianMs,p90Ms,error" and len(lines) == 3
     assert lines[1].startswith("demo-sentiment,text-classification,test/tiny-distilbert-text-classification,fp32,1,4,")
     assert page.evaluate("import('./engine.mjs').then(api => api.listEngines())") == []  # its engine is gone
     screenshot(page, "benchmark")
