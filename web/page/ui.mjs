@@ -21,7 +21,7 @@ export function bytes(n) {
   return `${(n / 1e9).toFixed(2)} GB`;
 }
 
-export const when = (ms) => (ms ? new Date(ms).toLocaleString() : "—");
+export const when = (ms) => (ms ? new Date(ms).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" }) : "—");
 
 /** The q-quantile of numbers by linear interpolation (q=0.5 the median, as numpy's default). */
 export function quantile(values, q) {
