@@ -160,7 +160,7 @@ class Cache:
                     continue
                 files.append({"model": m, "revision": r, "path": record["file"], "headers": record["headers"],
                               "sha256": record["sha256"], "lastUsed": record["lastUsed"],
-                              "engines": record["engines"]})
+                              "lastUpdated": record.get("lastUpdated"), "engines": record["engines"]})
         return files
 
     async def delete_models(self, *, task: str | None = None, model: str | None = None,

@@ -37,7 +37,10 @@ class Engine:
         self.pipeline: Pipeline | None = None
         self.closed_reason = ""
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._busy = 0
+        self.runs_served = 0  # requests that ended, with a result or an error (the Engines tab shows it)
 
     @property
     def status(self) -> str:
@@ -80,7 +83,10 @@ class Engine:
             self._timer.cancel()
             self._timer = None
         if self.options.timeoutMS >= 0 and self.status == READY:
-            self._timer = asyncio.get_event_loop().call_later(self.options.timeoutMS / 1000, self._idle)
+            loop = asyncio.get_event_loop()
+            self._timer = loop.call_later(self.options.timeoutMS / 1000, self._idle)
+            self._deadline = loop.time() + self.options.timeoutMS / 1000  # Pyodide's timer handles have no when()
+            self._loop = loop
 
     def _idle(self) -> None:
         if self._busy:
@@ -140,6 +146,7 @@ class Engine:
             return result
         finally:
             self._busy -= 1
+            self.runs_served += 1
             self._notify_inference(DONE, ok)
             self._arm_timer()
 
@@ -152,10 +159,25 @@ class Engine:
                 yield piece
         finally:
             self._busy -= 1
+            self.runs_served += 1
             self._arm_timer()
 
     async def terminate(self) -> None:
         self._close(f"engine {self.engine_id!r} was terminated")
+
+    @property
+    def idle_ms_left(self) -> int | None:
+        """Milliseconds until the idle release; None when none is due (busy, never released, or closed)."""
+        if self._timer is None or self._busy:
+            return None
+        return max(0, round((self._deadline - self._loop.time()) * 1000))
+
+    def describe(self) -> dict[str, Any]:
+        o = self.options
+        return {"engineId": self.engine_id, "status": self.status, "taskName": o.taskName, "modelId": o.modelId,
+                "modelRevision": o.modelRevision, "dtype": o.dtype, "device": o.device, "numThreads": o.numThreads,
+                "timeoutMS": o.timeoutMS, "idleMsLeft": self.idle_ms_left, "busy": self._busy > 0,
+                "runsServed": self.runs_served, "notes": self.notes}
 
 
 async def resolve_options(options: Any) -> tuple[PipelineOptions, list[dict], list[dict]]:
@@ -228,11 +250,17 @@ async def create_engine(options: Any, notifications_callback: Callable[[dict], N
         del _pending[engine_id]
 
 
+async def terminate_engine(engine_id: str) -> bool:
+    """Ends an engine by its engineId, for a page listing engines it holds no handle of; False if none is open."""
+    found = _engines.get(engine_id)
+    if found is None:
+        return False
+    await found.terminate()
+    return True
+
+
 def list_engines() -> list[dict[str, Any]]:
-    return [{"engineId": e.engine_id, "status": e.status, "taskName": e.options.taskName,
-             "modelId": e.options.modelId, "modelRevision": e.options.modelRevision, "dtype": e.options.dtype,
-             "numThreads": e.options.numThreads, "notes": e.notes}
-            for e in _engines.values()]
+    return [e.describe() for e in _engines.values()]
 
 
 async def list_models() -> list[dict[str, Any]]:

@@ -22,6 +22,8 @@ DECODERS = ("llama", "qwen2")
 SEQ2SEQ = ("t5", "bart", "marian", "mbart")
 VISION = ("vit", "deit", "beit", "convnext")
 IMAGE = "image (as above) or a list"
+EXAMPLE_IMAGE = "page/example.png"  # beside the demo page (web/page/)
+EXAMPLE_AUDIO = "page/example.wav"
 
 ONE_MODEL = {"model": ("model",)}
 # A merged decoder (past inputs, use_cache_branch) where the hub has one, else the plain decoder (no cache).
@@ -57,6 +59,11 @@ class Task:
     per_token: bool = False  # outputs have a sequence axis
     options: Mapping[str, Rule] = field(default_factory=dict)  # the task's own request options
     generation: Mapping[str, Any] | None = None  # generating tasks: the pipeline's generation defaults
+    # The demo page's input widgets, one per args item: text, texts (one per line, a list), labels (comma
+    # separated, a list), image or audio (a URL or a dropped file); and a ready request for its Run tab
+    # ({"args": [...], "options": {...}}; an image/audio arg is a URL relative to the page).
+    form: tuple[str, ...] = ("text",)
+    example: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def request_rules(self) -> dict[str, Rule]:
@@ -76,13 +83,14 @@ _FUNCTION = Rule("string", "default", choices=("softmax", "sigmoid", "none", "de
 _RETURN_TENSORS = Rule("boolean", False, doc="token ids instead of text")
 
 
-def _text2text(name: str, pipeline: str, tiny: tuple[str, ...]) -> Task:
+def _text2text(name: str, pipeline: str, tiny: tuple[str, ...], text: str) -> Task:
     """text2text-generation and the tasks that are it with another result name (summary, translation)."""
     return Task(name, "text2text_generation", pipeline, "text or list",
                 (Export(SEQ2SEQ, tiny, optimum_task="text2text-generation-with-past"),), files=ENCODER_DECODER,
                 options={"return_tensors": _RETURN_TENSORS, "truncation": Rule("boolean", False),
                          "clean_up_tokenization_spaces": Rule("boolean", False)},
-                generation={"max_new_tokens": 256, "num_beams": 4})
+                generation={"max_new_tokens": 256, "num_beams": 4},
+                example={"args": [text], "options": {"max_new_tokens": 20}})
 
 
 _ENCODER_TORCH = dict(architectures=ENCODERS, tiny=TINY_ENCODERS)
@@ -92,20 +100,26 @@ TABLE: tuple[Task, ...] = (
          (Export(**_ENCODER_TORCH, auto_class="AutoModel", outputs=("last_hidden_state",)),),
          aliases=("sentence-similarity",), per_token=True,
          options={"pooling": Rule("string", "none", choices=("none", "mean", "cls", "max"), fold_case=True),
-                  "normalize": Rule("boolean", False, doc="unit length (L2)")}),
+                  "normalize": Rule("boolean", False, doc="unit length (L2)")},
+         form=("texts",), example={"args": [["A cat sits on the mat.", "A kitten rests on a rug.",
+                                             "Stocks fell sharply today."]],
+                                   "options": {"pooling": "mean", "normalize": True}}),
     Task("text-classification", "text_classification", "TextClassificationPipeline",
          "text, `{text, text_pair}`, or a list",
          (Export(**_ENCODER_TORCH, auto_class="AutoModelForSequenceClassification"),),
          aliases=("sentiment-analysis",), head="ForSequenceClassification", outputs=("logits",),
          options={"top_k": Rule("integer", 1, minimum=1, nullable=True, doc="null: every label"),
-                  "function_to_apply": _FUNCTION, "truncation": Rule("boolean", True)}),
+                  "function_to_apply": _FUNCTION, "truncation": Rule("boolean", True)},
+         example={"args": ["I love how fast this page answers!"], "options": {"top_k": None}}),
     Task("token-classification", "token_classification", "TokenClassificationPipeline", "text or list",
          (Export(**_ENCODER_TORCH, auto_class="AutoModelForTokenClassification"),),
          aliases=("ner",), head="ForTokenClassification", outputs=("logits",), per_token=True,
          options={"aggregation_strategy": Rule("string", "none", choices=("none", "simple", "first", "average", "max"),
                                                fold_case=True),
                   "ignore_labels": Rule("strings", ["O"]),
-                  "stride": Rule("integer", None, minimum=0, nullable=True, doc="long texts in overlapping windows")}),
+                  "stride": Rule("integer", None, minimum=0, nullable=True, doc="long texts in overlapping windows")},
+         example={"args": ["Ann Smith moved from Berlin to Paris to work for Mozilla."],
+                  "options": {"aggregation_strategy": "simple"}}),
     Task("question-answering", "question_answering", "QuestionAnsweringPipeline",
          "`[question, context]`, `[{question, context}]`, or lists",
          (Export(**_ENCODER_TORCH, auto_class="AutoModelForQuestionAnswering", pairs=True),),
@@ -114,33 +128,42 @@ TABLE: tuple[Task, ...] = (
                   "max_seq_len": Rule("integer", None, minimum=1, derived="the tokenizer's limit, at most 384"),
                   "doc_stride": Rule("integer", None, minimum=0, derived="half of max_seq_len, at most 128"),
                   "max_question_len": Rule("integer", 64, minimum=1, doc="taken, unused by fast tokenizers"),
-                  "handle_impossible_answer": Rule("boolean", False), "align_to_words": Rule("boolean", True)}),
+                  "handle_impossible_answer": Rule("boolean", False), "align_to_words": Rule("boolean", True)},
+         form=("text", "text"), example={"args": ["Who lives in Paris?", "Ann lives in Paris with her cat."],
+                                         "options": {}}),
     Task("fill-mask", "fill_mask", "FillMaskPipeline", "text (one or more mask tokens) or list",
          (Export(**_ENCODER_TORCH, auto_class="AutoModelForMaskedLM"),),
          head="ForMaskedLM", outputs=("logits",), per_token=True,
-         options={"top_k": _TOP_K_LABELS, "targets": Rule("strings", None)}),
+         options={"top_k": _TOP_K_LABELS, "targets": Rule("strings", None)},
+         example={"args": ["The capital of France is [MASK]."], "options": {"top_k": 5}}),
     Task("zero-shot-classification", "zero_shot_classification", "ZeroShotClassificationPipeline",
          "`[text or list, labels]`",
          (Export(**_ENCODER_TORCH, auto_class="AutoModelForSequenceClassification", pairs=True),),
          head="ForSequenceClassification", outputs=("logits",),
          options={"candidate_labels": Rule("strings", None, separator=",", nonempty=True, doc="or as args[1]"),
                   "hypothesis_template": Rule("string", "This example is {}."),
-                  "multi_label": Rule("boolean", False)}),
+                  "multi_label": Rule("boolean", False)},
+         form=("text", "labels"), example={"args": ["The new phone has a great camera.", ["technology", "cooking",
+                                                                                           "sports"]],
+                                           "options": {}}),
     Task("text-generation", "text_generation", "TextGenerationPipeline",
          "prompt, chat (`[{role, content}, ...]`, rendered by the tokenizer's chat template), or a list",
          (Export(DECODERS, DECODERS, auto_class="AutoModelForCausalLM", decoder=True, outputs=("logits",)),
           Export(("gpt2",), ("gpt2",), optimum_task="text-generation-with-past")),
          options={"return_full_text": Rule("boolean", True), "return_tensors": _RETURN_TENSORS,
                   "add_special_tokens": Rule("boolean", True, doc="prompts only; a chat's template places them")},
-         generation={"max_new_tokens": 256, "do_sample": True, "temperature": 0.7}),
-    _text2text("text2text-generation", "Text2TextGenerationPipeline", ("t5", "bart")),
-    _text2text("summarization", "SummarizationPipeline", ()),
-    _text2text("translation", "TranslationPipeline", ("marian",)),
+         generation={"max_new_tokens": 256, "do_sample": True, "temperature": 0.7},
+         example={"args": ["Once upon a time"], "options": {"max_new_tokens": 30, "do_sample": False}}),
+    _text2text("text2text-generation", "Text2TextGenerationPipeline", ("t5", "bart"), "question: Where is Paris?"),
+    _text2text("summarization", "SummarizationPipeline", (),
+               "The page runs models in a worker, caches their files and releases idle engines to free memory."),
+    _text2text("translation", "TranslationPipeline", ("marian",), "The weather is nice today."),
     Task("image-to-text", "image_to_text", "ImageToTextPipeline",
          "image: URL, `data:image/...` URL, bytes, the page's `Blob`/`File`/`ImageData`, or pdf.js' "
          "`{data, width, height, channels}`; or a list",
          (Export(("vision-encoder-decoder",), ("vision-encoder-decoder",), optimum_task="image-to-text-with-past"),),
-         files=ENCODER_DECODER, options={"return_tensors": _RETURN_TENSORS}, generation={"max_new_tokens": 256}),
+         files=ENCODER_DECODER, options={"return_tensors": _RETURN_TENSORS}, generation={"max_new_tokens": 256},
+         form=("image",), example={"args": [EXAMPLE_IMAGE], "options": {"max_new_tokens": 20}}),
     Task("automatic-speech-recognition", "automatic_speech_recognition", "AutomaticSpeechRecognitionPipeline",
          "audio: URL, WAV bytes, the page's `Blob`/`File`, a `Float32Array` of 16 kHz samples (Python: a list or "
          "numpy array), or `{raw, sampling_rate}` (resampled to 16 kHz); or a list",
@@ -151,25 +174,30 @@ TABLE: tuple[Task, ...] = (
                                          doc="long audio in windows of this many seconds"),
                   "stride_length_s": Rule("number", None, minimum=0, derived="chunk_length_s / 6",
                                           doc="overlap on each side of a window")},
-         generation={"max_new_tokens": 256, "num_beams": 5}),  # transformers' pipeline defaults (openai's beams)
+         generation={"max_new_tokens": 256, "num_beams": 5},  # transformers' pipeline defaults (openai's beams)
+         form=("audio",), example={"args": [EXAMPLE_AUDIO], "options": {"return_timestamps": True}}),
     Task("image-classification", "image_classification", "ImageClassificationPipeline", IMAGE,
          (Export(VISION, ("vit",), optimum_task="image-classification", needs_tokenizer=False),),
-         outputs=("logits",), options={"top_k": _TOP_K_LABELS, "function_to_apply": _FUNCTION}),
+         outputs=("logits",), options={"top_k": _TOP_K_LABELS, "function_to_apply": _FUNCTION},
+         form=("image",), example={"args": [EXAMPLE_IMAGE], "options": {"top_k": 5}}),
     Task("zero-shot-image-classification", "zero_shot_image_classification", "ZeroShotImageClassificationPipeline",
          "`[image or list, labels]` (image as above)",
          (Export(("clip",), ("clip",), optimum_task="zero-shot-image-classification"),),
          outputs=("logits_per_image",),
          options={"candidate_labels": Rule("strings", None, separator=",", nonempty=True, doc="or as args[1]"),
-                  "hypothesis_template": Rule("string", "This is a photo of {}.")}),
+                  "hypothesis_template": Rule("string", "This is a photo of {}.")},
+         form=("image", "labels"), example={"args": [EXAMPLE_IMAGE, ["a cat", "a dog", "a landscape"]], "options": {}}),
     Task("object-detection", "object_detection", "ObjectDetectionPipeline", IMAGE,
          (Export(("yolos",), ("yolos",), optimum_task="object-detection", needs_tokenizer=False),),
          outputs=("logits", "pred_boxes"),
-         options={"threshold": Rule("number", 0.5, minimum=0, maximum=1, doc="boxes scoring above it are kept")}),
+         options={"threshold": Rule("number", 0.5, minimum=0, maximum=1, doc="boxes scoring above it are kept")},
+         form=("image",), example={"args": [EXAMPLE_IMAGE], "options": {"threshold": 0.1}}),
     Task("image-feature-extraction", "image_feature_extraction", "ImageFeatureExtractionPipeline", IMAGE,
          (Export(("dinov2", "vit"), ("dinov2",), optimum_task="feature-extraction", needs_tokenizer=False),),
          outputs=("last_hidden_state",),
          options={"pool": Rule("boolean", False, doc="true: the pooled vector (pooler_output, or the CLS token for "
-                                                     "DINOv2), false: one vector per patch")}),
+                                                     "DINOv2), false: one vector per patch")},
+         form=("image",), example={"args": [EXAMPLE_IMAGE], "options": {"pool": True}}),
 )
 TASKS: dict[str, Task] = {t.name: t for t in TABLE}
 NAMES: dict[str, Task] = {**TASKS, **{alias: t for t in TABLE for alias in t.aliases}}

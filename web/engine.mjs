@@ -189,3 +189,25 @@ export function listModels() { return call("listModels"); }
 export function listFiles(query) { return call("listFiles", [query]); }
 export function deleteModels(query = {}) { return call("deleteModels", [query]); }
 export function listEngines() { return call("listEngines"); }
+
+// Read-only facts for pages such as about:inference, answered from the task table and settings in Python.
+/** {tasks: [{name, aliases, inputs, form, example, streams, options}], engineOptions, dtypes} */
+export function describeTasks() { return call("describe"); }
+/** {options, notes}: what createEngine(options) would really run with (settings record + caller fields). */
+export function resolveOptions(options) {
+  const resolved = typeof options === "string" ? { featureId: options } : { ...options };
+  resolved.settingsBaseUrl ??= config.settingsBaseUrl;
+  return call("resolveOptions", [resolved]);
+}
+/** The dtypes the model's hub folder has an ONNX file for (HEAD requests from the engine host). */
+export function hubDtypes(options) {
+  const resolved = typeof options === "string" ? { featureId: options } : { ...options };
+  resolved.settingsBaseUrl ??= config.settingsBaseUrl;
+  return call("hubDtypes", [resolved]);
+}
+/** Versions (Python, Pyodide, numpy, ONNX Runtime records), cores and settings record counts. */
+export function runtimeInfo() { return call("runtimeInfo", [config.settingsBaseUrl]); }
+/** The engine host's memory: Pyodide's WebAssembly heap, and performance.memory where the worker has it. */
+export function hostMemory() { return call("hostMemory"); }
+/** Ends the engine of this engineId (whoever created it); resolves to whether one was open. */
+export function terminateEngine(engineId) { return call("terminateEngine", [engineId]); }

@@ -14,6 +14,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from pyodide.ffi import JsProxy
 
 from .. import engine as engines
+from .. import host_info
 from ..errors import MLError, RequestError
 
 Post = Callable[[str], None]
@@ -159,10 +160,30 @@ class PythonError(MLError):
         self.stack = stack
 
 
+async def _describe() -> dict[str, Any]:
+    return host_info.describe()
+
+
+async def _host_memory() -> dict[str, Any]:
+    """What this worker can tell of its memory: Pyodide's WebAssembly heap always, and performance.memory
+    (Chromium's JS heap, non-standard) where the worker has it."""
+    import js
+    import pyodide_js
+
+    found: dict[str, Any] = {"wasmHeapBytes": int(pyodide_js._module.HEAPU8.length)}
+    memory = getattr(js.performance, "memory", None)
+    if memory is not None:
+        found.update(jsHeapUsedBytes=int(memory.usedJSHeapSize), jsHeapTotalBytes=int(memory.totalJSHeapSize),
+                     jsHeapLimitBytes=int(memory.jsHeapSizeLimit))
+    return found
+
+
 OPS: dict[str, Callable[..., Awaitable[Any]]] = {
     "create": _create, "run": _run, "stream": _stream, "next": _stream_next, "close": _stream_close,
     "terminate": _terminate, "abandon": _abandon, "listModels": engines.list_models, "listFiles": _list_files,
     "deleteModels": _delete_models, "listEngines": _list_engines, "runPython": _run_python,
+    "describe": _describe, "resolveOptions": host_info.resolved, "hubDtypes": host_info.hub_dtypes,
+    "runtimeInfo": host_info.runtime, "hostMemory": _host_memory, "terminateEngine": engines.terminate_engine,
 }
 
 

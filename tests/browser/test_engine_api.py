@@ -87,14 +87,17 @@ def test_demo_page_runs_and_manages_cache(page, fresh_log):
     page.click("#run")
     page.wait_for_function("document.querySelector('#result').dataset.ready !== undefined")
     assert page.get_attribute("#result", "data-ready") == "true", page.text_content("#status")
-    assert "Shape 1 × 384." in page.text_content("#status")
+    assert "Shape 3 × 384" in page.text_content("#view")  # the feature-extraction example: three sentences
     assert page.text_content("#result").startswith("[[")
     assert page.locator("#downloads progress").count() >= 4
     assert all(v == "100" for v in page.eval_on_selector_all("#downloads progress", "els => els.map(e => String(e.value))"))
-    row = page.locator("#models tbody tr", has_text=REAL_MODEL)
+    page.click("#tab-models")
+    page.wait_for_function("document.querySelector('#model-table tbody').dataset.ready === 'true'")
+    row = page.locator("#model-table tr.model", has_text=REAL_MODEL)
     assert row.count() == 1 and "MB" in row.inner_text()
     row.locator("button.delete").click()
-    page.wait_for_function("![...document.querySelectorAll('#models tbody tr')].some(r => r.textContent.includes('%s'))" % REAL_MODEL)
+    page.click("#confirm-ok")
+    page.wait_for_function("![...document.querySelectorAll('#model-table tr.model')].some(r => r.textContent.includes('%s'))" % REAL_MODEL)
     assert [m for m in call(page, "listModels")["value"] if m["name"] == REAL_MODEL] == []
 
 

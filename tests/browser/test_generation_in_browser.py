@@ -97,7 +97,8 @@ def test_bad_requests_in_browser_name_the_problem(page, server):
 def test_demo_page_captions_a_dropped_image(page, tmp_path):
     image = tmp_path / "photo.png"
     image.write_bytes(cases.decode_data_url_bytes(cases.images()[4]))
-    page.select_option("#feature", "pdfjs-alt-text")
+    page.select_option("#feature", "feature:pdfjs-alt-text")
+    page.wait_for_function("v => document.querySelector('#run-form').dataset.preset === v", arg="feature:pdfjs-alt-text")
     assert page.is_visible("#drop")
     page.set_input_files("#image", str(image))
     page.fill("#run-options", '{"max_new_tokens": 5}')

@@ -6,6 +6,8 @@ with 5 beams gave "round fox" in Chromium and "round-fuck" under CPython), so th
 words spoken instead."""
 
 import pyodide_pkg
+import json
+
 from tests import audio_clips as clips
 from tests.conftest import run
 
@@ -67,17 +69,17 @@ def test_every_audio_form_in_browser_matches_cpython(page, server, store_dir):
     print(f"browser: 37 s clip in 15 s windows, greedy, fp32: {found['longMs']:.0f} ms")
 
 
-def test_demo_page_transcribes_a_picked_wav_file(page, server, store_dir):
-    """about:inference's speech-recognition feature (q8) takes a WAV file as a File, with timestamps by default."""
-    import json
+def test_page_transcribes_a_picked_wav_file(page, server, store_dir):
+    """about:inference's speech-recognition feature (q8) takes a picked WAV file, shows the transcript with its
+    segments' timestamps (return_timestamps is the task's example option), and keeps the raw JSON."""
+    from tests.browser.test_page import choose, run_and_wait
 
-    page.select_option("#feature", "speech-recognition")
-    assert page.is_visible("#drop") and page.get_attribute("#image", "accept") == "audio/*"
-    page.set_input_files("#image", str(clips.clip_path("fox")))
-    assert json.loads(page.input_value("#run-options")) == {"return_timestamps": True}
-    page.click("#run")
-    page.wait_for_function("document.querySelector('#result').dataset.ready !== undefined")
-    assert page.get_attribute("#result", "data-ready") == "true", page.text_content("#status")
-    result = json.loads(page.text_content("#result"))
+    choose(page, "feature:speech-recognition")
+    assert page.is_visible("#drop-audio") and page.get_attribute("#audio", "accept") == "audio/*"
+    page.set_input_files("#audio", str(clips.clip_path("fox")))
+    page.fill("#run-options", json.dumps({"return_timestamps": True}))
+    result = run_and_wait(page)
     assert set(result) == {"text", "chunks"} and "lazy dog" in result["text"]
     assert result["chunks"][0]["timestamp"][0] == 0.0 and "".join(c["text"] for c in result["chunks"]) == result["text"]
+    assert page.text_content("#view .generated") == result["text"]
+    assert page.locator("#view .segments li").count() == len(result["chunks"])

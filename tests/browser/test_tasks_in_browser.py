@@ -57,9 +57,11 @@ def test_bad_request_in_browser_names_the_problem_and_engine_goes_on(page, serve
     assert third["ok"] and sorted(third["value"]["labels"]) == ["a", "b"]
 
 
-def test_demo_page_answers_a_question_from_json_args(page):
-    page.select_option("#feature", "demo-question-answering")
-    page.fill("#input", '["Who lives in Paris?", "Ann lives in Paris with her cat."]')
+def test_demo_page_answers_a_question_typed_in_its_two_fields(page):
+    page.select_option("#feature", "feature:demo-question-answering")
+    page.wait_for_function("document.querySelector('#run-form').dataset.preset === 'feature:demo-question-answering'")
+    page.fill("#arg-0", "Who lives in Paris?")
+    page.fill("#arg-1", "Ann lives in Paris with her cat.")
     page.fill("#run-options", "{}")
     page.click("#run")
     page.wait_for_function("document.querySelector('#result').dataset.ready !== undefined")

@@ -187,7 +187,8 @@ def test_demo_page_runs_vision_features_on_a_dropped_image(page, tmp_path, featu
     args[0]."""
     image = tmp_path / "photo.png"
     image.write_bytes(cases.png(2))
-    page.select_option("#feature", feature)
+    page.select_option("#feature", f"feature:{feature}")
+    page.wait_for_function("v => document.querySelector('#run-form').dataset.preset === v", arg=f"feature:{feature}")
     assert page.is_visible("#drop")
     page.set_input_files("#image", str(image))
     if run_options:

@@ -1,0 +1,27 @@
+// About: the runtime this page runs on, from the engine host (versions, settings counts) and the page
+// (isolation, SIMD, storage).
+import { runtimeInfo } from "../engine.mjs";
+import { $, el, storageText } from "./ui.mjs";
+
+// A module returning i8x16.popcnt(i8x16.splat(0)) (wasm-feature-detect's probe): valid only with SIMD.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0,
+  65, 0, 253, 15, 253, 98, 11]);
+
+export async function show() {
+  const body = $("about-table").querySelector("tbody");
+  const [info, storage] = await Promise.all([runtimeInfo(), storageText()]);
+  const threads = crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+  const rows = [
+    ["Pyodide", info.pyodide], ["Python", info.python], ["numpy", info.numpy],
+    ["ONNX Runtime Web", info.onnxRuntime.join(", ") || "no record"],
+    ["Cross-origin isolated", crossOriginIsolated ? "yes" : "no"],
+    ["ONNX Runtime threads", `${threads} (of ${navigator.hardwareConcurrency} cores; ${crossOriginIsolated
+      ? "threads need cross-origin isolation, which this page has" : "one thread: the page is not cross-origin isolated"})`],
+    ["WebAssembly SIMD", WebAssembly.validate(SIMD_PROBE) ? "yes" : "no"],
+    ["Settings base URL", info.settingsBaseUrl],
+    ...Object.entries(info.collections).map(([name, count]) => [`${name} records`, count ?? "could not be read"]),
+    ["Storage", storage],
+  ];
+  body.replaceChildren(...rows.map(([k, v]) => el("tr", { dataset: { key: k } }, el("th", {}, k), el("td", {}, v))));
+  body.dataset.ready = "true";
+}
