@@ -6,24 +6,12 @@ from typing import Any
 
 from ..errors import RequestError
 from ..model_config import pooled_by_cls
-from ..processors import ImageProcessor, load_image
+from ..processors import load_image
 from .arguments import images
-from .base import Pipeline
-from .loading import LoadContext
+from .image_encoder import ImageEncoder
 
 
-class ImageFeatureExtractionPipeline(Pipeline):
-    def __init__(self, session: Any, processor: ImageProcessor, config: dict[str, Any]) -> None:
-        self.session = session
-        self.processor = processor
-        self.config = config
-
-    @classmethod
-    async def load(cls, ctx: LoadContext) -> "ImageFeatureExtractionPipeline":
-        config, preprocessor, session = await ctx.together(
-            ctx.json("config.json"), ctx.json("preprocessor_config.json", processor=True), ctx.model())
-        return cls(session, ImageProcessor(preprocessor), config)
-
+class ImageFeatureExtractionPipeline(ImageEncoder):
     async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:
         """Like transformers, each image's result keeps its batch axis: [1][patches][hidden], or [1][hidden]
         pooled."""
@@ -43,6 +31,3 @@ class ImageFeatureExtractionPipeline(Pipeline):
                 vector = out["last_hidden_state"]
             results.append(vector.tolist())
         return results[0] if single else results
-
-    def release(self) -> None:
-        self.session.release()

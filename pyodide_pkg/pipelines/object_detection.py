@@ -7,12 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ..model_config import labels
-from ..processors import ImageProcessor, load_image
+from ..processors import load_image
 from .activations import softmax
 from .arguments import images
-from .base import Pipeline
-from .loading import LoadContext
+from .image_encoder import ImageEncoder
 
 
 def corners(centres: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -25,18 +23,7 @@ def corners(centres: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return box * np.array([width, height, width, height], dtype=np.float32)
 
 
-class ObjectDetectionPipeline(Pipeline):
-    def __init__(self, session: Any, processor: ImageProcessor, config: dict[str, Any]) -> None:
-        self.session = session
-        self.processor = processor
-        self.labels = labels(config)
-
-    @classmethod
-    async def load(cls, ctx: LoadContext) -> "ObjectDetectionPipeline":
-        config, preprocessor, session = await ctx.together(
-            ctx.json("config.json"), ctx.json("preprocessor_config.json", processor=True), ctx.model())
-        return cls(session, ImageProcessor(preprocessor), config)
-
+class ObjectDetectionPipeline(ImageEncoder):
     async def __call__(self, args: list[Any], options: dict[str, Any]) -> Any:
         threshold = self.options(options)["threshold"]
         items, single = images(self.task, args)
@@ -60,6 +47,3 @@ class ObjectDetectionPipeline(Pipeline):
                 found.append({"score": float(score), "label": self.labels.get(int(label), f"LABEL_{int(label)}"),
                               "box": {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax}})
         return found
-
-    def release(self) -> None:
-        self.session.release()

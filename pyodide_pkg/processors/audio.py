@@ -15,18 +15,17 @@ mel scale, log10 clamped at 1e-10, floored at the maximum minus 8, then (x + 4) 
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 import struct
 import wave
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 import numpy as np
 
 from .. import platform
-from ..errors import DownloadError, RequestError
+from ..errors import RequestError
+from .media import url_bytes
 
 SAMPLING_RATE = 16000
 _FLOAT_SUBFORMAT = b"\x03\x00\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
@@ -38,7 +37,7 @@ async def load_audio(value: Any, rate: int = SAMPLING_RATE) -> np.ndarray:
     if isinstance(value, dict):
         return _from_dict(value, rate)
     if isinstance(value, str):
-        return decode_audio(await _url_bytes(value), rate)
+        return decode_audio(await url_bytes(value, "audio"), rate)
     if isinstance(value, memoryview) and value.format in ("f", "d", "<f", "<d"):
         return _samples(np.asarray(value), "samples")
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -77,21 +76,6 @@ def _from_dict(value: dict[str, Any], rate: int) -> np.ndarray:
         raise RequestError(f"audio 'sampling_rate' must be a positive integer (Hz), got {source!r}")
     samples = _samples(raw, "'raw' samples")
     return resample(samples, int(source), rate)
-
-
-async def _url_bytes(url: str) -> bytes:
-    if url.startswith("data:"):
-        header, _, payload = url.partition(",")
-        if not header.startswith("data:audio/"):
-            raise RequestError(f"a data: URL of audio must be of type audio/*, got {header[5:] or 'nothing'}")
-        return base64.b64decode(payload) if header.endswith(";base64") else unquote_to_bytes(payload)
-    try:
-        response = await platform.fetch(url)
-    except DownloadError as error:
-        raise RequestError(f"could not fetch the audio: {error}") from None
-    if not response.ok:
-        raise RequestError(f"could not fetch the audio {url}: HTTP {response.status}")
-    return response.body
 
 
 def decode_audio(data: bytes, rate: int = SAMPLING_RATE) -> np.ndarray:

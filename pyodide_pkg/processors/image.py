@@ -6,16 +6,15 @@ Pillow is loaded on first use (Pyodide ships it as a package of its own), so tex
 
 from __future__ import annotations
 
-import base64
 import io
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 import numpy as np
 
 from .. import platform
 from ..model_config import size_multiple
-from ..errors import DownloadError, ModelError, RequestError
+from ..errors import ModelError, RequestError
+from .media import url_bytes
 
 # PIL's resampling filters by number, as transformers' configs give them: nearest, Lanczos, bilinear,
 # bicubic, box, Hamming.
@@ -39,7 +38,7 @@ async def load_image(value: Any) -> Any:
     if isinstance(value, dict) and {"data", "width", "height"} <= set(value):
         return _raw_pixels(Image, value)
     if isinstance(value, str):
-        data = await _url_bytes(value)
+        data = await url_bytes(value, "image")
     elif isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
     else:
@@ -78,21 +77,6 @@ def _raw_pixels(Image: Any, value: dict[str, Any]) -> Any:
                            f"{width * height * channels} bytes, got {len(data)}")
     mode = CHANNEL_MODES[channels]
     return Image.frombuffer(mode, (width, height), data, "raw", mode, 0, 1).convert("RGB")
-
-
-async def _url_bytes(url: str) -> bytes:
-    if url.startswith("data:"):
-        header, _, payload = url.partition(",")
-        if not header.startswith("data:image/"):
-            raise RequestError(f"a data: URL image must be of type image/*, got {header[5:] or 'nothing'}")
-        return base64.b64decode(payload) if header.endswith(";base64") else unquote_to_bytes(payload)
-    try:
-        response = await platform.fetch(url)
-    except DownloadError as error:
-        raise RequestError(f"could not fetch the image: {error}") from None
-    if not response.ok:
-        raise RequestError(f"could not fetch the image {url}: HTTP {response.status}")
-    return response.body
 
 
 class ImageProcessor:
