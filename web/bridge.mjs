@@ -437,6 +437,10 @@ export async function wllamaLoad(body, paramsJson) {
     throw named(error, "wllama could not load the model");
   }
   const info = wllama.getLoadedContextInfo();
+  if (!(info?.n_vocab > 0)) {  // wllama does not check llama.cpp's load result: a file it cannot read loads "empty"
+    await wllama.exit().catch(() => {});
+    throw new Error("llama.cpp could not read it as a GGUF model (no vocabulary)");
+  }
   return { wllama, info: JSON.stringify({ ...info, chat_template: wllama.getChatTemplate(),
                                           multithread: wllama.isMultithread(), threads: wllama.getNumThreads() }) };
 }
