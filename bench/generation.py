@@ -54,7 +54,7 @@ PAGE = """async ([task, model, revision, dtype, input, runs, repeat]) => {
 }"""
 
 
-SMOLLM2_SPEED = """async ([chat, revision, newTokens, repeat]) => {
+SMOLLM2_SPEED = """async ([chat, revision, newTokens, repeat, template]) => {
   const { createEngine } = await import('./engine.mjs');
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const timed = async (fn) => { const t = performance.now(); await fn(); return performance.now() - t; };
@@ -79,7 +79,9 @@ SMOLLM2_SPEED = """async ([chat, revision, newTokens, repeat]) => {
   await ours.terminate();
   const tjs = window.transformersJs;
   tjs.env.backends.onnx.wasm.numThreads = 2;
+  tjs.env.remotePathTemplate = `{model}/${revision}/`;  // its text-generation pipeline asks for main's config.json
   const pipe = await tjs.pipeline('text-generation', 'HuggingFaceTB/SmolLM2-135M-Instruct', { revision, dtype: 'q4' });
+  pipe.tokenizer.chat_template = template;  // it reads tokenizer_config.json's, not chat_template.jinja
   out.transformersJs = await twoRuns((n) => pipe(chat, { max_new_tokens: n, min_new_tokens: n, do_sample: false }));
   await pipe.dispose();
   return out;
@@ -93,14 +95,14 @@ def smollm2_speed(repeat: int, new: int) -> None:
     from tools.real_models import smollm2_checkpoint
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_checkpoint(
-        serve.ROOT / ".cache" / "real-checkpoints" / "smollm2-135m-instruct"))
+    folder = smollm2_checkpoint(serve.ROOT / ".cache" / "real-checkpoints" / "smollm2-135m-instruct")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
     prompt = len(tokenizer.apply_chat_template(CHAT, add_generation_prompt=True))
     server = serve.start(0)
     with booted_page(server.origin) as page:
         page.set_default_timeout(1_800_000)
         version = load_transformers_js(page, server.origin)
-        found = page.evaluate(SMOLLM2_SPEED, [CHAT, SMOLLM2[1], new, repeat])
+        found = page.evaluate(SMOLLM2_SPEED, [CHAT, SMOLLM2[1], new, repeat, tokenizer.chat_template])
     server.shutdown()
     w = found["wllama"]
     rows = {"prompt tok/s": {}, "generation tok/s": {}}
