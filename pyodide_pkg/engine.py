@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 from . import platform
 from . import settings as remote_settings
 from .cache import Cache
-from .errors import EngineClosedError, OptionsError, RequestError, SettingsError
+from .errors import EngineClosedError, OptionsError, SettingsError
 from .hub import ModelHub, is_loopback, origin
 from .model_files import FileSource
 from .options import PipelineOptions, check_caller_options, merge, record_options
@@ -18,6 +18,7 @@ from .pipelines import LoadContext, Pipeline, load_pipeline
 from .progress import DONE, INITIATE, RUNNING_INFERENCE, Notify
 from .runtime import ensure_runtime
 from .tasks import find as find_task
+from .tasks import for_backend
 
 UNINITIALIZED, READY, ERROR, CLOSED = "uninitialized", "ready", "error", "closed"
 
@@ -58,14 +59,15 @@ class Engine:
 
     async def _start(self, allow_deny: list[dict], runtime_records: list[dict], cache: Cache) -> None:
         o = self.options
-        task = find_task(o.taskName)
+        task = for_backend(find_task(o.taskName), o.backend)
         named = tuple(origin(r["urlPrefix"]) for r in allow_deny if r.get("filter") == "ALLOW" and r.get("urlPrefix"))
         root = o.modelHubRootUrl
         hub = ModelHub(root, o.modelHubUrlTemplate, named)
         files = FileSource(hub, cache, allow_deny, o.taskName, o.engineId, self.notify)
         for model, revision in {o.model_repo, o.tokenizer_repo, o.processor_repo}:
             hub.file_url(model, revision, "config.json")  # validates before anything is fetched
-        runtime = asyncio.ensure_future(ensure_runtime(runtime_records, cache, o.numThreads, self.notify))
+        runtime = asyncio.ensure_future(ensure_runtime(runtime_records, cache, o.numThreads, self.notify)
+                                        if o.backend == "onnx" else asyncio.sleep(0))  # wllama brings its own
         try:
             self.pipeline = await load_pipeline(LoadContext(o, files, task, runtime))
         finally:
@@ -112,20 +114,6 @@ class Engine:
             raise EngineClosedError(self.closed_reason or f"engine {self.engine_id!r} is {self.status}")
         return self.pipeline
 
-    @staticmethod
-    def _split_request(request: Any) -> tuple[list[Any], dict[str, Any]]:
-        if not isinstance(request, dict):
-            raise RequestError(f"a request is an object {{args, options}}, got {type(request).__name__}")
-        unknown = set(request) - {"args", "options"}
-        if unknown:
-            raise RequestError(f"unknown request field(s): {', '.join(sorted(unknown))}; expected args and options")
-        args, options = request.get("args", []), request.get("options") or {}
-        if not isinstance(args, list):
-            raise RequestError("request.args must be a list")
-        if not isinstance(options, dict):
-            raise RequestError("request.options must be an object")
-        return args, options
-
     def _notify_inference(self, status: str, ok: bool = True) -> None:
         if self.notify:
             o = self.options
@@ -136,7 +124,7 @@ class Engine:
 
     async def run(self, request: dict[str, Any]) -> Any:
         pipeline = self._check_open()
-        args, options = self._split_request(request)
+        args, options = pipeline.split_request(request)
         self._busy += 1
         self._notify_inference(INITIATE)
         ok = False
@@ -152,7 +140,7 @@ class Engine:
 
     async def run_with_generator(self, request: dict[str, Any]) -> AsyncIterator[Any]:
         pipeline = self._check_open()
-        args, options = self._split_request(request)
+        args, options = pipeline.split_request(request)
         self._busy += 1
         try:
             async for piece in pipeline.stream(args, options):

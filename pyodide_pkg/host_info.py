@@ -18,7 +18,7 @@ from .errors import DownloadError, MLError
 from .hub import ModelHub, is_allowed, origin
 from .option_rules import Rule
 from .options import RULES as ENGINE_RULES
-from .tasks import TABLE, find as find_task
+from .tasks import TABLE, find as find_task, for_backend
 
 
 def _rule(rule: Rule) -> dict[str, Any]:
@@ -51,7 +51,7 @@ async def hub_dtypes(options: Any) -> list[str]:
     """The dtypes whose first ONNX file the model's hub folder answers a HEAD for (the hub has no listing);
     a URL the allow/deny list refuses is not asked for."""
     merged, allow_deny, _ = await resolve_options(options)
-    task = find_task(merged.taskName)
+    task = for_backend(find_task(merged.taskName), merged.backend)
     named = tuple(origin(r["urlPrefix"]) for r in allow_deny if r.get("filter") == "ALLOW" and r.get("urlPrefix"))
     hub = ModelHub(merged.modelHubRootUrl, merged.modelHubUrlTemplate, named)
     first = next(iter(task.files.values()))

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from .errors import MLError
 
-KINDS = ("integer", "number", "boolean", "string", "strings", "token_ids", "token_id_or_ids", "token_id_lists", "any")
+KINDS = ("integer", "number", "numbers", "boolean", "string", "strings", "token_ids", "token_id_or_ids", "token_id_lists", "any")
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,8 @@ class Rule:
             text = {"boolean": "true or false", "string": "a non-empty string" if self.nonempty else "a string",
                     "strings": self._strings_expected(), "token_ids": "a list of token ids",
                     "token_id_or_ids": "a token id or a list of token ids",
-                    "token_id_lists": "a list of non-empty lists of token ids", "any": "a value"}[self.kind]
+                    "token_id_lists": "a list of non-empty lists of token ids", "any": "a value",
+                    "numbers": "a list of numbers"}[self.kind]
         for extra in self.also:
             text += f" or {_literal(extra)}"
         return text + (" or null" if self.nullable else "")
@@ -89,6 +90,10 @@ class Rule:
             if not _is_number(value):
                 raise _Invalid()
             return self._ranged(float(value))
+        if kind == "numbers":
+            if not isinstance(value, list) or not all(_is_number(v) for v in value):
+                raise _Invalid()
+            return [float(v) for v in value]
         if kind == "boolean":
             if not isinstance(value, bool):
                 raise _Invalid()

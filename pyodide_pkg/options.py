@@ -15,6 +15,10 @@ DEFAULT_ENGINE_ID = "default-engine"
 DEFAULT_TIMEOUT_MS = 120_000
 MAX_TIMEOUT_MS = 2**31 - 1  # the browser's timers overflow past this (about 24.8 days): -1 means never
 DEFAULT_URL_TEMPLATE = "{model}/{revision}"
+BACKENDS = ("onnx", "wllama")
+KV_CACHE_DTYPES = ("f32", "f16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0")  # llama.cpp's cache types
+# Options only the wllama backend reads: set with backend onnx they would be silently ignored, so they are an error.
+WLLAMA_OPTIONS = ("modelFile", "numContext", "numBatch", "numUbatch", "kvCacheDtype", "flashAttn")
 
 # Remote Settings record fields that describe the record rather than the pipeline.
 RECORD_METADATA = frozenset({"id", "last_modified", "schema", "version", "description"})
@@ -39,6 +43,13 @@ class PipelineOptions:
     device: str = "wasm"
     numThreads: int = 0
     logLevel: str = "Error"
+    backend: str = "onnx"
+    modelFile: str | None = None
+    numContext: int = 1024
+    numBatch: int = 512
+    numUbatch: int = 512
+    kvCacheDtype: str = "f16"
+    flashAttn: bool = False
 
     @property
     def model_repo(self) -> tuple[str, str]:
@@ -64,6 +75,13 @@ RULES: dict[str, Rule] = {
     "dtype": Rule("string", choices=tuple(SUFFIXES)),
     "device": Rule("string", choices=DEVICES),
     "logLevel": Rule("string", choices=LOG_LEVELS),
+    "backend": Rule("string", "onnx", choices=BACKENDS, doc="wllama: a GGUF file run by llama.cpp (browser only)"),
+    "modelFile": Rule("string", nonempty=True, doc="wllama: the GGUF file's path in the model repository"),
+    "numContext": Rule("integer", 1024, minimum=16, doc="wllama: context size in tokens (n_ctx)"),
+    "numBatch": Rule("integer", 512, minimum=1, doc="wllama: logical batch size (n_batch)"),
+    "numUbatch": Rule("integer", 512, minimum=1, doc="wllama: physical batch size (n_ubatch)"),
+    "kvCacheDtype": Rule("string", "f16", choices=KV_CACHE_DTYPES, doc="wllama: the KV cache's type (K and V)"),
+    "flashAttn": Rule("boolean", False, doc="wllama: flash attention"),
 }
 OPTION_NAMES = frozenset(RULES)
 
@@ -96,4 +114,23 @@ def merge(record: dict[str, Any], caller: dict[str, Any]) -> PipelineOptions:
         )
     if not merged.get("modelId"):
         raise OptionsError(f"no modelId for task {merged['taskName']!r}: pass modelId or use a featureId with a record")
+    check_backend(merged)
     return PipelineOptions(**merged)
+
+
+def check_backend(merged: dict[str, Any]) -> None:
+    """The wllama options go with backend wllama, which needs a GGUF modelFile."""
+    if merged.get("backend", "onnx") == "wllama":
+        file = merged.get("modelFile")
+        if not file:
+            raise OptionsError("backend 'wllama' needs modelFile: the GGUF file's path in the model repository")
+        if not file.lower().endswith(".gguf") or file.startswith("/") or ".." in file.split("/"):
+            raise OptionsError(f"option 'modelFile' must be a relative path to a .gguf file, got {file!r}")
+        if "numBatch" in merged and merged["numBatch"] > merged.get("numContext", 1024):
+            raise OptionsError(f"option 'numBatch' ({merged['numBatch']}) cannot exceed numContext "
+                               f"({merged.get('numContext', 1024)})")
+        return
+    stray = [name for name in WLLAMA_OPTIONS if merged.get(name) is not None]
+    if stray:
+        raise OptionsError(f"option(s) {', '.join(map(repr, stray))} are for backend 'wllama', but backend is "
+                           f"{merged.get('backend', 'onnx')!r}")

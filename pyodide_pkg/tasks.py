@@ -64,6 +64,7 @@ class Task:
     # ({"args": [...], "options": {...}}; an image/audio arg is a URL relative to the page).
     form: tuple[str, ...] = ("text",)
     example: Mapping[str, Any] = field(default_factory=dict)
+    backends: tuple[str, ...] = ("onnx",)  # the `backend` option values that can run it
 
     @property
     def request_rules(self) -> dict[str, Rule]:
@@ -152,8 +153,24 @@ TABLE: tuple[Task, ...] = (
           Export(("gpt2",), ("gpt2",), optimum_task="text-generation-with-past")),
          options={"return_full_text": Rule("boolean", True), "return_tensors": _RETURN_TENSORS,
                   "add_special_tokens": Rule("boolean", True, doc="prompts only; a chat's template places them")},
-         generation={"max_new_tokens": 256, "do_sample": True, "temperature": 0.7},
+         generation={"max_new_tokens": 256, "do_sample": True, "temperature": 0.7}, backends=("onnx", "wllama"),
          example={"args": ["Once upon a time"], "options": {"max_new_tokens": 30, "do_sample": False}}),
+    Task("wllama-text-generation", "gguf_generation", "GGUFGenerationPipeline",
+         "chat (`[{role, content}, ...]`, rendered by the GGUF's chat template) or prompt, or a list; or Firefox's "
+         "link-preview request `{prompt: chat, nPredict, stopTokens, logit_bias_toks, logit_bias_vals}` in place of "
+         "`{args, options}`",
+         (), files={"model": ()}, backends=("wllama",),
+         options={"max_new_tokens": Rule("integer", 256, minimum=1, doc="or nPredict"),
+                  "nPredict": Rule("integer", None, minimum=1, doc="Firefox's name of max_new_tokens"),
+                  "stopTokens": Rule("token_ids", [], doc="token ids that end the generation (not in the text)"),
+                  "logit_bias_toks": Rule("token_ids", [], doc="token ids biased by logit_bias_vals"),
+                  "logit_bias_vals": Rule("numbers", [], doc="a bias per logit_bias_toks id"),
+                  "do_sample": Rule("boolean", False, doc="false: greedy"),
+                  "temperature": Rule("number", 0.8, above=0), "top_k": Rule("integer", 40, minimum=0),
+                  "top_p": Rule("number", 0.95, minimum=0, maximum=1),
+                  "seed": Rule("integer", None, minimum=0, nullable=True, doc="sampling seed; null: random"),
+                  "return_full_text": Rule("boolean", True, doc="args requests: the prompt or chat and the reply")},
+         example={"args": ["What is the capital of France?"], "options": {"max_new_tokens": 30}}),
     _text2text("text2text-generation", "Text2TextGenerationPipeline", ("t5", "bart"), "question: Where is Paris?"),
     _text2text("summarization", "SummarizationPipeline", (),
                "The page runs models in a worker, caches their files and releases idle engines to free memory."),
@@ -202,6 +219,16 @@ TABLE: tuple[Task, ...] = (
 TASKS: dict[str, Task] = {t.name: t for t in TABLE}
 NAMES: dict[str, Task] = {**TASKS, **{alias: t for t in TABLE for alias in t.aliases}}
 TRANSLATION = re.compile(r"^translation_([A-Za-z_-]+)_to_([A-Za-z_-]+)$")  # translation_en_to_fr
+
+
+def for_backend(task: Task, backend: str) -> Task:
+    """The entry that runs a task on a backend (text-generation on wllama is wllama-text-generation)."""
+    if backend not in task.backends:
+        raise OptionsError(f"task {task.name!r} does not run on backend {backend!r}; it runs on "
+                           f"{', '.join(task.backends)}")
+    if "onnx" in task.backends and backend != "onnx":
+        return next(t for t in TABLE if t.backends == (backend,))
+    return task
 
 
 def find(name: str) -> Task:

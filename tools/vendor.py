@@ -130,6 +130,18 @@ def vendor_hash_wasm() -> None:
     copy_if_changed(HASH_WASM, VENDOR / "hash-wasm" / HASH_WASM.name)
 
 
+WLLAMA = NODE / "@wllama" / "wllama"
+
+
+def vendor_wllama() -> str:
+    """wllama (llama.cpp in WebAssembly) for the GGUF backend: its ES module (which carries its own worker's
+    code) and its one wasm build, which runs single- or multi-threaded as the page allows."""
+    meta = json.loads((WLLAMA / "package.json").read_text())
+    for name in ("index.js", "wasm/wllama.wasm"):
+        copy_if_changed(WLLAMA / "esm" / name, VENDOR / "wllama" / name)
+    return meta["version"]
+
+
 def vendor_transformers_js() -> str | None:
     """Transformers.js and the ONNX Runtime Web build it pins, so bench pages compare with it offline.
 
@@ -331,12 +343,13 @@ def main() -> int:
         vendor_pyodide()
         vendor_ort()
         vendor_hash_wasm()
+        wllama = vendor_wllama()
         transformers_js = vendor_transformers_js()
         wheel = build_wheel()
     except VendorError as error:
         print(f"vendor: {error}", file=sys.stderr)
         return 1
-    print(f"vendor: web/vendor ready (pyodide, {', '.join(PYODIDE_PACKAGES)}, onnxruntime-web, hash-wasm, {wheel}, "
+    print(f"vendor: web/vendor ready (pyodide, {', '.join(PYODIDE_PACKAGES)}, onnxruntime-web, hash-wasm, wllama {wllama}, {wheel}, "
           f"{', '.join(PURE_DEPENDENCIES)}"
           f"{f', transformers.js {transformers_js}' if transformers_js else ''})")
     return 0

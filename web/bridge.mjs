@@ -426,3 +426,53 @@ export async function ortRun(session, names, types, dims, buffers) {
 export function ortRelease(session) {
   session.release();
 }
+
+// wllama (llama.cpp in WebAssembly) for the GGUF backend. It gets the cached file as a File (a Blob read from
+// OPFS), never a URL: its own downloader and cache are not used. A generation is a job Python pulls chunks from
+// (llama-server's streamed JSON, one text each) and can abort; Python decides when to stop.
+let wllamaModule = null;
+
+export async function wllamaLoad(body, paramsJson) {
+  wllamaModule ??= await import(new URL("./vendor/wllama/index.js", import.meta.url));
+  const { Wllama } = wllamaModule;
+  const wllama = new Wllama({ default: new URL("./vendor/wllama/wasm/wllama.wasm", import.meta.url).href },
+                            { suppressNativeLog: true, allowOffline: true });
+  const file = await body.getFile();
+  try {
+    await wllama.loadModel([file], JSON.parse(paramsJson));
+  } catch (error) {
+    await wllama.exit().catch(() => {});
+    throw named(error, "wllama could not load the model");
+  }
+  const info = wllama.getLoadedContextInfo();
+  if (!(info?.n_vocab > 0)) {  // wllama does not check llama.cpp's load result: a file it cannot read loads "empty"
+    await wllama.exit().catch(() => {});
+    throw new Error("llama.cpp could not read it as a GGUF model (no vocabulary)");
+  }
+  return { wllama, info: JSON.stringify({ ...info, chat_template: wllama.getChatTemplate(),
+                                          multithread: wllama.isMultithread(), threads: wllama.getNumThreads() }) };
+}
+
+export function wllamaComplete(loaded, paramsJson) {
+  const abort = new AbortController();
+  const queue = [];
+  let wake = null, finished = false, failure = null;
+  const push = (item) => { queue.push(item); wake?.(); wake = null; };
+  loaded.wllama.createCompletion({ ...JSON.parse(paramsJson), stream: true, abortSignal: abort.signal,
+                                   onData: (chunk) => push(JSON.stringify(chunk)) })
+    .catch((error) => { if (!abort.signal.aborted) failure = error; })
+    .finally(() => { finished = true; wake?.(); wake = null; });
+  return {
+    async next() {  // the next chunk's JSON text, or null at the end
+      while (!queue.length && !finished) await new Promise((resolve) => { wake = resolve; });
+      if (queue.length) return queue.shift();
+      if (failure) throw named(failure, "wllama generation failed");
+      return null;
+    },
+    abort() { abort.abort(); },
+  };
+}
+
+export async function wllamaRelease(loaded) {
+  await loaded.wllama.exit();
+}

@@ -22,6 +22,20 @@ class Pipeline:
     async def load(cls, ctx: LoadContext) -> "Pipeline":
         raise NotImplementedError
 
+    def split_request(self, request: Any) -> tuple[list[Any], dict[str, Any]]:
+        """A run request's (args, options); a pipeline that takes another request shape reads it here."""
+        if not isinstance(request, dict):
+            raise RequestError(f"a request is an object {{args, options}}, got {type(request).__name__}")
+        unknown = set(request) - {"args", "options"}
+        if unknown:
+            raise RequestError(f"unknown request field(s): {', '.join(sorted(unknown))}; expected args and options")
+        args, options = request.get("args", []), request.get("options") or {}
+        if not isinstance(args, list):
+            raise RequestError("request.args must be a list")
+        if not isinstance(options, dict):
+            raise RequestError("request.options must be an object")
+        return args, options
+
     def options(self, options: dict[str, Any]) -> dict[str, Any]:
         """The request's options checked by the task's rules, absent ones at their defaults."""
         return check(self.spec.request_rules, options, self.task, RequestError)

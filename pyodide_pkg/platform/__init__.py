@@ -18,6 +18,8 @@ Interface:
     async init_runtime(wasm: Body, num_threads: int) -> None: the browser only
     async create_session(model: Body | bytes, num_threads, external={graph name: Body}) -> session with
         input_names, output_names, async run(feeds) -> dict[str, ndarray], release()
+    async load_gguf(body, params) -> a wllama model with info, async complete(params) (llama-server's streamed
+        chunks) and release(); under CPython an OptionsError naming the backend (no llama.cpp there)
     cores() -> int: the cores this host reports (ONNX Runtime's threads are clamped to it)
     async load_packages(names) -> None: packages Pyodide ships but does not load at boot (Pillow)
     async page_blob(value) -> bytes or None: a page's Blob/File (nothing under CPython)
@@ -33,12 +35,12 @@ RUNTIME_BINARY = IN_BROWSER
 
 if IN_BROWSER:
     from .browser import (cores, create_session, discard, download, fetch, hash_body, init_runtime,
-                          load_packages, open_store, page_blob, page_image, read_body)
+                          load_gguf, load_packages, open_store, page_blob, page_image, read_body)
 else:
-    from .cpython import (cores, create_session, discard, download, fetch, hash_body, load_packages, open_store,
-                          page_blob, page_image, read_body)
+    from .cpython import (cores, create_session, discard, download, fetch, hash_body, load_gguf, load_packages,
+                          open_store, page_blob, page_image, read_body)
 
 from .common import Body, Download, Response
 
 __all__ = ["IN_BROWSER", "RUNTIME_BINARY", "Body", "Download", "Response", "cores", "create_session", "discard", "download", "fetch", "hash_body",
-           "init_runtime", "load_packages", "open_store", "page_blob", "page_image", "read_body"]
+           "init_runtime", "load_gguf", "load_packages", "open_store", "page_blob", "page_image", "read_body"]

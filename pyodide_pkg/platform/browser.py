@@ -5,7 +5,7 @@ A body is a JsProxy of the body file's FileSystemFileHandle: Python passes it al
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, AsyncIterator
 
 import numpy as np
 import ml_bridge  # registered by web/engine.mjs before this package is imported
@@ -193,3 +193,42 @@ async def page_image(value: Any) -> bytes | tuple[int, int, bytes] | None:
     if hasattr(value, "data") and hasattr(value, "width") and hasattr(value, "height"):
         return int(value.width), int(value.height), value.data.to_bytes()
     return None
+
+
+class WllamaModel:
+    """A GGUF model loaded by wllama in the engine host; Python drives each generation chunk by chunk."""
+
+    def __init__(self, loaded: Any) -> None:
+        self.loaded = loaded
+        self.info = json.loads(str(loaded.info))
+
+    async def complete(self, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """llama-server's streamed completion chunks; leaving the loop early aborts the generation."""
+        job = ml_bridge.wllamaComplete(self.loaded, json.dumps(params))
+        done = False
+        try:
+            while True:
+                try:
+                    chunk = await job.next()
+                except JsException as error:
+                    done = True
+                    raise RuntimeError(str(error)) from None
+                if chunk is None:
+                    done = True
+                    return
+                yield json.loads(str(chunk))
+        finally:
+            if not done:
+                job.abort()
+
+    def release(self) -> None:
+        if self.loaded is not None:
+            ml_bridge.wllamaRelease(self.loaded)
+            self.loaded = None
+
+
+async def load_gguf(body: Body, params: dict[str, Any]) -> WllamaModel:
+    try:
+        return WllamaModel(await ml_bridge.wllamaLoad(body, json.dumps(params)))
+    except JsException as error:
+        raise RuntimeError(str(error)) from None

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DownloadError
+from ..errors import DownloadError, OptionsError
 from .common import BLOB_FIELD, Body, Download, ProgressCallback, Response, key_of, matches_prefix, merged
 
 CHUNK = 1 << 20
@@ -298,3 +298,9 @@ async def page_blob(value: Any) -> None:
 async def page_image(value: Any) -> None:
     """There is no page under CPython: only URLs and bytes are images here."""
     return None
+
+
+async def load_gguf(body: Body, params: dict) -> Any:
+    """There is no llama.cpp here: wllama is JavaScript and llama-cpp-python is not a dependency."""
+    raise OptionsError("backend 'wllama' runs only in the browser (wllama is JavaScript; no llama.cpp binding is "
+                       "installed under CPython): use backend 'onnx' here")
