@@ -59,8 +59,8 @@ class Task:
     per_token: bool = False  # outputs have a sequence axis
     options: Mapping[str, Rule] = field(default_factory=dict)  # the task's own request options
     generation: Mapping[str, Any] | None = None  # generating tasks: the pipeline's generation defaults
-    # The demo page's input widgets, one per args item: text, texts (one per line, a list), labels (comma
-    # separated, a list), image or audio (a URL or a dropped file); and a ready request for its Run tab
+    # The demo page's input widgets, one per args item: text, prompt (a text, or as a chat of one user message),
+    # texts (one per line, a list), labels (comma separated, a list), image or audio (a URL or a dropped file); and a ready request for its Run tab
     # ({"args": [...], "options": {...}}; an image/audio arg is a URL relative to the page).
     form: tuple[str, ...] = ("text",)
     example: Mapping[str, Any] = field(default_factory=dict)
@@ -154,7 +154,7 @@ TABLE: tuple[Task, ...] = (
          options={"return_full_text": Rule("boolean", True), "return_tensors": _RETURN_TENSORS,
                   "add_special_tokens": Rule("boolean", True, doc="prompts only; a chat's template places them")},
          generation={"max_new_tokens": 256, "do_sample": True, "temperature": 0.7}, backends=("onnx", "wllama"),
-         example={"args": ["Once upon a time"], "options": {"max_new_tokens": 30, "do_sample": False}}),
+         form=("prompt",), example={"args": ["Once upon a time"], "options": {"max_new_tokens": 30, "do_sample": False}}),
     Task("wllama-text-generation", "gguf_generation", "GGUFGenerationPipeline",
          "chat (`[{role, content}, ...]`, rendered by the GGUF's chat template) or prompt, or a list; or Firefox's "
          "link-preview request `{prompt: chat, nPredict, stopTokens, logit_bias_toks, logit_bias_vals}` in place of "
@@ -170,7 +170,8 @@ TABLE: tuple[Task, ...] = (
                   "top_p": Rule("number", 0.95, minimum=0, maximum=1),
                   "seed": Rule("integer", None, minimum=0, nullable=True, doc="sampling seed; null: random"),
                   "return_full_text": Rule("boolean", True, doc="args requests: the prompt or chat and the reply")},
-         example={"args": ["What is the capital of France?"], "options": {"max_new_tokens": 30}}),
+         form=("prompt",),
+         example={"args": [[{"role": "user", "content": "What is the capital of France?"}]], "options": {"max_new_tokens": 30}}),
     _text2text("text2text-generation", "Text2TextGenerationPipeline", ("t5", "bart"), "question: Where is Paris?"),
     _text2text("summarization", "SummarizationPipeline", (),
                "The page runs models in a worker, caches their files and releases idle engines to free memory."),

@@ -111,3 +111,18 @@ def test_a_corrupted_gguf_is_refused_and_not_kept(page, fresh_log):
     assert all(not f["path"].endswith(".gguf") for f in found["files"])
     fresh_log.hook = None
     assert page.evaluate(CORRUPT)["bad"]["ok"]
+
+
+def test_the_page_chats_with_the_gguf_model(page, server):
+    """about:inference's Run tab on the smollm2-wllama-chat feature, the prompt sent as a chat message (as a bare
+    prompt this Instruct model answers with its end token at once, as transformers' does): the page shows the reply."""
+    from tests.browser.test_page import choose, run_and_wait
+
+    choose(page, "feature:smollm2-wllama-chat")
+    page.fill("#arg-0", "What is the capital of France?")
+    page.check("#arg-0-chat")
+    page.fill("#run-options", '{"max_new_tokens": 24, "do_sample": false, "return_full_text": false}')
+    result = run_and_wait(page)
+    reply = result[0]["generated_text"]
+    assert isinstance(reply, str) and reply.strip()
+    assert reply in page.text_content("#view")

@@ -75,7 +75,7 @@ def test_every_task_describes_a_form_and_an_example_its_rules_take():
     described = json.loads(json.dumps(host_info.describe()))
     assert [t["name"] for t in described["tasks"]] == [t.name for t in TABLE]
     for task, shown in zip(TABLE, described["tasks"]):
-        assert set(task.form) <= {"text", "texts", "labels", "image", "audio"}, task.name
+        assert set(task.form) <= {"text", "prompt", "texts", "labels", "image", "audio"}, task.name
         assert len(shown["example"]["args"]) == len(task.form), task.name
         check(task.request_rules, shown["example"]["options"], task.name, RequestError)
         assert set(shown["options"]) == set(task.request_rules)

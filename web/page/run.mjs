@@ -31,6 +31,11 @@ function buildInputs() {
   form.forEach((kind, i) => {
     const value = example.args?.[i];
     if (kind === "text") box.append(el("label", {}, `Text ${form.length > 1 ? i + 1 : ""}`, el("textarea", { id: `arg-${i}`, rows: 3, cols: 60, value: value ?? "" })));
+    if (kind === "prompt") {  // a prompt, or one user message of a chat (rendered by the model's chat template)
+      const chat = Array.isArray(value);
+      box.append(el("label", {}, "Prompt", el("textarea", { id: `arg-${i}`, rows: 3, cols: 60, value: chat ? value.at(-1).content : value ?? "" })),
+                 el("label", {}, el("input", { type: "checkbox", id: `arg-${i}-chat`, checked: chat }), " as a chat message"));
+    }
     if (kind === "texts") box.append(el("label", {}, "Texts (one per line)", el("textarea", { id: `arg-${i}`, rows: 4, cols: 60, value: (value ?? []).join("\n") })));
     if (kind === "labels") box.append(el("label", {}, "Labels (comma separated)", el("input", { id: `arg-${i}`, size: 50, value: (value ?? []).join(", ") })));
     if (kind === "image" || kind === "audio") box.append(mediaInput(kind, i, value));
@@ -60,6 +65,7 @@ function mediaInput(kind, i, value) {
 function requestArgs() {
   return task().form.map((kind, i) => {
     const value = $(`arg-${i}`).value;
+    if (kind === "prompt" && $(`arg-${i}-chat`).checked) return [{ role: "user", content: value }];
     if (kind === "texts") return value.split("\n").map((s) => s.trim()).filter(Boolean);
     if (kind === "labels") return value.split(",").map((s) => s.trim()).filter(Boolean);
     if (kind === "image" || kind === "audio") return files.get(i) ?? value.trim();
