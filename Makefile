@@ -44,10 +44,13 @@ test-unit: setup qemu espeak
 test-browser: setup chromium espeak
 	$(PYTHON) -m pytest -q tests/browser
 
-bench: setup chromium qemu
+bench: setup chromium qemu espeak
 	$(PYTHON) -m bench.feature_extraction
 	$(PYTHON) -m bench.text_tasks
 	$(PYTHON) -m bench.generation
+	$(PYTHON) -m bench.generation --smollm2
+	$(PYTHON) -m bench.wllama_agreement
+	$(PYTHON) -m bench.speech_recognition
 	$(PYTHON) -m bench.tokenizers
 	$(PYTHON) -m bench.conversion
 	$(PYTHON) -m bench.quantization
