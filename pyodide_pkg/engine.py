@@ -11,7 +11,7 @@ from . import platform
 from . import settings as remote_settings
 from .cache import Cache
 from .errors import EngineClosedError, OptionsError, SettingsError
-from .hub import ModelHub, is_loopback, origin
+from .hub import ModelHub, is_loopback
 from .model_files import FileSource
 from .options import PipelineOptions, check_caller_options, merge, record_options
 from .pipelines import LoadContext, Pipeline, load_pipeline
@@ -60,9 +60,7 @@ class Engine:
     async def _start(self, allow_deny: list[dict], runtime_records: list[dict], cache: Cache) -> None:
         o = self.options
         task = for_backend(find_task(o.taskName), o.backend)
-        named = tuple(origin(r["urlPrefix"]) for r in allow_deny if r.get("filter") == "ALLOW" and r.get("urlPrefix"))
-        root = o.modelHubRootUrl
-        hub = ModelHub(root, o.modelHubUrlTemplate, named)
+        hub = ModelHub.allowed_by(o.modelHubRootUrl, o.modelHubUrlTemplate, allow_deny)
         files = FileSource(hub, cache, allow_deny, o.taskName, o.engineId, self.notify)
         for model, revision in {o.model_repo, o.tokenizer_repo, o.processor_repo}:
             hub.file_url(model, revision, "config.json")  # validates before anything is fetched

@@ -15,7 +15,7 @@ from . import settings as remote_settings
 from .dtypes import SUFFIXES, onnx_file
 from .engine import resolve_options, within_host
 from .errors import DownloadError, MLError
-from .hub import ModelHub, is_allowed, origin
+from .hub import ModelHub, is_allowed
 from .option_rules import Rule
 from .options import RULES as ENGINE_RULES
 from .tasks import TABLE, find as find_task, for_backend
@@ -52,8 +52,7 @@ async def hub_dtypes(options: Any) -> list[str]:
     a URL the allow/deny list refuses is not asked for."""
     merged, allow_deny, _ = await resolve_options(options)
     task = for_backend(find_task(merged.taskName), merged.backend)
-    named = tuple(origin(r["urlPrefix"]) for r in allow_deny if r.get("filter") == "ALLOW" and r.get("urlPrefix"))
-    hub = ModelHub(merged.modelHubRootUrl, merged.modelHubUrlTemplate, named)
+    hub = ModelHub.allowed_by(merged.modelHubRootUrl, merged.modelHubUrlTemplate, allow_deny)
     first = next(iter(task.files.values()))
 
     async def has(dtype: str) -> bool:

@@ -129,6 +129,12 @@ class ModelHub:
         self.template = template
         self.segments = check_template(template)
 
+    @classmethod
+    def allowed_by(cls, root_url: str, template: str, allow_deny: list[dict]) -> "ModelHub":
+        """The hub at root_url, accepted if it is loopback or an origin the allow/deny list's ALLOW records name."""
+        named = tuple(origin(r["urlPrefix"]) for r in allow_deny if r.get("filter") == "ALLOW" and r.get("urlPrefix"))
+        return cls(root_url, template, named)
+
     def file_url(self, model: str, revision: str, file: str) -> str:
         check_model_id(model)
         check_revision(revision)

@@ -30,3 +30,22 @@ def images(task: str, args: list[Any]) -> tuple[list[Any], bool]:
             raise RequestError(f"{task}: the list of images is empty")
         return value, False
     return [value], True
+
+
+def is_chat(value: Any) -> bool:
+    """A chat: a non-empty list of {role, content} messages (one prompt, not a list of prompts)."""
+    return isinstance(value, list) and bool(value) and all(isinstance(m, dict) and "role" in m for m in value)
+
+
+def prompts(task: str, args: list[Any]) -> tuple[list[Any], bool]:
+    """args[0] as a list of prompts (texts or chats), and whether it was a list of them."""
+    if not args:
+        raise RequestError(f"{task}: args must hold a prompt, a chat, or a list of them")
+    value = args[0]
+    many = isinstance(value, list) and bool(value) and not is_chat(value)
+    return (value if many else [value]), many
+
+
+def with_reply(prompt: Any, reply: str) -> Any:
+    """The prompt and the reply, as transformers' return_full_text gives them: a chat gets an assistant message."""
+    return [*prompt, {"role": "assistant", "content": reply}] if is_chat(prompt) else prompt + reply

@@ -15,6 +15,7 @@ from .. import platform
 from ..errors import ModelError, RequestError
 from ..tokenizers import ChatTemplateError
 from ..tokenizers.chat_template import render
+from .arguments import is_chat, prompts, with_reply
 from .base import Pipeline
 from .generative import GenerativePipeline, Piece
 from .loading import LoadContext
@@ -24,10 +25,6 @@ LINK_PREVIEW_FIELDS = ("prompt", "nPredict", "stopTokens", "logit_bias_toks", "l
 
 class LinkPreviewPrompt(list):
     """A chat that came in Firefox's link-preview request shape: its result has that shape too."""
-
-
-def is_chat(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(m, dict) and "role" in m for m in value)
 
 
 def split_link_preview(request: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
@@ -131,14 +128,10 @@ class GGUFGenerationPipeline(Pipeline):
             raise RequestError(f"{self.task}: nPredict ({checked['nPredict']}) and max_new_tokens "
                                f"({checked['max_new_tokens']}) disagree; give one")
         params = sampling(checked)
-        if not args:
-            raise RequestError(f"{self.task}: args must hold a chat, a prompt, or a list of them")
-        value = args[0]
-        many = isinstance(value, list) and bool(value) and not is_chat(value)
-        prompts = value if many else [value]
-        texts = [self.prompt_text(p) for p in prompts]  # every prompt checked before any runs
+        items, many = prompts(self.task, args)
+        texts = [self.prompt_text(p) for p in items]  # every prompt checked before any runs
         results = [await self.one(p, t, params, checked, emit if i == 0 else None)
-                   for i, (p, t) in enumerate(zip(prompts, texts))]
+                   for i, (p, t) in enumerate(zip(items, texts))]
         return results if many else results[0]
 
     async def one(self, prompt: Any, text: str, params: dict[str, Any], checked: dict[str, Any],
@@ -165,9 +158,7 @@ class GGUFGenerationPipeline(Pipeline):
                                 "tokensPerSecond": timings.get("predicted_per_second")}}
         if not checked["return_full_text"]:
             return [{"generated_text": reply}]
-        if is_chat(prompt):
-            return [{"generated_text": [*prompt, {"role": "assistant", "content": reply}]}]
-        return [{"generated_text": prompt + reply}]
+        return [{"generated_text": with_reply(prompt, reply)}]
 
     stream = GenerativePipeline.stream  # a reader that stops early cancels the run, which aborts wllama
 

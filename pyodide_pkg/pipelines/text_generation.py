@@ -10,12 +10,9 @@ from ..errors import RequestError
 from ..generation.config import from_model
 from ..generation.models import CausalModel
 from ..tokenizers import ChatTemplateError
+from .arguments import is_chat, prompts, with_reply
 from .loading import LoadContext
 from .generative import GenerativePipeline, Piece, TextPieces, check_prompt_length
-
-
-def is_chat(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(m, dict) and "role" in m for m in value)
 
 
 class TextGenerationPipeline(GenerativePipeline):
@@ -38,13 +35,10 @@ class TextGenerationPipeline(GenerativePipeline):
 
     async def run(self, args: list[Any], options: dict[str, Any], emit: Piece | None) -> Any:
         own, generation, use_cache = self.split_options(options)
-        if not args:
-            raise RequestError("text-generation: args must hold a prompt, a chat, or a list of them")
-        value = args[0]
-        prompts = value if isinstance(value, list) and value and not is_chat(value) else [value]
+        items, many = prompts(self.task, args)
         results = [await self.one(p, own, generation, use_cache, emit if i == 0 else None)
-                   for i, p in enumerate(prompts)]
-        return results if prompts is value else results[0]
+                   for i, p in enumerate(items)]
+        return results if many else results[0]
 
     async def one(self, prompt: Any, own: dict[str, Any], generation: Any, use_cache: bool,
                   emit: Piece | None) -> list[dict]:
@@ -69,6 +63,6 @@ class TextGenerationPipeline(GenerativePipeline):
             if pieces and not records:
                 pieces.finish(text)
             if own["return_full_text"]:
-                text = [*prompt, {"role": "assistant", "content": text}] if is_chat(prompt) else prompt + text
+                text = with_reply(prompt, text)
             records.append({"generated_text": text})
         return records
