@@ -170,7 +170,12 @@ async def resolve_options(options: Any) -> tuple[PipelineOptions, list[dict], li
     """Caller options over the settings record; also returns the allow/deny and runtime collections."""
     caller = check_caller_options(options)
     base = caller.get("settingsBaseUrl") or None  # none: the collections bundled with the package
-    records = await remote_settings.load_collection(base, remote_settings.INFERENCE_OPTIONS)
+    names = (remote_settings.INFERENCE_OPTIONS, remote_settings.ALLOW_DENY, remote_settings.ONNX_RUNTIME)
+    records, allow_deny, runtime = await asyncio.gather(  # fetched at once; failures surface in this order
+        *(remote_settings.load_collection(base, name) for name in names), return_exceptions=True)
+    for found in (records, allow_deny, runtime):
+        if isinstance(found, BaseException):
+            raise found
     record = remote_settings.find_record(records, caller.get("featureId"), caller.get("taskName"))
     if caller.get("featureId") and not record and not caller.get("taskName"):
         raise SettingsError(f"featureId {caller['featureId']!r} has no record in ml-inference-options")
@@ -180,10 +185,8 @@ async def resolve_options(options: Any) -> tuple[PipelineOptions, list[dict], li
             raise OptionsError(f"no modelHubRootUrl for model {merged.modelId!r}: without settingsBaseUrl the bundled "
                                "settings name no hub (theirs is beside the page); pass modelHubRootUrl")
         merged = replace(merged, modelHubRootUrl=urljoin(base.rstrip("/") + "/", "../hub"))
-    allow_deny = await remote_settings.load_collection(base, remote_settings.ALLOW_DENY)
     if base is None and is_loopback(merged.modelHubRootUrl):  # the bundled list's own hub is the page's
         allow_deny.append({"id": "loopback-hub", "filter": "ALLOW", "urlPrefix": merged.modelHubRootUrl.rstrip("/") + "/"})
-    runtime = await remote_settings.load_collection(base, remote_settings.ONNX_RUNTIME)
     return merged, allow_deny, runtime
 
 

@@ -73,6 +73,7 @@ async def hub_dtypes(options: Any) -> list[str]:
 
 async def runtime(settings_base_url: str | None) -> dict[str, Any]:
     """Versions, cores and the settings collections' record counts (None for one that cannot be read)."""
+    await platform.load_packages(["numpy"])
     import numpy
 
     pyodide_version = None

@@ -21,6 +21,33 @@ WASM_NAME = "ort-wasm-simd-threaded.wasm"
 _initialised: str | None = None
 
 
+def _field(number: int, value: int | str | bytes) -> bytes:
+    """One protobuf field: a varint for an int, length-delimited for text and bytes."""
+    if isinstance(value, int):
+        return _varint(number << 3) + _varint(value)
+    data = value.encode() if isinstance(value, str) else value
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append(n & 0x7F | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def warmup_graph() -> bytes:
+    """y = Identity(x) on one float, as ONNX protobuf (Pyodide has no onnx package). ONNX Runtime Web compiles
+    its WASM and starts its threads at its first session; this one makes that happen while the model downloads."""
+    float_1 = _field(1, _field(1, 1) + _field(2, _field(1, _field(1, 1))))  # tensor_type {FLOAT, shape [1]}
+    node = _field(1, "x") + _field(2, "y") + _field(4, "Identity")
+    graph = (_field(1, node) + _field(2, "warmup") + _field(11, _field(1, "x") + _field(2, float_1))
+             + _field(12, _field(1, "y") + _field(2, float_1)))
+    return _field(1, 7) + _field(7, graph) + _field(8, _field(2, 13))  # IR 7, opset 13
+
+
 def pick_record(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The binary's record; its URL matters only where the binary is fetched (bundled settings have none)."""
     for record in records:
@@ -49,6 +76,6 @@ async def ensure_runtime(records: list[dict[str, Any]], cache: Cache, num_thread
     if digest != record["sha256"]:
         raise IntegrityError(f"ml-onnx-runtime: sha256 of {record['url']} is {digest}, expected {record['sha256']}")
     if _initialised is None:
-        await platform.init_runtime(body, num_threads)
+        await platform.init_runtime(body, num_threads, warmup_graph())
         _initialised = digest
     return record

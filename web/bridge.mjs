@@ -6,7 +6,35 @@
 // IndexedDB held the whole file in the browser process's memory (1.2 GB peak, bench/storage), OPFS held none.
 import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
 
-let ort = null;
+// ONNX Runtime Web lives in a worker of its own (ort_worker.mjs), started with the host so that its module
+// loads beside Pyodide; calls to it are messages answered in order of completion.
+let ortWorker = null, ortStarting = null, ortStarted = null, ortCalls = 0;
+const ortPending = new Map();
+
+export function prepareRuntime() {
+  if (ortWorker) return;
+  ortWorker = new Worker(new URL("./ort_worker.mjs", import.meta.url), { type: "module", name: "onnx-runtime" });
+  ortWorker.onmessage = ({ data: { id, value, error } }) => {
+    const { resolve, reject } = ortPending.get(id);
+    ortPending.delete(id);
+    if (error) reject(Object.assign(new Error(error.message), { name: error.name }));
+    else resolve(value);
+  };
+  ortWorker.onerror = (event) => {  // the worker itself failed (its script did not load): every call fails
+    for (const { reject } of ortPending.values()) reject(new Error(`ONNX Runtime's worker failed: ${event.message}`));
+    ortPending.clear();
+  };
+}
+
+function ortCall(op, args, transfer = []) {
+  prepareRuntime();
+  return new Promise((resolve, reject) => {
+    const id = ++ortCalls;
+    ortPending.set(id, { resolve, reject });
+    ortWorker.postMessage({ id, op, args }, transfer);
+  });
+}
+
 // Every body and unresumable download this engine host writes carries its name; the host holds a Web Lock of
 // that name for its whole life, so such a file whose owner's lock is free was left by a host that is gone (a
 // closed tab, a crash). Resumable downloads are kept apart, in partial/, for the next attempt.
@@ -377,54 +405,36 @@ export async function idbGetAllJson(db, storeName, indexName, prefixJson) {
   return JSON.stringify(records);
 }
 
-export async function ortInit(wasm, numThreads) {
-  if (ort) return;
-  const module = await import(new URL("./vendor/ort/ort.wasm.min.mjs", import.meta.url));
-  module.env.wasm.wasmBinary = await (await wasm.getFile()).arrayBuffer();
-  module.env.wasm.wasmPaths = { mjs: new URL("./vendor/ort/ort-wasm-simd-threaded.mjs", import.meta.url).href };
-  // 0 means automatic: every core when the page is cross-origin isolated (threads need it).
-  module.env.wasm.numThreads = numThreads || (crossOriginIsolated ? navigator.hardwareConcurrency : 1);
-  ort = module;
+// ONNX Runtime compiles its WASM and starts its threads at its first session: `warmup` (a one-node graph Python
+// gives) is that session, made now, while the model's files download.
+export function ortInit(wasm, numThreads, warmup) {
+  ortStarting ??= (async () => {
+    ortStarted = await ortCall("init", { wasm: await wasm.getFile(), numThreads, warmup });
+  })();
+  ortStarting.catch(() => { ortStarting = null; });  // the next engine tries again
+  return ortStarting;
 }
 
-// A model is a body (or bytes); external data files are bodies named as the graph names them. ONNX Runtime
-// copies each into its heap and lets go of them once the session exists.
+// {numThreads, isolated} once the runtime has started, else null.
+export function ortInfo() {
+  return ortStarted;
+}
+
+// A model is a body (or bytes); external data files are bodies named as the graph names them. The runtime's
+// worker reads the files (a File crosses without its bytes).
 export async function ortCreateSession(model, externalPaths, externalBodies) {
-  const bytes = model instanceof FileSystemFileHandle ? new Uint8Array(await (await model.getFile()).arrayBuffer()) : model;
+  const file = model instanceof FileSystemFileHandle ? await model.getFile() : model;
   const files = await Promise.all(externalBodies.map((body) => body.getFile()));
-  const externalData = externalPaths.map((path, i) => ({ path, data: files[i] }));
-  return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], ...(externalData.length ? { externalData } : {}) });
+  return ortCall("create", { model: file, external: externalPaths.map((path, i) => [path, files[i]]) });
 }
 
-const ARRAYS = {
-  float32: Float32Array, int64: BigInt64Array, int32: Int32Array, bool: Uint8Array,
-  uint8: Uint8Array, int8: Int8Array, float16: Uint16Array,
-};
-
-export async function ortRun(session, names, types, dims, buffers) {
-  const feeds = {};
-  names.forEach((name, i) => {
-    const Kind = ARRAYS[types[i]];
-    if (!Kind) throw new Error(`input ${name}: unsupported dtype ${types[i]}`);
-    const bytes = buffers[i];
-    const data = new Kind(bytes.buffer, bytes.byteOffset, bytes.byteLength / Kind.BYTES_PER_ELEMENT);
-    feeds[name] = new ort.Tensor(types[i], data, dims[i]);
-  });
-  const results = await session.run(feeds);
-  const out = { names: [], types: [], dims: [], buffers: [] };
-  for (const [name, tensor] of Object.entries(results)) {
-    const data = tensor.data;
-    out.names.push(name);
-    out.types.push(tensor.type);
-    out.dims.push(Array.from(tensor.dims));
-    out.buffers.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  }
-  for (const tensor of Object.values(feeds)) tensor.dispose?.();
-  return out;
+// Input buffers are Python's fresh copies, so they are moved, not copied again.
+export function ortRun(session, names, types, dims, buffers) {
+  return ortCall("run", { session: session.id, names, types, dims, buffers }, buffers.map((b) => b.buffer));
 }
 
 export function ortRelease(session) {
-  session.release();
+  ortCall("release", { session: session.id }).catch(() => {});
 }
 
 // wllama (llama.cpp in WebAssembly) for the GGUF backend. It gets the cached file as a File (a Blob read from

@@ -1,5 +1,5 @@
 // Public entry point: a thin client of the engine host, a dedicated module Worker (engine_worker.mjs) that
-// runs Pyodide and ONNX Runtime Web, so the page never blocks. Every call is one message; logic is in Python.
+// runs Pyodide (and ONNX Runtime Web in a worker of its own), so the page never blocks. Every call is one message; logic is in Python.
 const HERE = new URL(".", import.meta.url);
 const config = {
   pyodideIndexURL: new URL("vendor/pyodide/", HERE).href,

@@ -1,5 +1,6 @@
-// The engine host: a dedicated module Worker started by engine.mjs. It boots Pyodide, numpy, our wheel
-// and (through bridge.mjs) ONNX Runtime Web, then hands every page message to Python
+// The engine host: a dedicated module Worker started by engine.mjs. It boots Pyodide and our wheel (numpy
+// follows while the first engine starts; ONNX Runtime Web gets a worker of its own, ort_worker.mjs, through
+// bridge.mjs), then hands every page message to Python
 // (pyodide_pkg/platform/browser_api.py) and posts back the JSON text Python answers.
 //   page -> host: {id, op: "boot", config} once, then {id, op, args}
 //   host -> page: {id, answer} (JSON text) · {id, event} (a progress notification, JSON text) · {status} (JSON text)
@@ -7,12 +8,15 @@ import * as bridge from "./bridge.mjs";
 
 let calling = null;
 
-// numpy by its lock name (sha256-checked) and our wheels by URL, all in loadPyodide's own package step, which
-// overlaps their downloads with the runtime's start (measured faster than micropip); micropip is not loaded at
+// Our wheels by URL in loadPyodide's own package step, which overlaps their downloads with the runtime's start
+// (measured faster than micropip). numpy (by its lock name, sha256-checked) is not in it: it takes ~0.6 s to load
+// and import, and the engine needs it only once a task's code runs, so it loads while Python reads the settings
+// and starts the model's downloads (Python awaits it through platform.load_packages). micropip is not loaded at
 // boot, a page script can still load it with runPython. index.json's "compiled" names the stdlib and the same
 // wheels byte-compiled by tools/vendor.py for one Pyodide version: used when the loaded Pyodide is that one
 // (no module compiled from source at boot), the plain stdlib and wheels otherwise (e.g. another Pyodide).
 async function boot(config) {
+  bridge.prepareRuntime();
   const [{ loadPyodide, version }, index] = await Promise.all([
     import(new URL("pyodide.mjs", config.pyodideIndexURL).href),
     fetch(new URL("index.json", config.wheelsURL)).then((response) => response.json()),
@@ -22,13 +26,14 @@ async function boot(config) {
   const pyodide = await loadPyodide({
     indexURL: config.pyodideIndexURL,
     ...(compiled && { stdLibURL: new URL(index.compiled.stdlib, compiled).href }),
-    packages: ["numpy", ...wheels.map((name) => new URL(name, compiled ?? config.wheelsURL).href)],
+    packages: wheels.map((name) => new URL(name, compiled ?? config.wheelsURL).href),
   });
-  const names = ["numpy", ...wheels.map((name) => name.split("-")[0])];
+  const names = wheels.map((name) => name.split("-")[0]);
   const missing = names.filter((name) => !(name in pyodide.loadedPackages));
   if (missing.length) {
     throw new Error(`Pyodide could not load ${missing.join(", ")} from ${config.pyodideIndexURL} and ${config.wheelsURL}`);
   }
+  pyodide.loadPackage("numpy");  // a failure is Python's to report, when it awaits numpy (load_packages)
   pyodide.registerJsModule("ml_bridge", bridge);
   const api = pyodide.pyimport("pyodide_pkg.platform.browser_api");
   api.start((status) => self.postMessage({ status }));

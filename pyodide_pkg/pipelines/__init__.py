@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import importlib
 
+from .. import platform
 from ..tasks import Task
 from .base import Pipeline
 from .loading import LoadContext
 
 
 async def load_pipeline(ctx: LoadContext) -> Pipeline:
-    """The task's pipeline with its model loaded; it knows its table entry from then on."""
+    """The task's pipeline with its model loaded; it knows its table entry from then on. The engine host boots
+    without numpy, which pipelines need: its graphs start downloading while numpy finishes loading."""
     task = ctx.task
+    ctx.prefetch_graphs()
+    await platform.load_packages(["numpy"])
     cls = getattr(importlib.import_module(f".{task.module}", __name__), task.pipeline)
     pipeline = await cls.load(ctx)
     pipeline.spec = task

@@ -28,6 +28,11 @@ async def _nothing() -> None:
     return None
 
 
+def _seen(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class _Unparsable(Exception):
     """A file's bytes are not what its name promises (the cause is kept for the final message)."""
 
@@ -46,6 +51,13 @@ class LoadContext:
         if key not in self._bodies:
             self._bodies[key] = asyncio.ensure_future(self.files.body(*key))
         return self._bodies[key]
+
+    def prefetch_graphs(self) -> None:
+        """Each role's first ONNX file starts downloading before the pipeline asks (a failure is the pipeline's
+        to see, when it does; a fallback's 404 is expected and nobody's)."""
+        for names in self.task.files.values():
+            if names:
+                self.body(onnx_file(names[0], self.options.dtype)).add_done_callback(_seen)
 
     async def _evict(self, path: str, repo: tuple[str, str]) -> None:
         self._bodies.pop((*repo, path), None)

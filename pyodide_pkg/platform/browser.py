@@ -5,9 +5,8 @@ A body is a JsProxy of the body file's FileSystemFileHandle: Python passes it al
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
-import numpy as np
 import ml_bridge  # registered by web/engine.mjs before this package is imported
 from js import AbortSignal, Object, Uint8Array
 from js import fetch as js_fetch
@@ -15,6 +14,9 @@ from pyodide.ffi import JsException, JsProxy, create_proxy, to_js
 
 from ..errors import DownloadError, MLError, StorageError
 from .common import BLOB_FIELD, Body, Download, ProgressCallback, Response
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def js_object(value: Any) -> Any:
@@ -118,8 +120,8 @@ async def open_store(name: str, schema: dict[str, Any]) -> IndexedDBStore:
     return IndexedDBStore(await ml_bridge.idbOpen(name, json.dumps(schema)))
 
 
-async def init_runtime(wasm: Body, num_threads: int) -> None:
-    await ml_bridge.ortInit(wasm, num_threads)
+async def init_runtime(wasm: Body, num_threads: int, warmup: bytes = b"") -> None:
+    await ml_bridge.ortInit(wasm, num_threads, to_uint8(warmup) if warmup else None)
 
 
 class OrtWebSession:
@@ -129,6 +131,8 @@ class OrtWebSession:
         self.output_names = list(session.outputNames)
 
     async def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import numpy as np  # the host boots without numpy (web/engine_worker.mjs); a pipeline has loaded it
+
         names = list(feeds)
         arrays = [np.ascontiguousarray(feeds[n]) for n in names]
         types = [a.dtype.name for a in arrays]

@@ -14,7 +14,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from pyodide.ffi import JsProxy
 
 from .. import engine as engines
-from .. import host_info
+from .. import host_info, platform
 from ..errors import MLError, RequestError
 
 Post = Callable[[str], None]
@@ -138,6 +138,7 @@ async def _run_python(code: str, names: dict[str, Any] | None = None) -> Any:
 
     if not isinstance(code, str):
         raise RequestError("runPython needs Python source text")
+    await platform.load_packages(["numpy"])  # the host has numpy, as it always had, once its boot-time load ends
     namespace: dict[str, Any] = {"__name__": "__engine_host__", **(names or {})}
     try:
         value = await eval_code_async(code, globals=namespace)

@@ -73,3 +73,20 @@ def test_task_modules_load_when_a_task_is_first_used(page):
     assert sorted(found["before"]) == ["pyodide_pkg.pipelines.base", "pyodide_pkg.pipelines.loading"]
     assert {"pyodide_pkg.pipelines.feature_extraction", "pyodide_pkg.tokenizers"} <= set(found["after"])
     assert "pyodide_pkg.pipelines.text2text_generation" not in found["after"]
+
+
+def test_numpy_loads_beside_the_first_engine_and_onnx_runtime_has_its_own_worker(page, fresh_log):
+    """The host answers before numpy is imported (it loads while the first engine reads its settings and starts
+    downloading; pipelines import it), and ONNX Runtime Web starts and makes sessions in a worker of its own."""
+    found = page.evaluate("""async () => {
+      const { createEngine, runPython } = await import('./engine.mjs');
+      const state = 'import sys, ml_bridge\\ninfo = ml_bridge.ortInfo()\\n["numpy" in sys.modules, info.to_py() if info else None]';
+      const before = await runPython(state);
+      const engine = await createEngine({ featureId: 'sentence-embeddings', numThreads: 2 });
+      const vector = (await engine.run({ args: ['numpy is here'] }))[0];
+      return { before, after: await runPython(state), width: vector.length };
+    }""")
+    assert found["before"] == [False, None]
+    assert found["after"] == [True, {"numThreads": 2, "isolated": True}]
+    assert found["width"] > 0
+    assert "/ort_worker.mjs" in fresh_log.requests("GET", "/ort_worker")

@@ -21,15 +21,15 @@ RUN_IN_PYODIDE = """async ([modelB64, feedsJson]) => {
   return await runPython(`
 import base64, json
 import numpy as np
-from pyodide.code import run_js
+import ml_bridge
 from pyodide_pkg import platform
 session = await platform.create_session(base64.b64decode(model_b64), 2)
 feeds = {k: np.array(v["data"], dtype=v["dtype"]) for k, v in json.loads(feeds_json).items()}
 out = await session.run(feeds)
 session.release()
-ort = await run_js("import(new URL('vendor/ort/ort.wasm.min.mjs', location.href).href)")  # the worker's own copy
+started = ml_bridge.ortInfo().to_py()  # as ONNX Runtime's own worker reports it
 {"out": json.dumps({k: {"dtype": v.dtype.name, "shape": list(v.shape), "data": v.tolist()} for k, v in out.items()}),
- "threads": ort.env.wasm.numThreads, "isolated": bool(run_js("crossOriginIsolated"))}
+ "threads": started["numThreads"], "isolated": started["isolated"]}
 `, { model_b64: modelB64, feeds_json: feedsJson });  // out is JSON text: int64 survives
 }"""
 

@@ -225,6 +225,19 @@ def test_an_engine_downloads_its_files_in_parallel_and_bounded(fresh_log, store_
     assert 2 <= most[0] <= PARALLEL_DOWNLOADS
 
 
+def test_a_tasks_graph_is_the_first_file_asked_for(fresh_log, store_dir):
+    """The graph (the largest file) starts downloading before the task's code and numpy load, ahead of the
+    configs and tokenizer the pipeline then asks for; each file is fetched once."""
+    engine = run(pyodide_pkg.create_engine(options(fresh_log, modelId="test/tiny-bert-feature-extraction",
+                                                   modelRevision="v1", dtype="q8")))
+    assert engine.status == "ready"
+    gets = fresh_log.requests("GET", prefix="/hub/")
+    assert gets[0] == "/hub/test/tiny-bert-feature-extraction/v1/onnx/model_quantized.onnx", gets
+    assert {"/hub/test/tiny-bert-feature-extraction/v1/tokenizer.json",
+            "/hub/test/tiny-bert-feature-extraction/v1/config.json"} <= set(gets[1:])
+    assert len(gets) == len(set(gets))
+
+
 def test_engines_loading_one_model_share_its_downloads(fresh_log, store_dir):
     """Two engines start at once on one model: every file is fetched once, and both hold a reference."""
     async def both():

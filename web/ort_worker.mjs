@@ -1,0 +1,83 @@
+// ONNX Runtime Web in a worker of its own, started by bridge.mjs in the engine host. Its start (compiling the
+// WASM, starting its threads) and a session's creation (~0.4 s for a 90 MB graph) run here, beside Python, which
+// meanwhile loads numpy, the tokenizer and the task's code. Byte plumbing only: sessions by number, tensors as
+// transferred buffers.
+//   host -> here: {id, op: "init" | "create" | "run" | "release", args}
+//   here -> host: {id, value} | {id, error: {name, message}}
+const loading = import(new URL("./vendor/ort/ort.wasm.min.mjs", import.meta.url));
+loading.catch(() => {});  // reported by init, which awaits it
+let ort = null;
+const sessions = new Map();
+let nextSession = 1;
+
+const ARRAYS = {
+  float32: Float32Array, int64: BigInt64Array, int32: Int32Array, bool: Uint8Array,
+  uint8: Uint8Array, int8: Int8Array, float16: Uint16Array,
+};
+
+// A result's own buffer is moved, anything else (a view of a larger buffer) copied.
+const movable = (data) => (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+  && data.buffer instanceof ArrayBuffer ? data : data.slice());
+
+// What the runtime started with: threads need a cross-origin isolated worker (SharedArrayBuffer).
+const started = () => ({ numThreads: ort.env.wasm.numThreads, isolated: crossOriginIsolated });
+
+const ops = {
+  // `wasm` is the verified binary (a File), `warmup` a one-node graph whose session starts the runtime now.
+  async init({ wasm, numThreads, warmup }) {
+    if (ort) return [started()];
+    const module = await loading;
+    module.env.wasm.wasmBinary = await wasm.arrayBuffer();
+    module.env.wasm.wasmPaths = { mjs: new URL("./vendor/ort/ort-wasm-simd-threaded.mjs", import.meta.url).href };
+    // 0 means automatic: every core when the page is cross-origin isolated (threads need it).
+    module.env.wasm.numThreads = numThreads || (crossOriginIsolated ? navigator.hardwareConcurrency : 1);
+    if (warmup) await (await module.InferenceSession.create(warmup, { executionProviders: ["wasm"] })).release();
+    ort = module;
+    return [started()];
+  },
+  // `model` is a File (a cached body) or bytes; external data files are Files named as the graph names them.
+  // ONNX Runtime copies each into its heap and lets go of them once the session exists.
+  async create({ model, external }) {
+    const bytes = model instanceof Blob ? new Uint8Array(await model.arrayBuffer()) : model;
+    const externalData = external.map(([path, data]) => ({ path, data }));
+    const session = await ort.InferenceSession.create(bytes, {
+      executionProviders: ["wasm"], ...(externalData.length ? { externalData } : {}) });
+    const id = nextSession++;
+    sessions.set(id, session);
+    return [{ id, inputNames: session.inputNames, outputNames: session.outputNames }];
+  },
+  async run({ session, names, types, dims, buffers }) {
+    const feeds = {};
+    names.forEach((name, i) => {
+      const Kind = ARRAYS[types[i]];
+      if (!Kind) throw new Error(`input ${name}: unsupported dtype ${types[i]}`);
+      const bytes = buffers[i];
+      feeds[name] = new ort.Tensor(types[i], new Kind(bytes.buffer, bytes.byteOffset, bytes.byteLength / Kind.BYTES_PER_ELEMENT), dims[i]);
+    });
+    const results = await sessions.get(session).run(feeds);
+    const out = { names: [], types: [], dims: [], buffers: [] };
+    for (const [name, tensor] of Object.entries(results)) {
+      const data = movable(tensor.data);
+      out.names.push(name);
+      out.types.push(tensor.type);
+      out.dims.push(Array.from(tensor.dims));
+      out.buffers.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      tensor.dispose?.();
+    }
+    return [out, out.buffers.map((b) => b.buffer)];
+  },
+  async release({ session }) {
+    await sessions.get(session)?.release();
+    sessions.delete(session);
+    return [null];
+  },
+};
+
+self.onmessage = async ({ data: { id, op, args } }) => {
+  try {
+    const [value, transfer = []] = await ops[op](args);
+    self.postMessage({ id, value }, transfer);
+  } catch (error) {
+    self.postMessage({ id, error: { name: error?.name ?? "Error", message: error?.message ?? String(error) } });
+  }
+};
