@@ -45,6 +45,10 @@ class FileSource:
     async def evict(self, model: str, revision: str, file: str) -> None:
         await self.cache.evict(model, revision, file)
 
+    async def is_cached(self, model: str, revision: str, file: str) -> bool:
+        record = await self.cache.get_record(model, revision, file)
+        return record is not None and record.get("sha256") is not None  # an absent file's record has none
+
     async def is_absent(self, model: str, revision: str, file: str) -> bool:
         return await self.cache.is_absent(model, revision, file)
 

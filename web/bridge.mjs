@@ -121,6 +121,17 @@ async function forget(partial) {
   if (!partial.handle) await partial.dir.removeEntry(partial.key).catch(() => {});  // unless it became the body
 }
 
+// A download whose chunks arrive faster than they are written and hashed would run as one chain of microtasks
+// and hold off every task of the host (IndexedDB answers, other downloads' steps, Python) until it ends: it
+// steps aside every YIELD_MS of work, behind the tasks already queued (a message to itself: setTimeout would
+// be clamped to 4 ms, and scheduler.yield() resumes ahead of other tasks).
+const YIELD_MS = 8;
+const stepAside = () => new Promise((resolve) => {
+  const { port1, port2 } = new MessageChannel();
+  port1.onmessage = () => { port1.close(); resolve(); };
+  port2.postMessage(null);
+});
+
 export async function download(url, timeoutMs, stallMs, onProgress) {
   const abort = new AbortController();
   const signal = AbortSignal.any([abort.signal, ...(timeoutMs ? [AbortSignal.timeout(timeoutMs)] : [])]);
@@ -169,7 +180,7 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
     const body = partial?.handle ?? await (await folder("incoming")).getFileHandle(uniqueName(), { create: true });
     const access = partial?.access ?? await body.createSyncAccessHandle();
     access.truncate(start);
-    let size = start, unsaved = 0;
+    let size = start, unsaved = 0, worked = performance.now();
     try {
       for (let resumes = 0; ; resumes++) {
         try {
@@ -187,6 +198,10 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
               unsaved = 0;
             }
             onProgress?.(size, written, length);
+            if (performance.now() - worked > YIELD_MS) {
+              await stepAside();
+              worked = performance.now();
+            }
           }
           break;
         } catch (error) {
@@ -407,10 +422,9 @@ export async function idbGetAllJson(db, storeName, indexName, prefixJson) {
 
 // ONNX Runtime compiles its WASM and starts its threads at its first session: `warmup` (a one-node graph Python
 // gives) is that session, made now, while the model's files download.
+// The call is posted at once (file handles cross as they are), so the start goes on while Python works.
 export function ortInit(wasm, numThreads, warmup) {
-  ortStarting ??= (async () => {
-    ortStarted = await ortCall("init", { wasm: await wasm.getFile(), numThreads, warmup });
-  })();
+  ortStarting ??= ortCall("init", { wasm, numThreads, warmup }).then((info) => { ortStarted = info; });
   ortStarting.catch(() => { ortStarting = null; });  // the next engine tries again
   return ortStarting;
 }
@@ -421,11 +435,9 @@ export function ortInfo() {
 }
 
 // A model is a body (or bytes); external data files are bodies named as the graph names them. The runtime's
-// worker reads the files (a File crosses without its bytes).
-export async function ortCreateSession(model, externalPaths, externalBodies) {
-  const file = model instanceof FileSystemFileHandle ? await model.getFile() : model;
-  const files = await Promise.all(externalBodies.map((body) => body.getFile()));
-  return ortCall("create", { model: file, external: externalPaths.map((path, i) => [path, files[i]]) });
+// worker reads the files.
+export function ortCreateSession(model, externalPaths, externalBodies) {
+  return ortCall("create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) });
 }
 
 // Input buffers are Python's fresh copies, so they are moved, not copied again.

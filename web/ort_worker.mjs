@@ -22,12 +22,14 @@ const movable = (data) => (data.byteOffset === 0 && data.byteLength === data.buf
 // What the runtime started with: threads need a cross-origin isolated worker (SharedArrayBuffer).
 const started = () => ({ numThreads: ort.env.wasm.numThreads, isolated: crossOriginIsolated });
 
+const file = (body) => (body instanceof FileSystemFileHandle ? body.getFile() : body);  // a cached body
+
 const ops = {
-  // `wasm` is the verified binary (a File), `warmup` a one-node graph whose session starts the runtime now.
+  // `wasm` is the verified binary, `warmup` a one-node graph whose session starts the runtime now.
   async init({ wasm, numThreads, warmup }) {
     if (ort) return [started()];
     const module = await loading;
-    module.env.wasm.wasmBinary = await wasm.arrayBuffer();
+    module.env.wasm.wasmBinary = await (await file(wasm)).arrayBuffer();
     module.env.wasm.wasmPaths = { mjs: new URL("./vendor/ort/ort-wasm-simd-threaded.mjs", import.meta.url).href };
     // 0 means automatic: every core when the page is cross-origin isolated (threads need it).
     module.env.wasm.numThreads = numThreads || (crossOriginIsolated ? navigator.hardwareConcurrency : 1);
@@ -35,11 +37,12 @@ const ops = {
     ort = module;
     return [started()];
   },
-  // `model` is a File (a cached body) or bytes; external data files are Files named as the graph names them.
-  // ONNX Runtime copies each into its heap and lets go of them once the session exists.
+  // `model` is a cached body or bytes; external data files are bodies named as the graph names them. ONNX
+  // Runtime copies each into its heap and lets go of them once the session exists.
   async create({ model, external }) {
-    const bytes = model instanceof Blob ? new Uint8Array(await model.arrayBuffer()) : model;
-    const externalData = external.map(([path, data]) => ({ path, data }));
+    const graph = await file(model);
+    const bytes = graph instanceof Blob ? new Uint8Array(await graph.arrayBuffer()) : graph;
+    const externalData = await Promise.all(external.map(async ([path, body]) => ({ path, data: await file(body) })));
     const session = await ort.InferenceSession.create(bytes, {
       executionProviders: ["wasm"], ...(externalData.length ? { externalData } : {}) });
     const id = nextSession++;

@@ -15,12 +15,16 @@ from .loading import LoadContext
 
 async def load_pipeline(ctx: LoadContext) -> Pipeline:
     """The task's pipeline with its model loaded; it knows its table entry from then on. The engine host boots
-    without numpy, which pipelines need: its graphs start downloading while numpy finishes loading."""
+    without numpy, which pipelines need: the graphs' sessions get under way first."""
     task = ctx.task
-    ctx.prefetch_graphs()
-    await platform.load_packages(["numpy"])
-    cls = getattr(importlib.import_module(f".{task.module}", __name__), task.pipeline)
-    pipeline = await cls.load(ctx)
+    await ctx.start_sessions()
+    try:
+        await platform.load_packages(["numpy"])
+        cls = getattr(importlib.import_module(f".{task.module}", __name__), task.pipeline)
+        pipeline = await cls.load(ctx)
+    except BaseException:
+        ctx.release_sessions()
+        raise
     pipeline.spec = task
     return pipeline
 

@@ -44,6 +44,8 @@ class LoadContext:
     task: Task
     runtime: Awaitable[Any] = field(default_factory=lambda: asyncio.ensure_future(_nothing()))
     _bodies: dict[tuple[str, str, str], asyncio.Future] = field(default_factory=dict)
+    _sessions: dict[str, asyncio.Future] = field(default_factory=dict)
+    _handed: dict[str, asyncio.Event] = field(default_factory=dict)  # a session's graph is with the runtime
 
     def body(self, path: str, repo: tuple[str, str] | None = None) -> asyncio.Future:
         """One download per file however many steps ask for it (config.json is read by several)."""
@@ -52,12 +54,29 @@ class LoadContext:
             self._bodies[key] = asyncio.ensure_future(self.files.body(*key))
         return self._bodies[key]
 
-    def prefetch_graphs(self) -> None:
-        """Each role's first ONNX file starts downloading before the pipeline asks (a failure is the pipeline's
-        to see, when it does; a fallback's 404 is expected and nobody's)."""
-        for names in self.task.files.values():
-            if names:
-                self.body(onnx_file(names[0], self.options.dtype)).add_done_callback(_seen)
+    async def start_sessions(self) -> None:
+        """Each role's first graph starts downloading, and its session is made as soon as the graph and the
+        runtime are there, before the pipeline asks. Importing a task's code and numpy holds the host's thread
+        for a while: when the graphs are cached this returns once their sessions are with the runtime's worker
+        (made there while Python imports); when they download, at once (Python imports while they arrive).
+        A failure is the pipeline's to see when it asks; a fallback's 404 is nobody's."""
+        paths = [onnx_file(names[0], self.options.dtype) for names in self.task.files.values() if names]
+        for path in paths:
+            self.session(path).add_done_callback(_seen)
+        cached = await asyncio.gather(*(self.files.is_cached(*self.options.model_repo, p) for p in paths))
+        if paths and all(cached):
+            await asyncio.gather(*(self._handed_or_done(path) for path in paths))
+
+    async def _handed_or_done(self, path: str) -> None:
+        handed = asyncio.ensure_future(self._handed.setdefault(path, asyncio.Event()).wait())
+        await asyncio.wait([handed, self._sessions[path]], return_when=asyncio.FIRST_COMPLETED)
+        handed.cancel()
+
+    def release_sessions(self) -> None:
+        """Sessions this load opened, released (a load that failed before the pipeline took them)."""
+        for future in self._sessions.values():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().release()
 
     async def _evict(self, path: str, repo: tuple[str, str]) -> None:
         self._bodies.pop((*repo, path), None)
@@ -123,7 +142,13 @@ class LoadContext:
                 raise _Unparsable(f"tokenizer files {', '.join(paths)}: {error}") from None
         return await self._parsed(paths, self.options.tokenizer_repo, parse, (False, True, True))
 
-    async def session(self, path: str) -> Any:
+    def session(self, path: str) -> asyncio.Future:
+        """One session per graph however many steps ask for it (start_sessions asks first)."""
+        if path not in self._sessions:
+            self._sessions[path] = asyncio.ensure_future(self._open_session(path))
+        return self._sessions[path]
+
+    async def _open_session(self, path: str) -> Any:
         """A session from the graph and every external data file it names; declared ones start downloading
         with the graph, the others once the graph names them."""
         graph = self.body(path)
@@ -142,6 +167,7 @@ class LoadContext:
                                     await asyncio.gather(*(asyncio.shield(self.body(d)) for d in data))))
                 await asyncio.shield(self.runtime)
                 suspects += data
+                self._handed.setdefault(path, asyncio.Event()).set()
                 return await platform.create_session(body, self.options.numThreads, external)
             except (ModelError, RuntimeError) as failure:  # the graph walk's and the session's own errors
                 error = failure

@@ -155,7 +155,7 @@ async def create_session(model: Body | bytes, num_threads: int, external: dict[s
     if isinstance(model, (bytes, bytearray)):
         model = to_uint8(model)
     names = list(external or {})
-    try:
+    try:  # posted to the runtime's worker before the first await
         return OrtWebSession(await ml_bridge.ortCreateSession(model, to_js(names), to_js([external[n] for n in names])))
     except JsException as error:
         raise RuntimeError(f"ONNX Runtime Web could not create a session: {error}") from None
