@@ -64,10 +64,11 @@ class Engine:
         files = FileSource(hub, cache, allow_deny, o.taskName, o.engineId, self.notify)
         for model, revision in {o.model_repo, o.tokenizer_repo, o.processor_repo}:
             hub.file_url(model, revision, "config.json")  # validates before anything is fetched
-        runtime = asyncio.ensure_future(ensure_runtime(runtime_records, cache, o.numThreads, self.notify)
+        starting = asyncio.Event()
+        runtime = asyncio.ensure_future(ensure_runtime(runtime_records, cache, o.numThreads, self.notify, starting)
                                         if o.backend == "onnx" else asyncio.sleep(0))  # wllama brings its own
         try:
-            self.pipeline = await load_pipeline(LoadContext(o, files, task, runtime))
+            self.pipeline = await load_pipeline(LoadContext(o, files, task, runtime, starting))
         finally:
             await asyncio.wait([runtime])  # its cache writes end before the engine reports either way
             failure = runtime.exception()  # taken here even when the load's own error is the one raised

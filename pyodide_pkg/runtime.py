@@ -6,6 +6,7 @@ the record's sha256 every time it is used, and only then handed to ONNX Runtime.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from . import platform
@@ -60,8 +61,9 @@ def pick_record(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def ensure_runtime(records: list[dict[str, Any]], cache: Cache, num_threads: int,
-                         notify: Notify | None = None) -> dict[str, Any]:
-    """Fetch (or load from cache) and verify the runtime binary, then initialise ONNX Runtime once.
+                         notify: Notify | None = None, starting: asyncio.Event | None = None) -> dict[str, Any]:
+    """Fetch (or load from cache) and verify the runtime binary, then initialise ONNX Runtime once; `starting`
+    is set when that start is posted to the runtime's worker (it goes on beside Python from then on).
     Under CPython the record is checked but nothing is fetched: the onnxruntime package is the runtime."""
     global _initialised
     record = pick_record(records)
@@ -76,6 +78,9 @@ async def ensure_runtime(records: list[dict[str, Any]], cache: Cache, num_thread
     if digest != record["sha256"]:
         raise IntegrityError(f"ml-onnx-runtime: sha256 of {record['url']} is {digest}, expected {record['sha256']}")
     if _initialised is None:
-        await platform.init_runtime(body, num_threads, warmup_graph())
+        started = platform.init_runtime(body, num_threads, warmup_graph())
+        if starting is not None:
+            starting.set()
+        await started
         _initialised = digest
     return record

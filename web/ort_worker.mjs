@@ -6,7 +6,7 @@
 //   here -> host: {id, value} | {id, error: {name, message}}
 const loading = import(new URL("./vendor/ort/ort.wasm.min.mjs", import.meta.url));
 loading.catch(() => {});  // reported by init, which awaits it
-let ort = null;
+let ort = null, starting = null;
 const sessions = new Map();
 let nextSession = 1;
 
@@ -26,20 +26,26 @@ const file = (body) => (body instanceof FileSystemFileHandle ? body.getFile() : 
 
 const ops = {
   // `wasm` is the verified binary, `warmup` a one-node graph whose session starts the runtime now.
+  // A session asked for meanwhile waits for the start (messages arrive in order: init is posted first).
   async init({ wasm, numThreads, warmup }) {
-    if (ort) return [started()];
-    const module = await loading;
-    module.env.wasm.wasmBinary = await (await file(wasm)).arrayBuffer();
-    module.env.wasm.wasmPaths = { mjs: new URL("./vendor/ort/ort-wasm-simd-threaded.mjs", import.meta.url).href };
-    // 0 means automatic: every core when the page is cross-origin isolated (threads need it).
-    module.env.wasm.numThreads = numThreads || (crossOriginIsolated ? navigator.hardwareConcurrency : 1);
-    if (warmup) await (await module.InferenceSession.create(warmup, { executionProviders: ["wasm"] })).release();
-    ort = module;
+    starting ??= (async () => {
+      const module = await loading;
+      module.env.wasm.wasmBinary = await (await file(wasm)).arrayBuffer();
+      module.env.wasm.wasmPaths = { mjs: new URL("./vendor/ort/ort-wasm-simd-threaded.mjs", import.meta.url).href };
+      // 0 means automatic: every core when the page is cross-origin isolated (threads need it).
+      module.env.wasm.numThreads = numThreads || (crossOriginIsolated ? navigator.hardwareConcurrency : 1);
+      if (warmup) await (await module.InferenceSession.create(warmup, { executionProviders: ["wasm"] })).release();
+      ort = module;
+    })();
+    starting.catch(() => { starting = null; });  // the next init tries again
+    await starting;
     return [started()];
   },
   // `model` is a cached body or bytes; external data files are bodies named as the graph names them. ONNX
   // Runtime copies each into its heap and lets go of them once the session exists.
   async create({ model, external }) {
+    if (!starting) throw new Error("ONNX Runtime has not been started");
+    await starting;
     const graph = await file(model);
     const bytes = graph instanceof Blob ? new Uint8Array(await graph.arrayBuffer()) : graph;
     const externalData = await Promise.all(external.map(async ([path, body]) => ({ path, data: await file(body) })));

@@ -13,13 +13,17 @@ from .base import Pipeline
 from .loading import LoadContext
 
 
+async def _numpy() -> None:
+    await platform.load_packages(["numpy"])
+    importlib.import_module("numpy")
+
+
 async def load_pipeline(ctx: LoadContext) -> Pipeline:
     """The task's pipeline with its model loaded; it knows its table entry from then on. The engine host boots
-    without numpy, which pipelines need: the graphs' sessions get under way first."""
+    without numpy, which pipelines need: it is imported while the graphs' sessions get under way."""
     task = ctx.task
-    await ctx.start_sessions()
     try:
-        await platform.load_packages(["numpy"])
+        await ctx.start_sessions(meanwhile=_numpy)
         cls = getattr(importlib.import_module(f".{task.module}", __name__), task.pipeline)
         pipeline = await cls.load(ctx)
     except BaseException:

@@ -43,6 +43,7 @@ class LoadContext:
     files: FileSource
     task: Task
     runtime: Awaitable[Any] = field(default_factory=lambda: asyncio.ensure_future(_nothing()))
+    runtime_starting: asyncio.Event = field(default_factory=asyncio.Event)  # set once the start is posted
     _bodies: dict[tuple[str, str, str], asyncio.Future] = field(default_factory=dict)
     _sessions: dict[str, asyncio.Future] = field(default_factory=dict)
     _handed: dict[str, asyncio.Event] = field(default_factory=dict)  # a session's graph is with the runtime
@@ -54,23 +55,28 @@ class LoadContext:
             self._bodies[key] = asyncio.ensure_future(self.files.body(*key))
         return self._bodies[key]
 
-    async def start_sessions(self) -> None:
+    async def start_sessions(self, meanwhile: Callable[[], Awaitable[None]]) -> None:
         """Each role's first graph starts downloading, and its session is made as soon as the graph and the
-        runtime are there, before the pipeline asks. Importing a task's code and numpy holds the host's thread
-        for a while: when the graphs are cached this returns once their sessions are with the runtime's worker
-        (made there while Python imports); when they download, at once (Python imports while they arrive).
-        A failure is the pipeline's to see when it asks; a fallback's 404 is nobody's."""
+        runtime's start are there, before the pipeline asks. `meanwhile` (importing numpy) holds the host's
+        thread for a while, as importing the task's code after this does: with the graphs cached it runs once
+        their sessions are with the runtime's worker (which starts, then makes them, while Python imports); with
+        graphs to download it runs at once, while they arrive. A failure is the pipeline's to see when it asks;
+        a fallback's 404 is nobody's."""
         paths = [onnx_file(names[0], self.options.dtype) for names in self.task.files.values() if names]
         for path in paths:
             self.session(path).add_done_callback(_seen)
         cached = await asyncio.gather(*(self.files.is_cached(*self.options.model_repo, p) for p in paths))
         if paths and all(cached):
-            await asyncio.gather(*(self._handed_or_done(path) for path in paths))
+            await asyncio.gather(*(self._either(self._handed.setdefault(p, asyncio.Event()), self._sessions[p])
+                                   for p in paths))
+        await meanwhile()
 
-    async def _handed_or_done(self, path: str) -> None:
-        handed = asyncio.ensure_future(self._handed.setdefault(path, asyncio.Event()).wait())
-        await asyncio.wait([handed, self._sessions[path]], return_when=asyncio.FIRST_COMPLETED)
-        handed.cancel()
+    @staticmethod
+    async def _either(event: asyncio.Event, future: asyncio.Future) -> None:
+        """Until the event is set or the future is done (it failed, or never needed the event)."""
+        waiting = asyncio.ensure_future(event.wait())
+        await asyncio.wait([waiting, future], return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
 
     def release_sessions(self) -> None:
         """Sessions this load opened, released (a load that failed before the pipeline took them)."""
@@ -165,11 +171,17 @@ class LoadContext:
                 data = list(dict.fromkeys([*declared, *(posixpath.join(folder, n) for n in named)]))
                 external = dict(zip([posixpath.relpath(d, folder) for d in data],
                                     await asyncio.gather(*(asyncio.shield(self.body(d)) for d in data))))
-                await asyncio.shield(self.runtime)
+                runtime = asyncio.ensure_future(self.runtime)
+                await self._either(self.runtime_starting, runtime)  # its worker makes sessions once it is up
+                if runtime.done() and runtime.exception() is not None:
+                    raise runtime.exception()
                 suspects += data
                 self._handed.setdefault(path, asyncio.Event()).set()
                 return await platform.create_session(body, self.options.numThreads, external)
             except (ModelError, RuntimeError) as failure:  # the graph walk's and the session's own errors
+                await asyncio.wait([asyncio.ensure_future(self.runtime)])
+                if self.runtime.exception() is not None:  # the runtime failed, not this model's files
+                    raise self.runtime.exception() from None
                 error = failure
             for suspect in suspects:
                 await self._evict(suspect, self.options.model_repo)

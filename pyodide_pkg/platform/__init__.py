@@ -15,8 +15,9 @@ Interface:
     async open_store(name, schema) -> store with write(puts, deletes) (a record's "data" may be a Body
         or bytes), get(store, key), get_body(store, key), get_all(store, index=None, prefix=())
     RUNTIME_BINARY: whether sessions need ONNX Runtime Web's WASM binary (CPython's onnxruntime does not)
-    async init_runtime(wasm: Body, num_threads: int, warmup: bytes = b"") -> None: the browser only; `warmup`
-        is a graph whose session starts the runtime (compiles its WASM, starts its threads) ahead of the model's
+    init_runtime(wasm: Body, num_threads: int, warmup: bytes = b"") -> Awaitable[None]: the browser only;
+        posted to the runtime's worker by the call itself; `warmup` is a graph whose session starts the runtime
+        (compiles its WASM, starts its threads) ahead of the model's
     async create_session(model: Body | bytes, num_threads, external={graph name: Body}) -> session with
         input_names, output_names, async run(feeds) -> dict[str, ndarray], release()
     async load_gguf(body, params) -> a wllama model with info, async complete(params) (llama-server's streamed

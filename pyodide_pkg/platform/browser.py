@@ -5,7 +5,7 @@ A body is a JsProxy of the body file's FileSystemFileHandle: Python passes it al
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable
 
 import ml_bridge  # registered by web/engine.mjs before this package is imported
 from js import AbortSignal, Object, Uint8Array
@@ -120,8 +120,9 @@ async def open_store(name: str, schema: dict[str, Any]) -> IndexedDBStore:
     return IndexedDBStore(await ml_bridge.idbOpen(name, json.dumps(schema)))
 
 
-async def init_runtime(wasm: Body, num_threads: int, warmup: bytes = b"") -> None:
-    await ml_bridge.ortInit(wasm, num_threads, to_uint8(warmup) if warmup else None)
+def init_runtime(wasm: Body, num_threads: int, warmup: bytes = b"") -> Awaitable[None]:
+    """Posted to the runtime's worker by the call itself; the result says when the start is done."""
+    return ml_bridge.ortInit(wasm, num_threads, to_uint8(warmup) if warmup else None)
 
 
 class OrtWebSession:
