@@ -12,7 +12,7 @@ import re
 import unicodedata
 from typing import Callable, Iterable, Union
 
-from .unicode import WHITE_SPACE, changing_runs, table
+from .unicode import BMP, WHITE_SPACE, changing_runs, table, tier
 
 Span = tuple[int, int]
 Edit = tuple[int, int, list[tuple[str, int]]]  # characters [i, j) become these (char, change) pairs
@@ -463,7 +463,7 @@ def unicode_edits(text: str, form: str) -> list[Edit]:
     compat, compose = form in ("NFKD", "NFKC"), form in ("NFC", "NFKC")
     edits: list[Edit] = []
     end = 0
-    for m in changing_runs(compat, compose).finditer(text):
+    for m in changing_runs(compat, compose, BMP if tier(text) == 1 else None).finditer(text):
         i, j = m.span()
         if compose and i > end:
             i -= 1

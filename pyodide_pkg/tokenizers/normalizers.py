@@ -21,14 +21,16 @@ def is_chinese_char(cp: int) -> bool:
 
 
 @lru_cache(maxsize=None)
-def _bert_regexes(ascii_only: bool) -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
-    """Cleaned characters, white space other than ' ', Chinese characters and non-spacing marks; with
-    ascii_only, the classes cut down to ASCII, for ASCII text."""
+def _bert_regexes(tier: int) -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
+    """Cleaned characters, white space other than ' ', Chinese characters and non-spacing marks; the
+    classes cut down to what text of this unicode.tier can hold."""
+    limit = unicode.BMP if tier == 1 else None
+
     def regex(inner: str) -> re.Pattern:
-        return re.compile(f"[{unicode.ascii_part(inner) if ascii_only else inner}]")
-    return (regex(unicode.char_class("bert_cleaned")), regex(re.escape("".join(sorted(unicode.WHITE_SPACE - {" "})))),
-            regex("".join(f"{chr(a)}-{chr(b)}" for a, b in CHINESE_RANGES)),
-            regex(unicode.char_class("nonspacing_mark")))
+        return re.compile(f"[{unicode.ascii_part(inner) if tier == 0 else inner}]")
+    chinese = "".join(f"{chr(a)}-{chr(b)}" for a, b in CHINESE_RANGES if limit is None or a < limit)
+    return (regex(unicode.char_class("bert_cleaned", limit)), regex(re.escape("".join(sorted(unicode.WHITE_SPACE - {" "})))),
+            regex(chinese), regex(unicode.char_class("nonspacing_mark", limit)))
 
 
 class BertNormalizer:
@@ -40,8 +42,9 @@ class BertNormalizer:
         self.lowercase = lowercase
 
     def normalize(self, n: NormalizedString) -> None:
-        ascii_only = n.text.isascii()
-        cleaned, space, chinese, marks = _bert_regexes(ascii_only)
+        tier = unicode.tier(n.text)
+        ascii_only = tier == 0
+        cleaned, space, chinese, marks = _bert_regexes(tier)
         if self.clean_text:
             n.remove(cleaned)
             n.text = space.sub(" ", n.text)  # one character for one: spans unchanged

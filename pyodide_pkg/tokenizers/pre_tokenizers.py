@@ -50,24 +50,27 @@ def to_byte_chars(text: str) -> list[tuple[str, int]]:
     return dest
 
 
-Regexes = tuple[re.Pattern, "re.Pattern | None"]  # for any text, and a faster one for ASCII text
+Regexes = tuple["re.Pattern | None", "re.Pattern | None", re.Pattern]  # by unicode.tier: ASCII, BMP, any text
 
 
 @lru_cache(maxsize=None)
 def _class_regex(template: str) -> Regexes:
     """A regex over unicode.char_class classes: `template` names them as {white_space} etc."""
     names = ("white_space", "punctuation", "numeric")
-    classes = {n: unicode.char_class(n) for n in names}
-    return (re.compile(template.format(**classes)),
-            re.compile(template.format(**{n: unicode.ascii_part(c) for n, c in classes.items()})))
+
+    def compiled(part) -> re.Pattern:
+        return re.compile(template.format(**{n: part(n) for n in names}))
+    return (compiled(lambda n: unicode.ascii_part(unicode.char_class(n))),
+            compiled(lambda n: unicode.char_class(n, unicode.BMP)), compiled(unicode.char_class))
 
 
 def _oniguruma(pattern: str) -> Regexes:
-    return unicode.compile_pattern(pattern), unicode.ascii_pattern(pattern)
+    return unicode.tiered_patterns(pattern)
 
 
 def _pick(regexes: Regexes, text: str) -> re.Pattern:
-    return regexes[1] if regexes[1] is not None and text.isascii() else regexes[0]
+    found = regexes[unicode.tier(text)]
+    return found if found is not None else regexes[2]
 
 
 # Words, the offset of each, and where offsets are not the piece's own character positions (the
@@ -140,7 +143,7 @@ class CharDelimiterSplit(_RegexPieces):
     def __init__(self, delimiter: str, **_: Any) -> None:
         self.delimiter = delimiter
         regex = re.compile(f"[^{re.escape(delimiter)}]+")
-        self.regexes = (regex, None)
+        self.regexes = (None, None, regex)
 
 
 class Split:
@@ -148,13 +151,15 @@ class Split:
         self.pattern = pattern_of(pattern, "Split")
         if isinstance(self.pattern, str):
             self.pattern = re.compile(re.escape(self.pattern)) if self.pattern else self.pattern
-        self.ascii = unicode.ascii_pattern(pattern["Regex"]) if "Regex" in pattern else None
+        self.regexes = (unicode.tiered_patterns(pattern["Regex"]) if "Regex" in pattern
+                        else (None, None, self.pattern))
         self.behavior = behavior
         self.invert = invert
 
     def split(self, piece: NormalizedString) -> Pieces:
-        pattern = self.ascii if self.ascii is not None and piece.text.isascii() else self.pattern
-        return piece.split(pattern, self.behavior, invert=self.invert)
+        if not self.pattern:
+            return piece.split(self.pattern, self.behavior, invert=self.invert)
+        return piece.split(_pick(self.regexes, piece.text), self.behavior, invert=self.invert)
 
 
 class Metaspace:

@@ -222,3 +222,31 @@ def test_scores_are_read_as_the_reference_reads_them():
         assert [s for _, s in config["model"]["vocab"]] == [s for _, s in held], name
         checked += 1
     assert checked >= 2
+
+
+def test_bmp_regexes_match_like_the_full_ones_on_bmp_text():
+    """Classes cut down to the BMP (for text without astral characters) against the whole classes,
+    on every BMP character, alone and in runs, and the tier picks them only for such text."""
+    import re
+
+    from pyodide_pkg.tokenizers import unicode
+    from pyodide_pkg.tokenizers.normalizers import _bert_regexes
+    from pyodide_pkg.tokenizers.pre_tokenizers import GPT2_PATTERN, _class_regex, _pick
+
+    bmp = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF)
+    rng = random.Random(3)
+    shuffled = "".join(rng.sample(bmp, len(bmp)))
+    pairs = [(re.compile(f"[{unicode.char_class(n, unicode.BMP)}]"), re.compile(f"[{unicode.char_class(n)}]"))
+             for n in ("white_space", "punctuation", "numeric", "bert_cleaned", "nonspacing_mark")]
+    pairs += list(zip(_bert_regexes(1), _bert_regexes(2)))
+    pairs += [(unicode.changing_runs(c, k, unicode.BMP), unicode.changing_runs(c, k)) for c in (0, 1) for k in (0, 1)]
+    for template in ("[^{white_space}{punctuation}]+|[{punctuation}]", "[{numeric}]+"):
+        pairs.append(_class_regex(template)[1:])
+    for pattern in (GPT2_PATTERN, r"\w+|[^\w\s]+", r"\p{L}+|\P{N}+|\d|\s+(?!\S)|[\p{M}\p{Lu}]"):
+        pairs.append(unicode.tiered_patterns(pattern)[1:])
+    for cut, whole in pairs:
+        assert cut.findall(bmp) == whole.findall(bmp), whole.pattern[:60]
+        assert cut.findall(shuffled) == whole.findall(shuffled), whole.pattern[:60]
+    regexes = _class_regex("[{punctuation}]")
+    assert [unicode.tier(t) for t in ("ab", "a—b", "a😀b")] == [0, 1, 2]
+    assert _pick(regexes, "a—b") is regexes[1] and _pick(regexes, "a😀—b") is regexes[2]
