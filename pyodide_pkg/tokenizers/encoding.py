@@ -2,22 +2,57 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Callable, Union
 
 FIELDS = ("ids", "tokens", "offsets", "type_ids", "special_tokens_mask", "attention_mask", "word_ids")
+Offsets = list[tuple[int, int]]
 
 
-@dataclass
 class Encoding:
-    ids: list[int] = field(default_factory=list)
-    tokens: list[str] = field(default_factory=list)
-    offsets: list[tuple[int, int]] = field(default_factory=list)
-    type_ids: list[int] = field(default_factory=list)
-    special_tokens_mask: list[int] = field(default_factory=list)
-    attention_mask: list[int] = field(default_factory=list)
-    word_ids: list[int | None] = field(default_factory=list)
-    overflowing: list["Encoding"] = field(default_factory=list)
-    sequence_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """`offsets` may be given as a function that computes them: most callers only want ids, and
+    offsets cost about a fifth of an encode. The first read computes and keeps them; what builds
+    one encoding out of others (`lazy`) composes the functions instead of reading them."""
+
+    __slots__ = ("ids", "tokens", "_offsets", "type_ids", "special_tokens_mask", "attention_mask", "word_ids",
+                 "overflowing", "sequence_ranges")
+
+    def __init__(self, ids: list[int] | None = None, tokens: list[str] | None = None,
+                 offsets: Union[Offsets, Callable[[], Offsets], None] = None, type_ids: list[int] | None = None,
+                 special_tokens_mask: list[int] | None = None, attention_mask: list[int] | None = None,
+                 word_ids: list[int | None] | None = None, overflowing: list["Encoding"] | None = None,
+                 sequence_ranges: dict[int, tuple[int, int]] | None = None) -> None:
+        self.ids = [] if ids is None else ids
+        self.tokens = [] if tokens is None else tokens
+        self._offsets = [] if offsets is None else offsets
+        self.type_ids = [] if type_ids is None else type_ids
+        self.special_tokens_mask = [] if special_tokens_mask is None else special_tokens_mask
+        self.attention_mask = [] if attention_mask is None else attention_mask
+        self.word_ids = [] if word_ids is None else word_ids
+        self.overflowing = [] if overflowing is None else overflowing
+        self.sequence_ranges = {} if sequence_ranges is None else sequence_ranges
+
+    @property
+    def offsets(self) -> Offsets:
+        offsets = self._offsets
+        if offsets.__class__ is not list:
+            offsets = self._offsets = offsets()
+        return offsets
+
+    @offsets.setter
+    def offsets(self, value: Offsets) -> None:
+        self._offsets = value
+
+    def lazy(self, wrap: Callable[[Offsets], Offsets]) -> Union[Offsets, Callable[[], Offsets]]:
+        """wrap(self.offsets), computed now if they are, else when first asked for."""
+        offsets = self._offsets
+        if offsets.__class__ is list:
+            return wrap(offsets)
+        return lambda: wrap(offsets())  # the offsets as they are now: the function is pure
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Encoding):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in (*FIELDS, "overflowing", "sequence_ranges"))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -144,6 +179,9 @@ class Encoding:
                  "special_tokens_mask": 1, "word_ids": None, "attention_mask": 0}
         left = direction == "left"
         for name, fill in fills.items():
+            if name == "offsets":
+                self._offsets = self.lazy(lambda value, pads=[fill] * n: pads + value if left else value + pads)
+                continue
             value = getattr(self, name)
             setattr(self, name, [fill] * n + value if left else value + [fill] * n)
         if left:

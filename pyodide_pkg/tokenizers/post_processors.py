@@ -6,7 +6,7 @@ tokenizer then merges; overflowing windows go through the same steps.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from .components import build
 from .encoding import Encoding
@@ -57,7 +57,7 @@ class TemplateProcessing:
         """process_encodings and the merge in one go, for encodings without overflowing windows."""
         ids: list[int] = []
         tokens: list[str] = []
-        offsets: list[tuple[int, int]] = []
+        offsets: list = []  # lists of offsets, and functions that compute some
         type_ids: list[int] = []
         special_mask: list[int] = []
         attention: list[int] = []
@@ -69,7 +69,7 @@ class TemplateProcessing:
                 start = len(ids)
                 ids += e.ids
                 tokens += e.tokens
-                offsets += e.offsets
+                offsets.append(e.lazy(_same))
                 type_ids += [type_id] * len(e.ids)
                 special_mask += e.special_tokens_mask
                 attention += e.attention_mask
@@ -79,12 +79,30 @@ class TemplateProcessing:
                 n = len(special_ids)
                 ids += special_ids
                 tokens += special_tokens
-                offsets += [(0, 0)] * n
+                offsets.append([(0, 0)] * n)
                 type_ids += [type_id] * n
                 special_mask += [1] * n
                 attention += [1] * n
                 words += [None] * n
-        return Encoding(ids, tokens, offsets, type_ids, special_mask, attention, words, sequence_ranges=ranges)
+        return Encoding(ids, tokens, joined(offsets), type_ids, special_mask, attention, words, sequence_ranges=ranges)
+
+
+def _same(offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    return offsets
+
+
+def joined(parts: list) -> list[tuple[int, int]] | Callable[[], list[tuple[int, int]]]:
+    """The parts' offsets one after the other, now if every part has them, else when asked for."""
+    if all(part.__class__ is list for part in parts):
+        return _flat(parts)
+    return lambda: _flat([part if part.__class__ is list else part() for part in parts])
+
+
+def _flat(parts: list[list[tuple[int, int]]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for part in parts:
+        out += part
+    return out
 
 
 def _wrap(encoding: Encoding, before: tuple[str, int], after: tuple[str, int], sequence_id: int) -> Encoding:

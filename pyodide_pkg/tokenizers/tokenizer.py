@@ -8,6 +8,7 @@ then truncation, the post-processor and padding.
 from __future__ import annotations
 
 import json
+from functools import partial
 from itertools import chain, repeat
 from operator import add, itemgetter
 from pathlib import Path
@@ -174,14 +175,14 @@ class Tokenizer:
         cached, compute = model.cache.get, model.word
         ids: list[int] = []
         tokens: list[str] = []
-        offsets: list[tuple[int, int]] = []
+        offsets: list = []  # functions that compute the offsets of some tokens (once asked for), or the offsets
         words: list[int | None] = []
         index = 0
         for piece in pieces:
             if piece.__class__ is AddedPiece:
                 ids.append(piece.id)
                 tokens.append(piece.text)
-                offsets.append(piece.original_span(0, len(piece.text)))
+                offsets.append([piece.original_span(0, len(piece.text))])
                 words.append(index if word is None else word)
                 index += 1
                 continue
@@ -208,10 +209,10 @@ class Tokenizer:
                     words += [word] * len(of_word)
                 else:
                     words += map(add, of_word, repeat(index)) if index else of_word
-                offsets += _original_spans(part, starts, of_word, found, char_of)
+                offsets.append(partial(_original_spans, part, starts, of_word, found, char_of))
                 index += len(texts)
         n = len(ids)
-        return Encoding(ids, tokens, offsets, [type_id] * n, [0] * n, [1] * n, words)
+        return Encoding(ids, tokens, post_processors.joined(offsets), [type_id] * n, [0] * n, [1] * n, words)
 
     def _encode_sequence(self, sequence: str | list[str], type_id: int, is_pretokenized: bool) -> Encoding:
         if not is_pretokenized:

@@ -263,3 +263,28 @@ def test_spans_from_the_shared_list_and_past_it():
     for start, n in ((0, 10), (65530, 12), (70000, 5), (5, 65540)):
         piece = NormalizedString.of("x" * n, start)
         assert piece.align == [(k, k + 1) for k in range(start, start + n)]
+
+
+@pytest.mark.parametrize("name,deferred", [("bert-uncased-minilm", True), ("llama2", True), ("gpt2", True),
+                                           ("unigram-precompiled", True), ("roberta-bpe", False)])
+def test_offsets_computed_when_first_read(name, deferred):
+    """Offsets are left uncomputed until read (ids-only callers never pay for them); whatever happens
+    to an encoding before (post-processing, padding either side, truncation into windows, pairs),
+    the first read gives the reference's offsets, and reading one encoding never changes another."""
+    ours, ref = pair(name)
+    texts = ["Ça va? 😀 Σίσυφος straße", "Hello world, hello World!", README[:700], "中文 ÀÉÎ\u200b x"]
+    lazy = ours.encode(texts[0])
+    assert isinstance(lazy._offsets, list) is not deferred  # RoBERTa's processing trims offsets: it reads them
+    assert view(lazy) == view(ref.encode(texts[0]))
+    for direction in ("right", "left"):
+        ours.enable_padding(direction=direction, pad_id=0, pad_token="[PAD]")
+        ref.enable_padding(direction=direction, pad_id=0, pad_token="[PAD]")
+        ours_batch, ref_batch = ours.encode_batch(texts), ref.encode_batch(texts)
+        assert [view(e) for e in reversed(ours_batch)] == [view(e) for e in reversed(ref_batch)], direction
+    ours.enable_truncation(16, stride=1)
+    ref.enable_truncation(16, stride=1)
+    for text, other in zip(texts, texts[1:]):
+        first, second = ours.encode(text, other), ours.encode(text, other)
+        assert view(second) == view(ref.encode(text, other))
+        second.offsets[0] = (-1, -1)
+        assert view(first) == view(ref.encode(text, other))
