@@ -478,11 +478,23 @@ def unicode_edits(text: str, form: str) -> list[Edit]:
     compat, compose = form in ("NFKD", "NFKC"), form in ("NFC", "NFKC")
     edits: list[Edit] = []
     end = 0
+    known = _RUNS[form]
+    if len(known) > RUNS_KEPT:
+        known.clear()
     for m in changing_runs(compat, compose, BMP if tier(text) == 1 else None).finditer(text):
         i, j = m.span()
         if compose and i > end:
             i -= 1
         end = j
-        items = _decompositions(text[i:j], compat)
-        edits.append((i, j, _recompose(items) if compose else items))
+        run = text[i:j]
+        items = known.get(run)
+        if items is None:
+            items = _decompositions(run, compat)
+            items = known[run] = tuple(_recompose(items) if compose else items)
+        edits.append((i, j, items))
     return edits
+
+
+# A run's normalization depends on nothing but the run: the same accented letters come back all the time.
+RUNS_KEPT = 4096
+_RUNS: dict[str, dict[str, tuple[tuple[str, int], ...]]] = {form: {} for form in ("NFC", "NFD", "NFKC", "NFKD")}

@@ -8,7 +8,7 @@ from typing import Any
 
 from . import unicode
 from .components import build
-from .normalized import Edit, NormalizedString, unicode_edits
+from .normalized import RUNS_KEPT, Edit, NormalizedString, unicode_edits
 from .precompiled import Precompiled
 
 
@@ -51,10 +51,29 @@ class BertNormalizer:
         if self.handle_chinese_chars and not ascii_only:
             n.edit([(m.start(), m.end(), [(" ", 0), (m.group(), 1), (" ", 1)]) for m in chinese.finditer(n.text)])
         if self.strip_accents and not ascii_only:
-            n.edit(_without(marks, unicode_edits(n.text, "NFD")))
+            n.edit(_stripped_edits(n.text))
             n.remove(marks)
         if self.lowercase:
             n.lowercase()
+
+
+_STRIPPED: dict[str, list[Edit]] = {}
+
+
+def _stripped_edits(text: str) -> list[Edit]:
+    """_without(marks, unicode_edits(text, "NFD")), from what each run gave before where it can."""
+    known = _STRIPPED
+    if len(known) > RUNS_KEPT:
+        known.clear()
+    marks = _bert_regexes(2)[3]
+    out: list[Edit] = []
+    for i, j, dest in unicode_edits(text, "NFD"):
+        run = text[i:j]
+        relative = known.get(run)
+        if relative is None:
+            relative = known[run] = _without(marks, [(0, j - i, dest)])
+        out += [(a + i, b + i, kept) for a, b, kept in relative]
+    return out
 
 
 def _without(marks: re.Pattern, edits: list[Edit]) -> list[Edit]:

@@ -288,3 +288,24 @@ def test_offsets_computed_when_first_read(name, deferred):
         assert view(second) == view(ref.encode(text, other))
         second.offsets[0] = (-1, -1)
         assert view(first) == view(ref.encode(text, other))
+
+
+def test_runs_remembered_give_what_they_gave_first():
+    """Unicode normalization and accent stripping remember each run's result: texts that share runs
+    at other positions, in every form, cold and warm, give the edits computed from scratch."""
+    from pyodide_pkg.tokenizers import normalized
+    from pyodide_pkg.tokenizers.normalizers import _bert_regexes, _stripped_edits, _without
+
+    marks = _bert_regexes(2)[3]
+    texts = built_texts(8, 600)
+    for warm in (False, True):
+        for text in texts:
+            for form in ("NFC", "NFD", "NFKC", "NFKD"):
+                edits = normalized.unicode_edits(text, form)
+                for cache in normalized._RUNS.values():
+                    cache.clear()
+                assert edits == normalized.unicode_edits(text, form), (text, form)
+            expected = _without(marks, normalized.unicode_edits(text, "NFD"))
+            assert _stripped_edits(text) == expected, text
+            if not warm:
+                assert _stripped_edits(text) == expected, text
