@@ -12,7 +12,7 @@ import re
 import unicodedata
 from typing import Callable, Iterable, Union
 
-from .unicode import BMP, WHITE_SPACE, changing_runs, table, tier
+from .unicode import WHITE_SPACE, Tiered, changing_runs, table
 
 Span = tuple[int, int]
 Edit = tuple[int, int, list[tuple[str, int]]]  # characters [i, j) become these (char, change) pairs
@@ -120,10 +120,12 @@ class NormalizedString:
         dest.reverse()
         self.transform(dest, removed)
 
-    def remove(self, pattern: re.Pattern) -> None:
+    def remove(self, pattern: "re.Pattern | Tiered") -> None:
         """Drop every character `pattern` (a one-character class) matches, keeping the others' spans."""
-        text = self.text
-        dropped = [m.start() for m in pattern.finditer(text)]
+        text = scanned = self.text
+        if isinstance(pattern, Tiered):
+            pattern, scanned = pattern.scan(text)
+        dropped = [m.start() for m in pattern.finditer(scanned)]
         if not dropped:
             return
         old = self.align
@@ -132,7 +134,8 @@ class NormalizedString:
         for k in dropped:
             align += old[prev:k]
             prev = k + 1
-        self.text = pattern.sub("", text)
+        self.text = pattern.sub("", text) if scanned is text else "".join(
+            map(text.__getitem__, map(slice, [0, *(k + 1 for k in dropped)], [*dropped, len(text)])))
         self._align = align + old[prev:]
 
     def lowercase(self) -> None:
@@ -481,7 +484,8 @@ def unicode_edits(text: str, form: str) -> list[Edit]:
     known = _RUNS[form]
     if len(known) > RUNS_KEPT:
         known.clear()
-    for m in changing_runs(compat, compose, BMP if tier(text) == 1 else None).finditer(text):
+    regex, scanned = changing_runs(compat, compose).scan(text)
+    for m in regex.finditer(scanned):
         i, j = m.span()
         if compose and i > end:
             i -= 1

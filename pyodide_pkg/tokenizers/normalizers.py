@@ -21,16 +21,19 @@ def is_chinese_char(cp: int) -> bool:
 
 
 @lru_cache(maxsize=None)
-def _bert_regexes(tier: int) -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
-    """Cleaned characters, white space other than ' ', Chinese characters and non-spacing marks; the
-    classes cut down to what text of this unicode.tier can hold."""
-    limit = unicode.BMP if tier == 1 else None
+def _bert_regexes() -> tuple[unicode.Tiered, re.Pattern, unicode.Tiered, unicode.Tiered]:
+    """Cleaned characters, white space other than ' ', Chinese characters and non-spacing marks."""
+    def tiered(ranges) -> unicode.Tiered:
+        ascii_only, bmp, full = (re.compile(f"[{ranges(limit)}]") for limit in (0x80, unicode.BMP, None))
+        return unicode.Tiered(ascii_only, bmp, full)
 
-    def regex(inner: str) -> re.Pattern:
-        return re.compile(f"[{unicode.ascii_part(inner) if tier == 0 else inner}]")
-    chinese = "".join(f"{chr(a)}-{chr(b)}" for a, b in CHINESE_RANGES if limit is None or a < limit)
-    return (regex(unicode.char_class("bert_cleaned", limit)), regex(re.escape("".join(sorted(unicode.WHITE_SPACE - {" "})))),
-            regex(chinese), regex(unicode.char_class("nonspacing_mark", limit)))
+    def chinese(limit: int | None) -> str:
+        return "".join(f"{chr(a)}-{chr(b)}" for a, b in CHINESE_RANGES if limit is None or a < limit) or "\x80"
+    return (tiered(lambda limit: unicode.char_class("bert_cleaned", limit) if limit != 0x80 else
+                   unicode.ascii_part(unicode.char_class("bert_cleaned"))),
+            re.compile(f"[{re.escape(''.join(sorted(unicode.WHITE_SPACE - {' '})))}]"), tiered(chinese),
+            tiered(lambda limit: unicode.char_class("nonspacing_mark", limit) if limit != 0x80 else
+                   unicode.ascii_part(unicode.char_class("nonspacing_mark"))))
 
 
 class BertNormalizer:
@@ -42,14 +45,15 @@ class BertNormalizer:
         self.lowercase = lowercase
 
     def normalize(self, n: NormalizedString) -> None:
-        tier = unicode.tier(n.text)
-        ascii_only = tier == 0
-        cleaned, space, chinese, marks = _bert_regexes(tier)
+        ascii_only = n.text.isascii()
+        cleaned, space, chinese, marks = _bert_regexes()
         if self.clean_text:
             n.remove(cleaned)
             n.text = space.sub(" ", n.text)  # one character for one: spans unchanged
         if self.handle_chinese_chars and not ascii_only:
-            n.edit([(m.start(), m.end(), [(" ", 0), (m.group(), 1), (" ", 1)]) for m in chinese.finditer(n.text)])
+            text = n.text
+            regex, scanned = chinese.scan(text)
+            n.edit([(m.start(), m.end(), [(" ", 0), (text[m.start()], 1), (" ", 1)]) for m in regex.finditer(scanned)])
         if self.strip_accents and not ascii_only:
             n.edit(_stripped_edits(n.text))
             n.remove(marks)
@@ -65,7 +69,7 @@ def _stripped_edits(text: str) -> list[Edit]:
     known = _STRIPPED
     if len(known) > RUNS_KEPT:
         known.clear()
-    marks = _bert_regexes(2)[3]
+    marks = _bert_regexes()[3][2]
     out: list[Edit] = []
     for i, j, dest in unicode_edits(text, "NFD"):
         run = text[i:j]

@@ -50,7 +50,7 @@ def to_byte_chars(text: str) -> list[tuple[str, int]]:
     return dest
 
 
-Regexes = tuple["re.Pattern | None", "re.Pattern | None", re.Pattern]  # by unicode.tier: ASCII, BMP, any text
+Regexes = unicode.Tiered
 
 
 @lru_cache(maxsize=None)
@@ -60,8 +60,8 @@ def _class_regex(template: str) -> Regexes:
 
     def compiled(part) -> re.Pattern:
         return re.compile(template.format(**{n: part(n) for n in names}))
-    return (compiled(lambda n: unicode.ascii_part(unicode.char_class(n))),
-            compiled(lambda n: unicode.char_class(n, unicode.BMP)), compiled(unicode.char_class))
+    return unicode.Tiered(compiled(lambda n: unicode.ascii_part(unicode.char_class(n))),
+                          compiled(lambda n: unicode.char_class(n, unicode.BMP)), compiled(unicode.char_class))
 
 
 def _oniguruma(pattern: str) -> Regexes:
@@ -69,8 +69,7 @@ def _oniguruma(pattern: str) -> Regexes:
 
 
 def _pick(regexes: Regexes, text: str) -> re.Pattern:
-    found = regexes[unicode.tier(text)]
-    return found if found is not None else regexes[2]
+    return regexes.pick(text)
 
 
 # Words, the offset of each, and where offsets are not the piece's own character positions (the
@@ -78,11 +77,17 @@ def _pick(regexes: Regexes, text: str) -> re.Pattern:
 Cut = tuple[list[str], list[int], "list[int] | None"]
 
 
-def cut_matches(regex: re.Pattern, text: str) -> Cut:
+def cut_matches(regex: "re.Pattern | Regexes", text: str) -> Cut:
     """The matches of `regex` (never empty, no groups of its own) and their offsets, from one
     re.split call: what lies between matches and the matches alternate, so lengths add up."""
-    parts = _grouped(regex).split(text)
-    return parts[1::2], list(accumulate(map(len, parts), initial=0))[1::2], None
+    scanned = text
+    if isinstance(regex, unicode.Tiered):
+        regex, scanned = regex.scan(text)
+    parts = _grouped(regex).split(scanned)
+    offsets = list(accumulate(map(len, parts), initial=0))
+    if scanned is not text:  # the matched characters are the text's own, not their stand-ins
+        return list(map(text.__getitem__, map(slice, offsets[1::2], offsets[2::2]))), offsets[1::2], None
+    return parts[1::2], offsets[1::2], None
 
 
 @lru_cache(maxsize=64)
@@ -99,7 +104,7 @@ class _RegexPieces:
         return piece.pieces(_pick(self.regexes, piece.text))
 
     def cut(self, piece: NormalizedString) -> Cut:
-        return cut_matches(_pick(self.regexes, piece.text), piece.text)
+        return cut_matches(self.regexes, piece.text)
 
 
 class BertPreTokenizer(_RegexPieces):
@@ -143,7 +148,7 @@ class CharDelimiterSplit(_RegexPieces):
     def __init__(self, delimiter: str, **_: Any) -> None:
         self.delimiter = delimiter
         regex = re.compile(f"[^{re.escape(delimiter)}]+")
-        self.regexes = (None, None, regex)
+        self.regexes = unicode.Tiered(None, None, regex)
 
 
 class Split:
@@ -152,7 +157,7 @@ class Split:
         if isinstance(self.pattern, str):
             self.pattern = re.compile(re.escape(self.pattern)) if self.pattern else self.pattern
         self.regexes = (unicode.tiered_patterns(pattern["Regex"]) if "Regex" in pattern
-                        else (None, None, self.pattern))
+                        else unicode.Tiered(None, None, self.pattern))
         self.behavior = behavior
         self.invert = invert
 
@@ -218,7 +223,14 @@ class ByteLevel:
         text = piece.text
         if not text:
             return [], [], None
-        parts = _pick(self.regexes, text).findall(text) if self.use_regex else [text]
+        if self.use_regex:
+            regex, scanned = self.regexes.scan(text)
+            parts = regex.findall(scanned)
+            if scanned is not text:  # the text's own characters, not their stand-ins
+                ends = list(accumulate(map(len, parts)))
+                parts = list(map(text.__getitem__, map(slice, [0, *ends], ends)))
+        else:
+            parts = [text]
         if sum(map(len, parts)) != len(text):  # GPT-2's pattern matches every character
             return None
         if text.isascii():  # one byte per character: the words keep the piece's offsets

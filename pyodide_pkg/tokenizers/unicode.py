@@ -245,7 +245,11 @@ _NOTHING = {None: "", BMP: "\U0010ffff"}
 
 
 @lru_cache(maxsize=None)
-def changing_runs(compat: bool, compose: bool, limit: int | None = None) -> re.Pattern:
+def changing_runs(compat: bool, compose: bool) -> "Tiered":
+    return Tiered(None, _changing_runs(compat, compose, BMP), _changing_runs(compat, compose, None))
+
+
+def _changing_runs(compat: bool, compose: bool, limit: int | None = None) -> re.Pattern:
     """Runs of characters a Unicode normalization may change or reorder: the decomposable ones and
     every character that is not a known letter, number, punctuation, symbol or separator (marks
     have combining classes; characters these tables do not know may too). Composing also joins
@@ -296,9 +300,170 @@ def bmp_pattern(pattern: str) -> re.Pattern | None:
     return compile_pattern(pattern, limit=BMP)
 
 
-def tiered_patterns(pattern: str) -> tuple["re.Pattern | None", "re.Pattern | None", re.Pattern]:
+def tiered_patterns(pattern: str) -> "Tiered":
     """compile_pattern's regexes for each `tier` of text (None where the next one up serves)."""
-    return ascii_pattern(pattern), bmp_pattern(pattern), compile_pattern(pattern)
+    return Tiered(ascii_pattern(pattern), bmp_pattern(pattern), compile_pattern(pattern))
+
+
+class Tiered(tuple):
+    """One regex as (for ASCII text, for BMP text, for any text), the first two None where the next
+    one up serves. `scan` also lets the BMP regex run on astral text: each astral character is
+    swapped for a stand-in, a BMP character that every class and literal of the regex treats alike
+    (same length, so the same spans); where no stand-in exists the regex for any text runs."""
+
+    def __new__(cls, ascii: "re.Pattern | None", bmp: "re.Pattern | None", full: re.Pattern) -> "Tiered":
+        return super().__new__(cls, (ascii, bmp, full))
+
+    def __init__(self, *_: object) -> None:
+        self._stand_ins: "_StandIns | None | bool" = False
+
+    def pick(self, text: str) -> re.Pattern:
+        """The fastest regex for `text` itself."""
+        found = self[tier(text)]
+        return found if found is not None else self[2]
+
+    def scan(self, text: str) -> tuple[re.Pattern, str]:
+        """A regex and the text to run it on, giving the spans `self[2]` gives on `text`; take the
+        matched characters from `text` itself."""
+        if text.isascii():
+            return (self[0] or self[2]), text
+        astral = _ASTRAL.findall(text)
+        if not astral:
+            return (self[1] or self[2]), text
+        if self[1] is None:
+            return self[2], text
+        if self._stand_ins is False:
+            self._stand_ins = _StandIns.of(self[2])
+        swaps = self._stand_ins.swaps(astral) if self._stand_ins is not None else None
+        if swaps is None:
+            return self[2], text
+        for ch, stand_in in swaps:  # str.replace per character: a tenth of str.translate's time
+            text = text.replace(ch, stand_in)
+        return self[1], text
+
+
+class _StandIns:
+    """For one regex: what each class and literal in it says of a character (its signature), and the
+    first BMP character with each signature found so far."""
+
+    def __init__(self, tests: list) -> None:
+        self.tests = tests
+        self.by_signature: dict[tuple[bool, ...], str] = {}
+        self.next = 0xA0  # never a line break or an ASCII character, which anchors and literals treat apart
+        self.known: dict[str, str | None] = {}
+
+    @classmethod
+    def of(cls, regex: re.Pattern) -> "_StandIns | None":
+        """None for regexes whose matches depend on more than each character's classes (back
+        references compare characters; case-insensitive classes fold)."""
+        if regex.flags & re.IGNORECASE:
+            return None
+        from re import _parser
+        tests: list = []
+        try:
+            _collect(_parser.parse(regex.pattern, regex.flags & ~re.UNICODE), tests)
+        except _Unsupported:
+            return None
+        return cls(tests)
+
+    def signature(self, ch: str) -> tuple[bool, ...]:
+        cp = ord(ch)
+        return tuple(test(cp) for test in self.tests)
+
+    def stand_in(self, ch: str) -> str | None:
+        if ch in self.known:
+            return self.known[ch]
+        want = self.signature(ch)
+        found = self.by_signature.get(want)
+        while found is None and self.next < 0x10000:
+            cp = self.next
+            self.next += 1 if cp != 0xD7FF else 0x801  # no surrogates
+            signature = self.signature(chr(cp))
+            if signature not in self.by_signature:
+                self.by_signature[signature] = chr(cp)
+                if signature == want:
+                    found = chr(cp)
+        self.known[ch] = found
+        return found
+
+    def swaps(self, astral: list[str]) -> list[tuple[str, str]] | None:
+        swaps = []
+        for ch in set(astral):
+            found = self.stand_in(ch)
+            if found is None:
+                return None
+            swaps.append((ch, found))
+        return swaps
+
+
+class _Unsupported(Exception):
+    pass
+
+
+_PY_CATEGORIES = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
+                  "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
+
+
+def _collect(items, tests: list) -> None:
+    """Append a membership test (code point → bool) for every class and literal in a parsed regex."""
+    from re import _constants as c
+    for op, av in items:
+        if op is c.IN:
+            tests.append(_class_test(av))
+        elif op is c.LITERAL or op is c.NOT_LITERAL:
+            tests.append(av.__eq__)
+        elif op is c.ANY:
+            continue
+        elif op is c.AT:
+            if av in (c.AT_BOUNDARY, c.AT_NON_BOUNDARY, c.AT_UNI_BOUNDARY, c.AT_UNI_NON_BOUNDARY):
+                tests.append(_python_class(r"\w"))
+        elif op is c.BRANCH:
+            for branch in av[1]:
+                _collect(branch, tests)
+        elif op is c.SUBPATTERN:
+            _collect(av[-1], tests)
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", c.MAX_REPEAT)):
+            _collect(av[2], tests)
+        elif op is c.ASSERT or op is c.ASSERT_NOT:
+            _collect(av[1], tests)
+        elif op is getattr(c, "ATOMIC_GROUP", None):
+            _collect(av, tests)
+        else:
+            raise _Unsupported(str(op))
+
+
+def _python_class(inner: str):
+    regex = re.compile(f"[{inner}]")
+    return lambda cp: regex.match(chr(cp)) is not None
+
+
+def _class_test(items):
+    from re import _constants as c
+    ranges: list[tuple[int, int]] = []
+    others = []
+    negated = False
+    for op, av in items:
+        if op is c.NEGATE:
+            negated = True
+        elif op is c.LITERAL:
+            ranges.append((av, av))
+        elif op is c.RANGE:
+            ranges.append(av)
+        elif op is c.CATEGORY and str(av) in _PY_CATEGORIES:
+            others.append(_python_class(_PY_CATEGORIES[str(av)]))
+        else:
+            raise _Unsupported(str(op))
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    members = RangeSet(tuple(merged))
+
+    def test(cp: int) -> bool:
+        return (chr(cp) in members or any(other(cp) for other in others)) != negated
+    return test
 
 
 @lru_cache(maxsize=256)

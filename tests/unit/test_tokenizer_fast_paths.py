@@ -238,8 +238,8 @@ def test_bmp_regexes_match_like_the_full_ones_on_bmp_text():
     shuffled = "".join(rng.sample(bmp, len(bmp)))
     pairs = [(re.compile(f"[{unicode.char_class(n, unicode.BMP)}]"), re.compile(f"[{unicode.char_class(n)}]"))
              for n in ("white_space", "punctuation", "numeric", "bert_cleaned", "nonspacing_mark")]
-    pairs += list(zip(_bert_regexes(1), _bert_regexes(2)))
-    pairs += [(unicode.changing_runs(c, k, unicode.BMP), unicode.changing_runs(c, k)) for c in (0, 1) for k in (0, 1)]
+    pairs += [_bert_regexes()[k][1:] for k in (0, 2, 3)]
+    pairs += [unicode.changing_runs(c, k)[1:] for c in (0, 1) for k in (0, 1)]
     for template in ("[^{white_space}{punctuation}]+|[{punctuation}]", "[{numeric}]+"):
         pairs.append(_class_regex(template)[1:])
     for pattern in (GPT2_PATTERN, r"\w+|[^\w\s]+", r"\p{L}+|\P{N}+|\d|\s+(?!\S)|[\p{M}\p{Lu}]"):
@@ -250,6 +250,36 @@ def test_bmp_regexes_match_like_the_full_ones_on_bmp_text():
     regexes = _class_regex("[{punctuation}]")
     assert [unicode.tier(t) for t in ("ab", "a—b", "a😀b")] == [0, 1, 2]
     assert _pick(regexes, "a—b") is regexes[1] and _pick(regexes, "a😀—b") is regexes[2]
+
+
+def test_astral_stand_ins_give_the_spans_of_the_full_regexes():
+    """Astral text runs the BMP regexes with each astral character swapped for a BMP one that every
+    class and literal of the regex treats alike: the spans are the full regex's on the text itself,
+    for a sample of astral characters (every plane, each next to BMP ones), and a regex whose
+    classes see an astral character as no BMP character is seen falls back to the full regex."""
+    import re
+
+    from pyodide_pkg.tokenizers import unicode
+    from pyodide_pkg.tokenizers.normalizers import _bert_regexes
+    from pyodide_pkg.tokenizers.pre_tokenizers import GPT2_PATTERN, _class_regex
+
+    rng = random.Random(5)
+    astral = [chr(c) for c in range(0x10000, 0x10FFFF, 37)] + [chr(c) for c in range(0x1F000, 0x1FAFF)] + \
+        [chr(c) for c in range(0x1D400, 0x1D7FF)] + [chr(c) for c in range(0x20000, 0x20100)]
+    bmp = [chr(c) for c in range(0x20, 0x3000)]
+    text = "".join(rng.choice(astral) + "".join(rng.choices(bmp, k=rng.randint(0, 3))) for _ in range(12000))
+    tiered = [_bert_regexes()[k] for k in (0, 2, 3)] + [unicode.changing_runs(c, k) for c in (0, 1) for k in (0, 1)]
+    tiered += [_class_regex(t) for t in ("[^{white_space}{punctuation}]+|[{punctuation}]", "[{numeric}]+")]
+    tiered += [unicode.tiered_patterns(p) for p in (GPT2_PATTERN, r"\w+|[^\w\s]+", r"(?:\p{L}|\p{N})+\b|\s+(?!\S)|.")]
+    for regexes in tiered:
+        for sample in (text, text[:300], "😀", "a😀—b 𝔢𝔩 \U0001f1eb\U0001f1f7"):
+            regex, scanned = regexes.scan(sample)
+            assert len(scanned) == len(sample) and regex is regexes[1]
+            assert [m.span() for m in regex.finditer(scanned)] == [m.span() for m in regexes[2].finditer(sample)]
+    classed = unicode.Tiered(None, re.compile("[a-z\u00e9]+"), re.compile("[a-z\u00e9\U0001f600]+"))
+    assert classed.scan("xy😀 \U0001f601") == (classed[1], "xyé \u00a0")
+    literal = unicode.Tiered(None, re.compile("x"), re.compile("\U0001f600|x"))
+    assert literal.scan("x😀")[0] is literal[2] and literal.scan("x\U0001f601")[0] is literal[1]
 
 
 def test_spans_from_the_shared_list_and_past_it():
@@ -296,7 +326,7 @@ def test_runs_remembered_give_what_they_gave_first():
     from pyodide_pkg.tokenizers import normalized
     from pyodide_pkg.tokenizers.normalizers import _bert_regexes, _stripped_edits, _without
 
-    marks = _bert_regexes(2)[3]
+    marks = _bert_regexes()[3][2]
     texts = built_texts(8, 600)
     for warm in (False, True):
         for text in texts:
