@@ -127,6 +127,48 @@ def grapheme_regions(kinds: str) -> list[tuple[int, int]]:
 _NOT_N = re.compile("[^N]+")
 
 
+def _kind(ch: str) -> str:
+    kind = _KINDS.get(ch)
+    if kind is None:
+        grapheme_kinds(ch)
+        kind = _KINDS[ch]
+    return kind
+
+
+def grapheme_spans(text: str, marked: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
+    """The spans GRAPHEME finds in the grapheme_regions of grapheme_kinds(text, marked), without
+    the kinds of the whole text: the regions are runs of the few characters that are not plain
+    N ones, which one regex over just those characters finds (str.translate of astral text is slow)."""
+    special = frozenset(ch for ch in set(text) if ch in marked or _kind(ch) != "N")
+    if not special:
+        return []
+    n = len(text)
+    regions: list[tuple[int, int]] = []
+    for m in _runs_of(special).finditer(text):
+        a, b = m.span()
+        if a and _kind(text[a]) == "E":
+            a -= 1
+        if b < n and _kind(text[b - 1]) == "P":
+            b += 1
+        if regions and a <= regions[-1][1]:
+            regions[-1] = (regions[-1][0], b)
+        else:
+            regions.append((a, b))
+    spans: list[tuple[int, int]] = []
+    for a, b in regions:
+        if b - a == 1:  # one character is one grapheme
+            spans.append((a, b))
+            continue
+        letters = "".join(["X" if kind == "N" and ch in marked else kind for ch, kind in zip(text[a:b], map(_kind, text[a:b]))])
+        spans += [(a + m.start(), a + m.end()) for m in GRAPHEME.finditer(letters)]
+    return spans
+
+
+@lru_cache(maxsize=256)
+def _runs_of(chars: frozenset[str]) -> re.Pattern:
+    return re.compile(f"[{''.join(map(re.escape, sorted(chars)))}]+")
+
+
 class RangeSet:
     """Membership in a sorted tuple of inclusive code point ranges."""
 

@@ -339,3 +339,16 @@ def test_runs_remembered_give_what_they_gave_first():
             assert _stripped_edits(text) == expected, text
             if not warm:
                 assert _stripped_edits(text) == expected, text
+
+
+def test_grapheme_spans_without_the_kinds_of_the_whole_text():
+    """The graphemes that are not lone plain characters, found from runs of the few other characters,
+    are those the class-letter regex finds over the whole text's letters."""
+    from pyodide_pkg.tokenizers.unicode import GRAPHEME, grapheme_kinds, grapheme_regions, grapheme_spans
+
+    texts = built_texts(9, 2000) + ["\r\n\r", "a\u0301\u0301", "\U0001f1eb\U0001f1f7\U0001f1eb", "\u0600a", "x\u0600"]
+    for text in texts:
+        for marked in (frozenset(), frozenset(text[::3])):
+            kinds = grapheme_kinds(text, marked)
+            whole = [m.span() for a, b in grapheme_regions(kinds) for m in GRAPHEME.finditer(kinds, a, b)]
+            assert grapheme_spans(text, marked) == whole, (text, marked)
