@@ -175,14 +175,20 @@ class Encoding:
         n = length - len(self.ids)
         if n <= 0:
             return
-        fills = {"ids": pad_id, "tokens": pad_token, "offsets": (0, 0), "type_ids": pad_type_id,
-                 "special_tokens_mask": 1, "word_ids": None, "attention_mask": 0}
-        left = direction == "left"
-        for name, fill in fills.items():
-            if name == "offsets":
-                self._offsets = self.lazy(lambda value, pads=[fill] * n: pads + value if left else value + pads)
-                continue
-            value = getattr(self, name)
-            setattr(self, name, [fill] * n + value if left else value + [fill] * n)
-        if left:
+        if direction == "left":
+            self.ids = [pad_id] * n + self.ids
+            self.tokens = [pad_token] * n + self.tokens
+            self._offsets = self.lazy(lambda value: [(0, 0)] * n + value)
+            self.type_ids = [pad_type_id] * n + self.type_ids
+            self.special_tokens_mask = [1] * n + self.special_tokens_mask
+            self.word_ids = [None] * n + self.word_ids
+            self.attention_mask = [0] * n + self.attention_mask
             self.sequence_ranges = {s: (a + n, b + n) for s, (a, b) in self.sequence_ranges.items()}
+        else:
+            self.ids += [pad_id] * n
+            self.tokens += [pad_token] * n
+            self._offsets = self.lazy(lambda value: value + [(0, 0)] * n)
+            self.type_ids += [pad_type_id] * n
+            self.special_tokens_mask += [1] * n
+            self.word_ids += [None] * n
+            self.attention_mask += [0] * n

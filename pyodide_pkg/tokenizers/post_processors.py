@@ -93,9 +93,10 @@ def _same(offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def joined(parts: list) -> list[tuple[int, int]] | Callable[[], list[tuple[int, int]]]:
     """The parts' offsets one after the other, now if every part has them, else when asked for."""
-    if all(part.__class__ is list for part in parts):
-        return _flat(parts)
-    return lambda: _flat([part if part.__class__ is list else part() for part in parts])
+    for part in parts:
+        if part.__class__ is not list:
+            return lambda: _flat([part if part.__class__ is list else part() for part in parts])
+    return _flat(parts)
 
 
 def _flat(parts: list[list[tuple[int, int]]]) -> list[tuple[int, int]]:

@@ -47,6 +47,7 @@ class Tokenizer:
         self.normalizer = normalizers.from_config(config.get("normalizer"))
         self.pre_tokenizer = pre_tokenizers.from_config(config.get("pre_tokenizer"))
         self._steps: tuple[Any, list[Any], Any] = (object(), [], None)  # for the pre_tokenizer in use
+        self._around: tuple[Any, tuple | None] = (object(), None)  # for the post_processor in use
         self.model = models.from_config(config["model"])
         self.post_processor = post_processors.from_config(config.get("post_processor"))
         self.decoder = decoders.from_config(config.get("decoder"))
@@ -160,9 +161,15 @@ class Tokenizer:
     # --- encoding ----------------------------------------------------------------------------
 
     def _encode_text(self, text: str, type_id: int, word: int | None) -> Encoding:
+        ids, tokens, offsets, words = self._tokens(text, word)
+        n = len(ids)
+        return Encoding(ids, tokens, offsets, [type_id] * n, [0] * n, [1] * n, words)
+
+    def _tokens(self, text: str, word: int | None) -> tuple[list[int], list[str], Any, list[int | None]]:
         """Tokens of each word, from the model's cache mostly. The last pre-tokenizer step cuts the
         words (and their offsets) in one go where it can, so nothing is built per word, and the
-        encoding's lists are filled by itertools rather than token by token."""
+        encoding's lists are filled by itertools rather than token by token. Offsets come as a
+        function that computes them (see Encoding)."""
         pieces = self.added.extract_and_normalize(text, self.normalizer)
         if self._steps[0] is not self.pre_tokenizer:
             steps = pre_tokenizers.steps(self.pre_tokenizer)
@@ -211,8 +218,7 @@ class Tokenizer:
                     words += map(add, of_word, repeat(index)) if index else of_word
                 offsets.append(partial(_original_spans, part, starts, of_word, found, char_of))
                 index += len(texts)
-        n = len(ids)
-        return Encoding(ids, tokens, post_processors.joined(offsets), [type_id] * n, [0] * n, [1] * n, words)
+        return ids, tokens, offsets[0] if len(offsets) == 1 else post_processors.joined(offsets), words
 
     def _encode_sequence(self, sequence: str | list[str], type_id: int, is_pretokenized: bool) -> Encoding:
         if not is_pretokenized:
@@ -232,6 +238,8 @@ class Tokenizer:
 
     def _encode_unpadded(self, sequence: str | list[str], pair: str | list[str] | None, is_pretokenized: bool,
                          add_special_tokens: bool) -> Encoding:
+        if pair is None and not is_pretokenized and sequence.__class__ is str:
+            return self._encode_single(sequence, add_special_tokens)
         first = self._encode_sequence(sequence, 0, is_pretokenized)
         second = None if pair is None else self._encode_sequence(pair, 1, is_pretokenized)
         return self._post_process(first, second, add_special_tokens)
@@ -249,13 +257,44 @@ class Tokenizer:
             self._pad(encodings)
         return encodings
 
+    def _encode_single(self, text: str, add_special_tokens: bool) -> Encoding:
+        """One text, no pair: with a template post-processor and nothing to truncate (most calls),
+        the final encoding is built at once, as TemplateProcessing.build would build it from the
+        sequence's own encoding."""
+        ids, tokens, offsets, words = self._tokens(text, None)
+        n = len(ids)
+        around = self._around
+        if around[0] is not self.post_processor:
+            around = self._around = (self.post_processor, _template_around(self.post_processor))
+        parts = around[1]
+        t = self.truncation
+        if parts is not None and t is not None:
+            limit = t["max_length"] - (parts[0] if add_special_tokens else 0)
+            if limit == 0 or 0 < limit < n:
+                parts = None
+        if parts is None:
+            first = Encoding(ids, tokens, offsets, [0] * n, [0] * n, [1] * n, words)
+            return self._post_process(first, None, add_special_tokens)
+        if not add_special_tokens:
+            return Encoding(ids, tokens, offsets, [parts[1]] * n, [0] * n, [1] * n, words, sequence_ranges={0: (0, n)})
+        _, type_id, pre_ids, pre_tokens, pre_types, post_ids, post_tokens, post_types = parts
+        p, q = len(pre_ids), len(post_ids)
+        if offsets.__class__ is list:
+            offsets = [(0, 0)] * p + offsets + [(0, 0)] * q
+        else:
+            offsets = partial(_padded_offsets, offsets, p, q)
+        return Encoding(pre_ids + ids + post_ids, pre_tokens + tokens + post_tokens, offsets,
+                        pre_types + [type_id] * n + post_types, [1] * p + [0] * n + [1] * q, [1] * (p + n + q),
+                        [None] * p + words + [None] * q, sequence_ranges={0: (p, p + n)})
+
     def _post_process(self, first: Encoding, second: Encoding | None, add_special_tokens: bool) -> Encoding:
         if self.truncation:
             params = dict(self.truncation)
             added = self.post_processor.added_tokens(second is not None) if self.post_processor else 0
             if add_special_tokens and added:
                 params["max_length"] -= added
-            truncate(first, second, **params)
+            if params["max_length"] >= 0:  # the reference's unsigned subtraction wraps: no limit then
+                truncate(first, second, **params)
         return post_processors.process(self.post_processor, first, second, add_special_tokens)
 
     def _pad(self, encodings: list[Encoding]) -> None:
@@ -315,6 +354,32 @@ def _original_spans(part: NormalizedString, starts: list[int], of_word: list[int
         spans[k] = (start, max(spans[k][1], start + 1))
         k += 1
     return spans
+
+
+def _padded_offsets(offsets: Any, before: int, after: int) -> list[tuple[int, int]]:
+    return [(0, 0)] * before + offsets() + [(0, 0)] * after
+
+
+def _template_around(processor: Any) -> tuple | None:
+    """For a TemplateProcessing whose single template is special tokens, sequence A, special
+    tokens: (how many specials, A's type id, ids, tokens and type ids before A, the same after)."""
+    if not isinstance(processor, post_processors.TemplateProcessing):
+        return None
+    steps = processor._steps[0]
+    at = [k for k, step in enumerate(steps) if step[0] is not None]
+    if len(at) != 1 or steps[at[0]][0] != 0:
+        return None
+    k = at[0]
+
+    def specials(part: list) -> tuple[list[int], list[str], list[int]]:
+        ids, tokens, types = [], [], []
+        for _, type_id, special_ids, special_tokens in part:
+            ids += special_ids
+            tokens += special_tokens
+            types += [type_id] * len(special_ids)
+        return ids, tokens, types
+    before, after = specials(steps[:k]), specials(steps[k + 1:])
+    return (len(before[0]) + len(after[0]), steps[k][1], *before, *after)
 
 
 def _lower(value: str) -> str:
