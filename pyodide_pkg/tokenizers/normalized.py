@@ -123,11 +123,11 @@ class NormalizedString:
     def remove(self, pattern: "re.Pattern | Tiered") -> None:
         """Drop every character `pattern` (a one-character class) matches, keeping the others' spans."""
         text = scanned = self.text
-        if isinstance(pattern, Tiered):
+        if pattern.__class__ is Tiered:
             pattern, scanned = pattern.scan(text)
-        dropped = [m.start() for m in pattern.finditer(scanned)]
-        if not dropped:
+        if pattern.search(scanned) is None:
             return
+        dropped = [m.start() for m in pattern.finditer(scanned)]
         old = self.align
         align: list[Span] = []
         prev = 0
