@@ -11,9 +11,9 @@ falls back to `split`.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import accumulate, chain, repeat
-from typing import Any
+from typing import Any, Callable
 
 from . import unicode
 from .components import build
@@ -72,9 +72,10 @@ def _pick(regexes: Regexes, text: str) -> re.Pattern:
     return regexes.pick(text)
 
 
-# Words, the offset of each, and where offsets are not the piece's own character positions (the
-# words are UTF-8 bytes, one character each), the piece character each position comes from.
-Cut = tuple[list[str], list[int], "list[int] | None"]
+# Words, the offset of each (or a function that gives them), and where offsets are not the piece's
+# own character positions (the words are UTF-8 bytes, one character each), the piece character each
+# position comes from.
+Cut = tuple[list[str], "list[int] | Callable[[], list[int]]", "list[int] | None"]
 
 
 def cut_matches(regex: "re.Pattern | Regexes", text: str) -> Cut:
@@ -84,10 +85,15 @@ def cut_matches(regex: "re.Pattern | Regexes", text: str) -> Cut:
     if isinstance(regex, unicode.Tiered):
         regex, scanned = regex.scan(text)
     parts = _grouped(regex).split(scanned)
-    offsets = list(accumulate(map(len, parts), initial=0))
     if scanned is not text:  # the matched characters are the text's own, not their stand-ins
+        offsets = list(accumulate(map(len, parts), initial=0))
         return list(map(text.__getitem__, map(slice, offsets[1::2], offsets[2::2]))), offsets[1::2], None
-    return parts[1::2], offsets[1::2], None
+    return parts[1::2], partial(_match_starts, parts), None
+
+
+def _match_starts(parts: list[str]) -> list[int]:
+    """Where each match of a grouped re.split starts (left to the offsets, which few callers read)."""
+    return list(accumulate(map(len, parts), initial=0))[1::2]
 
 
 @lru_cache(maxsize=64)

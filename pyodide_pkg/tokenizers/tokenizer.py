@@ -208,10 +208,14 @@ class Tokenizer:
                     found = list(map(cached, texts))
                     if None in found:
                         found = [f or compute(t) for f, t in zip(found, texts)]
-                    counts = map(len, map(itemgetter(0), found))
-                    of_word = list(chain.from_iterable(map(repeat, range(len(texts)), counts)))  # token → its word
+                    before = len(ids)
                     ids += chain.from_iterable(map(itemgetter(0), found))
                     tokens += chain.from_iterable(map(itemgetter(1), found))
+                    if len(ids) - before == len(texts):  # one token per word, as most are
+                        of_word = list(range(len(texts)))
+                    else:  # token → its word
+                        counts = map(len, map(itemgetter(0), found))
+                        of_word = list(chain.from_iterable(map(repeat, range(len(texts)), counts)))
                 if word is not None:
                     words += [word] * len(of_word)
                 else:
@@ -331,10 +335,12 @@ class Tokenizer:
         return getattr(self.model, "prefix", None)
 
 
-def _original_spans(part: NormalizedString, starts: list[int], of_word: list[int], found: list[Word],
+def _original_spans(part: NormalizedString, starts: Any, of_word: list[int], found: list[Word],
                     char_of: list[int] | None) -> list[tuple[int, int]]:
     """Offsets in the input of every token of the words cut from `part`: the model's offsets are
     inside each word, and each word starts at its offset in the part. itertools does the sums."""
+    if starts.__class__ is not list:
+        starts = starts()
     word_starts = list(map(starts.__getitem__, of_word))
     firsts = list(map(add, word_starts, chain.from_iterable(map(itemgetter(2), found))))
     ends = list(map(add, word_starts, chain.from_iterable(map(itemgetter(3), found))))
