@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
 from . import unicode
 from .components import build
-from .normalized import RUNS_KEPT, Edit, NormalizedString, unicode_edits
+from .normalized import RUNS_KEPT, Edit, NormalizedString, _decompositions
 from .precompiled import Precompiled
 
 
@@ -65,18 +66,27 @@ _STRIPPED: dict[str, list[Edit]] = {}
 
 
 def _stripped_edits(text: str) -> list[Edit]:
-    """_without(marks, unicode_edits(text, "NFD")), from what each run gave before where it can."""
+    """_without(marks, unicode_edits(text, "NFD")), run by run as unicode_edits goes, each run's
+    edits remembered by the run's text."""
+    if text.isascii() or unicodedata.is_normalized("NFD", text):
+        return []
     known = _STRIPPED
     if len(known) > RUNS_KEPT:
         known.clear()
     marks = _bert_regexes()[3][2]
     out: list[Edit] = []
-    for i, j, dest in unicode_edits(text, "NFD"):
+    regex, scanned = unicode.changing_runs(False, False).scan(text)
+    for m in regex.finditer(scanned):
+        i, j = m.span()
         run = text[i:j]
         relative = known.get(run)
         if relative is None:
-            relative = known[run] = _without(marks, [(0, j - i, dest)])
-        out += [(a + i, b + i, kept) for a, b, kept in relative]
+            relative = known[run] = _without(marks, [(0, j - i, _decompositions(run, False))])
+        if len(relative) == 1:
+            a, b, kept = relative[0]
+            out.append((a + i, b + i, kept))
+        else:
+            out += [(a + i, b + i, kept) for a, b, kept in relative]
     return out
 
 

@@ -247,6 +247,17 @@ def test_bmp_regexes_match_like_the_full_ones_on_bmp_text():
     for cut, whole in pairs:
         assert cut.findall(bmp) == whole.findall(bmp), whole.pattern[:60]
         assert cut.findall(shuffled) == whole.findall(shuffled), whole.pattern[:60]
+    from pyodide_pkg.tokenizers import unicode_tables
+    astral = "".join(chr(c) for c in range(0x10000, 0x110000, 7))
+    for compat in (0, 1):
+        for compose in (0, 1):  # one negated class for what was an alternation of two
+            changing = unicode._ranges_text(unicode_tables.NFKD if compat else unicode_tables.NFD) + "\uac00-\ud7a3"
+            changing += "\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff" if compose else ""
+            quiet = "\x00-\x7f" + "".join(unicode.property_class(name) for name in "LNPSZ")
+            two = re.compile(f"(?:[{changing}]|[^{quiet}])+")
+            one = unicode.changing_runs(compat, compose)[2]
+            for sample in (bmp, shuffled, astral, astral + bmp[::-3]):
+                assert one.findall(sample) == two.findall(sample)
     regexes = _class_regex("[{punctuation}]")
     assert [unicode.tier(t) for t in ("ab", "a—b", "a😀b")] == [0, 1, 2]
     assert _pick(regexes, "a—b") is regexes[1] and _pick(regexes, "a😀—b") is regexes[2]
