@@ -91,6 +91,11 @@ def cut_matches(regex: "re.Pattern | Regexes", text: str) -> Cut:
     return parts[1::2], partial(_match_starts, parts), None
 
 
+def _word_starts(words: list[str]) -> list[int]:
+    """Where each of consecutive words starts."""
+    return list(accumulate(map(len, words), initial=0))[:-1]
+
+
 def _match_starts(parts: list[str]) -> list[int]:
     """Where each match of a grouped re.split starts (left to the offsets, which few callers read)."""
     return list(accumulate(map(len, parts), initial=0))[1::2]
@@ -240,8 +245,7 @@ class ByteLevel:
         if sum(map(len, parts)) != len(text):  # GPT-2's pattern matches every character
             return None
         if text.isascii():  # one byte per character: the words keep the piece's offsets
-            starts = list(accumulate(map(len, parts), initial=0))
-            return list(map(str.translate, parts, repeat(_ascii_byte_table()))), starts[:-1], None
+            return list(map(str.translate, parts, repeat(_ascii_byte_table()))), partial(_word_starts, parts), None
         sizes = list(map(len, map(str.encode, parts)))
         starts = list(accumulate(sizes, initial=0))
         mapped = text.encode("utf-8").decode("latin-1").translate(bytes_to_unicode())
