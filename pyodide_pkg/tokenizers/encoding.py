@@ -9,17 +9,19 @@ Offsets = list[tuple[int, int]]
 
 
 class Encoding:
-    """`offsets` may be given as a function that computes them: most callers only want ids, and
-    offsets cost about a fifth of an encode. The first read computes and keeps them; what builds
-    one encoding out of others (`lazy`) composes the functions instead of reading them."""
+    """`offsets` and `word_ids` may be given as functions that compute them: most callers only want
+    ids, and these cost about a third of an encode. The first read computes and keeps them; what
+    builds one encoding out of others (`lazy`, `lazy_words`) composes the functions instead of
+    reading them."""
 
-    __slots__ = ("ids", "tokens", "_offsets", "type_ids", "special_tokens_mask", "attention_mask", "word_ids",
+    __slots__ = ("ids", "tokens", "_offsets", "type_ids", "special_tokens_mask", "attention_mask", "_word_ids",
                  "overflowing", "sequence_ranges")
 
     def __init__(self, ids: list[int] | None = None, tokens: list[str] | None = None,
                  offsets: Union[Offsets, Callable[[], Offsets], None] = None, type_ids: list[int] | None = None,
                  special_tokens_mask: list[int] | None = None, attention_mask: list[int] | None = None,
-                 word_ids: list[int | None] | None = None, overflowing: list["Encoding"] | None = None,
+                 word_ids: Union[list[int | None], Callable[[], list[int | None]], None] = None,
+                 overflowing: list["Encoding"] | None = None,
                  sequence_ranges: dict[int, tuple[int, int]] | None = None) -> None:
         self.ids = [] if ids is None else ids
         self.tokens = [] if tokens is None else tokens
@@ -27,7 +29,7 @@ class Encoding:
         self.type_ids = [] if type_ids is None else type_ids
         self.special_tokens_mask = [] if special_tokens_mask is None else special_tokens_mask
         self.attention_mask = [] if attention_mask is None else attention_mask
-        self.word_ids = [] if word_ids is None else word_ids
+        self._word_ids = [] if word_ids is None else word_ids
         self.overflowing = [] if overflowing is None else overflowing
         self.sequence_ranges = {} if sequence_ranges is None else sequence_ranges
 
@@ -48,6 +50,24 @@ class Encoding:
         if offsets.__class__ is list:
             return wrap(offsets)
         return lambda: wrap(offsets())  # the offsets as they are now: the function is pure
+
+    @property
+    def word_ids(self) -> list[int | None]:
+        words = self._word_ids
+        if words.__class__ is not list:
+            words = self._word_ids = words()
+        return words
+
+    @word_ids.setter
+    def word_ids(self, value: list[int | None]) -> None:
+        self._word_ids = value
+
+    def lazy_words(self, wrap: Callable[[list], list]) -> Union[list, Callable[[], list]]:
+        """wrap(self.word_ids), computed now if they are, else when first asked for."""
+        words = self._word_ids
+        if words.__class__ is list:
+            return wrap(words)
+        return lambda: wrap(words())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Encoding):
@@ -181,7 +201,7 @@ class Encoding:
             self._offsets = self.lazy(lambda value: [(0, 0)] * n + value)
             self.type_ids = [pad_type_id] * n + self.type_ids
             self.special_tokens_mask = [1] * n + self.special_tokens_mask
-            self.word_ids = [None] * n + self.word_ids
+            self._word_ids = self.lazy_words(lambda value: [None] * n + value)
             self.attention_mask = [0] * n + self.attention_mask
             self.sequence_ranges = {s: (a + n, b + n) for s, (a, b) in self.sequence_ranges.items()}
         else:
@@ -190,5 +210,5 @@ class Encoding:
             self._offsets = self.lazy(lambda value: value + [(0, 0)] * n)
             self.type_ids += [pad_type_id] * n
             self.special_tokens_mask += [1] * n
-            self.word_ids += [None] * n
+            self._word_ids = self.lazy_words(lambda value: value + [None] * n)
             self.attention_mask += [0] * n

@@ -61,7 +61,7 @@ class TemplateProcessing:
         type_ids: list[int] = []
         special_mask: list[int] = []
         attention: list[int] = []
-        words: list[int | None] = []
+        words: list = []  # like offsets
         ranges: dict[int, tuple[int, int]] = {}
         for sequence, type_id, special_ids, special_tokens in self._steps[len(encodings) - 1]:
             if sequence is not None:
@@ -73,7 +73,7 @@ class TemplateProcessing:
                 type_ids += [type_id] * len(e.ids)
                 special_mask += e.special_tokens_mask
                 attention += e.attention_mask
-                words += e.word_ids
+                words.append(e.lazy_words(_same))
                 ranges[sequence] = (start, len(ids))
             elif add_special_tokens:
                 n = len(special_ids)
@@ -83,24 +83,26 @@ class TemplateProcessing:
                 type_ids += [type_id] * n
                 special_mask += [1] * n
                 attention += [1] * n
-                words += [None] * n
-        return Encoding(ids, tokens, joined(offsets), type_ids, special_mask, attention, words, sequence_ranges=ranges)
+                words.append([None] * n)
+        return Encoding(ids, tokens, joined(offsets), type_ids, special_mask, attention, joined(words),
+                        sequence_ranges=ranges)
 
 
-def _same(offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    return offsets
+def _same(values: list) -> list:
+    return values
 
 
-def joined(parts: list) -> list[tuple[int, int]] | Callable[[], list[tuple[int, int]]]:
-    """The parts' offsets one after the other, now if every part has them, else when asked for."""
+def joined(parts: list) -> list | Callable[[], list]:
+    """The parts' lists (offsets, word ids) one after the other, now if every part has them, else
+    when asked for."""
     for part in parts:
         if part.__class__ is not list:
             return lambda: _flat([part if part.__class__ is list else part() for part in parts])
     return _flat(parts)
 
 
-def _flat(parts: list[list[tuple[int, int]]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
+def _flat(parts: list[list]) -> list:
+    out: list = []
     for part in parts:
         out += part
     return out

@@ -183,14 +183,14 @@ class Tokenizer:
         ids: list[int] = []
         tokens: list[str] = []
         offsets: list = []  # functions that compute the offsets of some tokens (once asked for), or the offsets
-        words: list[int | None] = []
+        words: list = []  # like offsets
         index = 0
         for piece in pieces:
             if piece.__class__ is AddedPiece:
                 ids.append(piece.id)
                 tokens.append(piece.text)
                 offsets.append([piece.original_span(0, len(piece.text))])
-                words.append(index if word is None else word)
+                words.append([index if word is None else word])
                 index += 1
                 continue
             whole = ([piece.text], [0], None) if last is None else last.cut(piece)
@@ -201,28 +201,25 @@ class Tokenizer:
             for part, (texts, starts, char_of) in parts:
                 if len(texts) == 1:  # a whole piece (no pre-tokenizer), or a one-word one
                     found = [cached(texts[0]) or compute(texts[0])]
-                    of_word = [0] * len(found[0][0])
+                    count = len(found[0][0])
+                    of_word: Any = [0] * count
                     ids += found[0][0]
                     tokens += found[0][1]
+                    words.append([index if word is None else word] * count)
                 else:
                     found = list(map(cached, texts))
-                    if None in found:
+                    if not all(found):  # words are never empty: only a miss is false
                         found = [f or compute(t) for f, t in zip(found, texts)]
                     before = len(ids)
                     ids += chain.from_iterable(map(itemgetter(0), found))
                     tokens += chain.from_iterable(map(itemgetter(1), found))
-                    if len(ids) - before == len(texts):  # one token per word, as most are
-                        of_word = list(range(len(texts)))
-                    else:  # token → its word
-                        counts = map(len, map(itemgetter(0), found))
-                        of_word = list(chain.from_iterable(map(repeat, range(len(texts)), counts)))
-                if word is not None:
-                    words += [word] * len(of_word)
-                else:
-                    words += map(add, of_word, repeat(index)) if index else of_word
+                    count = len(ids) - before
+                    of_word = partial(_of_word, found, count == len(texts))  # token → its word, when asked
+                    words.append([word] * count if word is not None else partial(_word_indexes, of_word, index))
                 offsets.append(partial(_original_spans, part, starts, of_word, found, char_of))
                 index += len(texts)
-        return ids, tokens, offsets[0] if len(offsets) == 1 else post_processors.joined(offsets), words
+        return (ids, tokens, offsets[0] if len(offsets) == 1 else post_processors.joined(offsets),
+                words[0] if len(words) == 1 else post_processors.joined(words))
 
     def _encode_sequence(self, sequence: str | list[str], type_id: int, is_pretokenized: bool) -> Encoding:
         if not is_pretokenized:
@@ -283,13 +280,9 @@ class Tokenizer:
             return Encoding(ids, tokens, offsets, [parts[1]] * n, [0] * n, [1] * n, words, sequence_ranges={0: (0, n)})
         _, type_id, pre_ids, pre_tokens, pre_types, post_ids, post_tokens, post_types = parts
         p, q = len(pre_ids), len(post_ids)
-        if offsets.__class__ is list:
-            offsets = [(0, 0)] * p + offsets + [(0, 0)] * q
-        else:
-            offsets = partial(_padded_offsets, offsets, p, q)
-        return Encoding(pre_ids + ids + post_ids, pre_tokens + tokens + post_tokens, offsets,
+        return Encoding(pre_ids + ids + post_ids, pre_tokens + tokens + post_tokens, _around_with(offsets, p, q, (0, 0)),
                         pre_types + [type_id] * n + post_types, [1] * p + [0] * n + [1] * q, [1] * (p + n + q),
-                        [None] * p + words + [None] * q, sequence_ranges={0: (p, p + n)})
+                        _around_with(words, p, q, None), sequence_ranges={0: (p, p + n)})
 
     def _post_process(self, first: Encoding, second: Encoding | None, add_special_tokens: bool) -> Encoding:
         if self.truncation:
@@ -335,12 +328,14 @@ class Tokenizer:
         return getattr(self.model, "prefix", None)
 
 
-def _original_spans(part: NormalizedString, starts: Any, of_word: list[int], found: list[Word],
+def _original_spans(part: NormalizedString, starts: Any, of_word: Any, found: list[Word],
                     char_of: list[int] | None) -> list[tuple[int, int]]:
     """Offsets in the input of every token of the words cut from `part`: the model's offsets are
     inside each word, and each word starts at its offset in the part. itertools does the sums."""
     if starts.__class__ is not list:
         starts = starts()
+    if of_word.__class__ is not list:
+        of_word = of_word()
     word_starts = list(map(starts.__getitem__, of_word))
     firsts = list(map(add, word_starts, chain.from_iterable(map(itemgetter(2), found))))
     ends = list(map(add, word_starts, chain.from_iterable(map(itemgetter(3), found))))
@@ -362,8 +357,23 @@ def _original_spans(part: NormalizedString, starts: Any, of_word: list[int], fou
     return spans
 
 
-def _padded_offsets(offsets: Any, before: int, after: int) -> list[tuple[int, int]]:
-    return [(0, 0)] * before + offsets() + [(0, 0)] * after
+def _around_with(values: Any, before: int, after: int, fill: Any) -> Any:
+    """`fill` before and after the values, now if they are a list, else when they are computed."""
+    if values.__class__ is list:
+        return [fill] * before + values + [fill] * after
+    return lambda: [fill] * before + values() + [fill] * after
+
+
+def _of_word(found: list[Word], one_each: bool) -> list[int]:
+    """For each token of the words found, the index of its word."""
+    if one_each and all(map(itemgetter(0), found)):  # as many tokens as words, none empty: one each
+        return list(range(len(found)))
+    return list(chain.from_iterable(map(repeat, range(len(found)), map(len, map(itemgetter(0), found)))))
+
+
+def _word_indexes(of_word: Any, index: int) -> list[int]:
+    of_word = of_word()
+    return list(map(add, of_word, repeat(index))) if index else of_word
 
 
 def _template_around(processor: Any) -> tuple | None:

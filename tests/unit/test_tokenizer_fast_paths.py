@@ -309,13 +309,15 @@ def test_spans_from_the_shared_list_and_past_it():
 @pytest.mark.parametrize("name,deferred", [("bert-uncased-minilm", True), ("llama2", True), ("gpt2", True),
                                            ("unigram-precompiled", True), ("roberta-bpe", False)])
 def test_offsets_computed_when_first_read(name, deferred):
-    """Offsets are left uncomputed until read (ids-only callers never pay for them); whatever happens
+    """Offsets and word ids are left uncomputed until read (ids-only callers never pay for them); whatever happens
     to an encoding before (post-processing, padding either side, truncation into windows, pairs),
     the first read gives the reference's offsets, and reading one encoding never changes another."""
     ours, ref = pair(name)
     texts = ["Ça va? 😀 Σίσυφος straße", "Hello world, hello World!", README[:700], "中文 ÀÉÎ\u200b x"]
     lazy = ours.encode(texts[0])
     assert isinstance(lazy._offsets, list) is not deferred  # RoBERTa's processing trims offsets: it reads them
+    if name != "llama2":  # without a pre-tokenizer the text is one word: its word ids cost nothing
+        assert isinstance(lazy._word_ids, list) is not deferred
     assert view(lazy) == view(ref.encode(texts[0]))
     for direction in ("right", "left"):
         ours.enable_padding(direction=direction, pad_id=0, pad_token="[PAD]")
@@ -407,3 +409,16 @@ def test_one_text_built_at_once_like_the_template_builds_it(name):
     ours.post_processor, ref.post_processor = None, None
     for text in texts:
         assert view(ours.encode(text)) == view(ref.encode(text)), text
+
+
+def test_word_ids_when_a_word_has_no_token():
+    """A BPE without unk_token drops characters it does not know, so a word can give no token while
+    another gives two: as many tokens as words then, but not one each; word ids (computed when
+    first read) and offsets stay the reference's."""
+    config = {"version": "1.0", "pre_tokenizer": {"type": "WhitespaceSplit"},
+              "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}}
+    text = json.dumps(config)
+    ours, ref = Tokenizer.from_str(text), tokenizers.Tokenizer.from_str(text)
+    for sample in ("x ba", "ba x", "x x ab ba", "ab", "x", "", "ba ba x ab"):
+        assert view(ours.encode(sample)) == view(ref.encode(sample)), sample
+    assert ref.encode("x ba").word_ids == [1, 1]
