@@ -9,22 +9,22 @@ Offsets = list[tuple[int, int]]
 
 
 class Encoding:
-    """`offsets` and `word_ids` may be given as functions that compute them: most callers only want
-    ids, and these cost about a third of an encode. The first read computes and keeps them; what
-    builds one encoding out of others (`lazy`, `lazy_words`) composes the functions instead of
-    reading them."""
+    """`tokens`, `offsets` and `word_ids` may be given as functions that compute them: most callers
+    only want ids, and these cost about a third of an encode. The first read computes and keeps
+    them; what builds one encoding out of others (`lazy`) composes the functions instead of reading
+    them."""
 
-    __slots__ = ("ids", "tokens", "_offsets", "type_ids", "special_tokens_mask", "attention_mask", "_word_ids",
+    __slots__ = ("ids", "_tokens", "_offsets", "type_ids", "special_tokens_mask", "attention_mask", "_word_ids",
                  "overflowing", "sequence_ranges")
 
-    def __init__(self, ids: list[int] | None = None, tokens: list[str] | None = None,
+    def __init__(self, ids: list[int] | None = None, tokens: Union[list[str], Callable[[], list[str]], None] = None,
                  offsets: Union[Offsets, Callable[[], Offsets], None] = None, type_ids: list[int] | None = None,
                  special_tokens_mask: list[int] | None = None, attention_mask: list[int] | None = None,
                  word_ids: Union[list[int | None], Callable[[], list[int | None]], None] = None,
                  overflowing: list["Encoding"] | None = None,
                  sequence_ranges: dict[int, tuple[int, int]] | None = None) -> None:
         self.ids = [] if ids is None else ids
-        self.tokens = [] if tokens is None else tokens
+        self._tokens = [] if tokens is None else tokens
         self._offsets = [] if offsets is None else offsets
         self.type_ids = [] if type_ids is None else type_ids
         self.special_tokens_mask = [] if special_tokens_mask is None else special_tokens_mask
@@ -44,12 +44,23 @@ class Encoding:
     def offsets(self, value: Offsets) -> None:
         self._offsets = value
 
-    def lazy(self, wrap: Callable[[Offsets], Offsets]) -> Union[Offsets, Callable[[], Offsets]]:
-        """wrap(self.offsets), computed now if they are, else when first asked for."""
-        offsets = self._offsets
-        if offsets.__class__ is list:
-            return wrap(offsets)
-        return lambda: wrap(offsets())  # the offsets as they are now: the function is pure
+    @property
+    def tokens(self) -> list[str]:
+        tokens = self._tokens
+        if tokens.__class__ is not list:
+            tokens = self._tokens = tokens()
+        return tokens
+
+    @tokens.setter
+    def tokens(self, value: list[str]) -> None:
+        self._tokens = value
+
+    def lazy(self, wrap: Callable[[list], list], slot: str = "_offsets") -> Union[list, Callable[[], list]]:
+        """wrap(the list in `slot`), computed now if it is, else when first asked for."""
+        values = getattr(self, slot)
+        if values.__class__ is list:
+            return wrap(values)
+        return lambda: wrap(values())  # the values as they are now: the function is pure
 
     @property
     def word_ids(self) -> list[int | None]:
@@ -61,13 +72,6 @@ class Encoding:
     @word_ids.setter
     def word_ids(self, value: list[int | None]) -> None:
         self._word_ids = value
-
-    def lazy_words(self, wrap: Callable[[list], list]) -> Union[list, Callable[[], list]]:
-        """wrap(self.word_ids), computed now if they are, else when first asked for."""
-        words = self._word_ids
-        if words.__class__ is list:
-            return wrap(words)
-        return lambda: wrap(words())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Encoding):
@@ -197,18 +201,18 @@ class Encoding:
             return
         if direction == "left":
             self.ids = [pad_id] * n + self.ids
-            self.tokens = [pad_token] * n + self.tokens
+            self._tokens = self.lazy(lambda value: [pad_token] * n + value, "_tokens")
             self._offsets = self.lazy(lambda value: [(0, 0)] * n + value)
             self.type_ids = [pad_type_id] * n + self.type_ids
             self.special_tokens_mask = [1] * n + self.special_tokens_mask
-            self._word_ids = self.lazy_words(lambda value: [None] * n + value)
+            self._word_ids = self.lazy(lambda value: [None] * n + value, "_word_ids")
             self.attention_mask = [0] * n + self.attention_mask
             self.sequence_ranges = {s: (a + n, b + n) for s, (a, b) in self.sequence_ranges.items()}
         else:
             self.ids += [pad_id] * n
-            self.tokens += [pad_token] * n
+            self._tokens = self.lazy(lambda value: value + [pad_token] * n, "_tokens")
             self._offsets = self.lazy(lambda value: value + [(0, 0)] * n)
             self.type_ids += [pad_type_id] * n
             self.special_tokens_mask += [1] * n
-            self._word_ids = self.lazy_words(lambda value: value + [None] * n)
+            self._word_ids = self.lazy(lambda value: value + [None] * n, "_word_ids")
             self.attention_mask += [0] * n

@@ -56,7 +56,7 @@ class TemplateProcessing:
     def build(self, encodings: list[Encoding], add_special_tokens: bool) -> Encoding:
         """process_encodings and the merge in one go, for encodings without overflowing windows."""
         ids: list[int] = []
-        tokens: list[str] = []
+        tokens: list = []  # like offsets
         offsets: list = []  # lists of offsets, and functions that compute some
         type_ids: list[int] = []
         special_mask: list[int] = []
@@ -68,23 +68,23 @@ class TemplateProcessing:
                 e = encodings[sequence]
                 start = len(ids)
                 ids += e.ids
-                tokens += e.tokens
+                tokens.append(e.lazy(_same, "_tokens"))
                 offsets.append(e.lazy(_same))
                 type_ids += [type_id] * len(e.ids)
                 special_mask += e.special_tokens_mask
                 attention += e.attention_mask
-                words.append(e.lazy_words(_same))
+                words.append(e.lazy(_same, "_word_ids"))
                 ranges[sequence] = (start, len(ids))
             elif add_special_tokens:
                 n = len(special_ids)
                 ids += special_ids
-                tokens += special_tokens
+                tokens.append(list(special_tokens))
                 offsets.append([(0, 0)] * n)
                 type_ids += [type_id] * n
                 special_mask += [1] * n
                 attention += [1] * n
                 words.append([None] * n)
-        return Encoding(ids, tokens, joined(offsets), type_ids, special_mask, attention, joined(words),
+        return Encoding(ids, joined(tokens), joined(offsets), type_ids, special_mask, attention, joined(words),
                         sequence_ranges=ranges)
 
 

@@ -181,14 +181,14 @@ class Tokenizer:
         model = self.model
         cached, compute = model.cache.get, model.word
         ids: list[int] = []
-        tokens: list[str] = []
+        tokens: list = []  # like offsets
         offsets: list = []  # functions that compute the offsets of some tokens (once asked for), or the offsets
         words: list = []  # like offsets
         index = 0
         for piece in pieces:
             if piece.__class__ is AddedPiece:
                 ids.append(piece.id)
-                tokens.append(piece.text)
+                tokens.append([piece.text])
                 offsets.append([piece.original_span(0, len(piece.text))])
                 words.append([index if word is None else word])
                 index += 1
@@ -204,7 +204,7 @@ class Tokenizer:
                     count = len(found[0][0])
                     of_word: Any = [0] * count
                     ids += found[0][0]
-                    tokens += found[0][1]
+                    tokens.append(list(found[0][1]))
                     words.append([index if word is None else word] * count)
                 else:
                     found = list(map(cached, texts))
@@ -212,14 +212,16 @@ class Tokenizer:
                         found = [f or compute(t) for f, t in zip(found, texts)]
                     before = len(ids)
                     ids += chain.from_iterable(map(itemgetter(0), found))
-                    tokens += chain.from_iterable(map(itemgetter(1), found))
+                    tokens.append(partial(_values, found))
                     count = len(ids) - before
                     of_word = partial(_of_word, found, count == len(texts))  # token → its word, when asked
                     words.append([word] * count if word is not None else partial(_word_indexes, of_word, index))
                 offsets.append(partial(_original_spans, part, starts, of_word, found, char_of))
                 index += len(texts)
-        return (ids, tokens, offsets[0] if len(offsets) == 1 else post_processors.joined(offsets),
-                words[0] if len(words) == 1 else post_processors.joined(words))
+        joined = post_processors.joined
+        if len(offsets) == 1:
+            return ids, tokens[0], offsets[0], words[0]
+        return ids, joined(tokens), joined(offsets), joined(words)
 
     def _encode_sequence(self, sequence: str | list[str], type_id: int, is_pretokenized: bool) -> Encoding:
         if not is_pretokenized:
@@ -280,7 +282,7 @@ class Tokenizer:
             return Encoding(ids, tokens, offsets, [parts[1]] * n, [0] * n, [1] * n, words, sequence_ranges={0: (0, n)})
         _, type_id, pre_ids, pre_tokens, pre_types, post_ids, post_tokens, post_types = parts
         p, q = len(pre_ids), len(post_ids)
-        return Encoding(pre_ids + ids + post_ids, pre_tokens + tokens + post_tokens, _around_with(offsets, p, q, (0, 0)),
+        return Encoding(pre_ids + ids + post_ids, _between(pre_tokens, tokens, post_tokens), _around_with(offsets, p, q, (0, 0)),
                         pre_types + [type_id] * n + post_types, [1] * p + [0] * n + [1] * q, [1] * (p + n + q),
                         _around_with(words, p, q, None), sequence_ranges={0: (p, p + n)})
 
@@ -362,6 +364,17 @@ def _around_with(values: Any, before: int, after: int, fill: Any) -> Any:
     if values.__class__ is list:
         return [fill] * before + values + [fill] * after
     return lambda: [fill] * before + values() + [fill] * after
+
+
+def _between(before: list, values: Any, after: list) -> Any:
+    if values.__class__ is list:
+        return before + values + after
+    return lambda: before + values() + after
+
+
+def _values(found: list[Word]) -> list[str]:
+    """The token strings of the words found."""
+    return list(chain.from_iterable(map(itemgetter(1), found)))
 
 
 def _of_word(found: list[Word], one_each: bool) -> list[int]:

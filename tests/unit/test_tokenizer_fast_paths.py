@@ -309,15 +309,16 @@ def test_spans_from_the_shared_list_and_past_it():
 @pytest.mark.parametrize("name,deferred", [("bert-uncased-minilm", True), ("llama2", True), ("gpt2", True),
                                            ("unigram-precompiled", True), ("roberta-bpe", False)])
 def test_offsets_computed_when_first_read(name, deferred):
-    """Offsets and word ids are left uncomputed until read (ids-only callers never pay for them); whatever happens
+    """Tokens, offsets and word ids are left uncomputed until read (ids-only callers never pay for them); whatever happens
     to an encoding before (post-processing, padding either side, truncation into windows, pairs),
     the first read gives the reference's offsets, and reading one encoding never changes another."""
     ours, ref = pair(name)
     texts = ["Ça va? 😀 Σίσυφος straße", "Hello world, hello World!", README[:700], "中文 ÀÉÎ\u200b x"]
     lazy = ours.encode(texts[0])
     assert isinstance(lazy._offsets, list) is not deferred  # RoBERTa's processing trims offsets: it reads them
-    if name != "llama2":  # without a pre-tokenizer the text is one word: its word ids cost nothing
+    if name != "llama2":  # without a pre-tokenizer the text is one word: its word ids and tokens cost nothing
         assert isinstance(lazy._word_ids, list) is not deferred
+        assert isinstance(lazy._tokens, list) is not deferred
     assert view(lazy) == view(ref.encode(texts[0]))
     for direction in ("right", "left"):
         ours.enable_padding(direction=direction, pad_id=0, pad_token="[PAD]")
