@@ -41,6 +41,9 @@ def _ascii_byte_table() -> dict[int, str]:
     return {b: c for b, c in bytes_to_unicode().items() if b < 128}
 
 
+_SPACE = "\u0120"  # what GPT-2's byte table maps the space to
+
+
 def to_byte_chars(text: str) -> list[tuple[str, int]]:
     table = bytes_to_unicode()
     dest = []
@@ -245,7 +248,11 @@ class ByteLevel:
         if sum(map(len, parts)) != len(text):  # GPT-2's pattern matches every character
             return None
         if text.isascii():  # one byte per character: the words keep the piece's offsets
-            return list(map(str.translate, parts, repeat(_ascii_byte_table()))), partial(_word_starts, parts), None
+            if text.isprintable():  # of printable ASCII, only the space maps to another character
+                words = "\x00".join(parts).replace(" ", _SPACE).split("\x00")
+            else:
+                words = list(map(str.translate, parts, repeat(_ascii_byte_table())))
+            return words, partial(_word_starts, parts), None
         sizes = list(map(len, map(str.encode, parts)))
         starts = list(accumulate(sizes, initial=0))
         mapped = text.encode("utf-8").decode("latin-1").translate(bytes_to_unicode())

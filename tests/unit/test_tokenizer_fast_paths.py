@@ -423,3 +423,21 @@ def test_word_ids_when_a_word_has_no_token():
     for sample in ("x ba", "ba x", "x x ab ba", "ab", "x", "", "ba ba x ab"):
         assert view(ours.encode(sample)) == view(ref.encode(sample)), sample
     assert ref.encode("x ba").word_ids == [1, 1]
+
+
+def test_byte_level_words_of_printable_ascii():
+    """Printable ASCII maps to itself but for the space, so its byte-level words come from one
+    replace over the joined words; they are the words mapped byte by byte (and the reference's)."""
+    from pyodide_pkg.tokenizers.normalized import NormalizedString
+    from pyodide_pkg.tokenizers.pre_tokenizers import ByteLevel, bytes_to_unicode
+
+    table = bytes_to_unicode()
+    step = ByteLevel(add_prefix_space=False)
+    texts = [t for t in README.splitlines() + built_texts(4, 800) if t.isascii()] + ["a  b", " x ", "\tx y\n", "~!"]
+    assert any(t.isprintable() for t in texts) and any(not t.isprintable() for t in texts)
+    for text in texts:
+        words, _, _ = step.cut(NormalizedString.of(text))
+        parts = step.regexes[0].findall(text)
+        assert words == ["".join(table[b] for b in p.encode()) for p in parts], text
+    ours, ref = pair("gpt2")
+    assert_same(ours, ref, texts[:300], "printable ASCII")
