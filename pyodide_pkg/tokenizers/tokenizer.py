@@ -204,8 +204,8 @@ class Tokenizer:
                     count = len(found[0][0])
                     of_word: Any = [0] * count
                     ids += found[0][0]
-                    tokens.append(list(found[0][1]))
-                    words.append([index if word is None else word] * count)
+                    tokens.append(partial(list, found[0][1]))
+                    words.append(partial(_repeated, index if word is None else word, count))
                 else:
                     found = list(map(cached, texts))
                     if not all(found):  # words are never empty: only a miss is false
@@ -282,7 +282,11 @@ class Tokenizer:
             return Encoding(ids, tokens, offsets, [parts[1]] * n, [0] * n, [1] * n, words, sequence_ranges={0: (0, n)})
         _, type_id, pre_ids, pre_tokens, pre_types, post_ids, post_tokens, post_types = parts
         p, q = len(pre_ids), len(post_ids)
-        return Encoding(pre_ids + ids + post_ids, _between(pre_tokens, tokens, post_tokens), _around_with(offsets, p, q, (0, 0)),
+        if p:
+            ids[:0] = pre_ids
+        if q:
+            ids += post_ids
+        return Encoding(ids, _between(pre_tokens, tokens, post_tokens), _around_with(offsets, p, q, (0, 0)),
                         pre_types + [type_id] * n + post_types, [1] * p + [0] * n + [1] * q, [1] * (p + n + q),
                         _around_with(words, p, q, None), sequence_ranges={0: (p, p + n)})
 
@@ -364,6 +368,10 @@ def _around_with(values: Any, before: int, after: int, fill: Any) -> Any:
     if values.__class__ is list:
         return [fill] * before + values + [fill] * after
     return lambda: [fill] * before + values() + [fill] * after
+
+
+def _repeated(value: int | None, count: int) -> list[int | None]:
+    return [value] * count
 
 
 def _between(before: list, values: Any, after: list) -> Any:

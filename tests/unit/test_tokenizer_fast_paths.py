@@ -316,9 +316,8 @@ def test_offsets_computed_when_first_read(name, deferred):
     texts = ["Ça va? 😀 Σίσυφος straße", "Hello world, hello World!", README[:700], "中文 ÀÉÎ\u200b x"]
     lazy = ours.encode(texts[0])
     assert isinstance(lazy._offsets, list) is not deferred  # RoBERTa's processing trims offsets: it reads them
-    if name != "llama2":  # without a pre-tokenizer the text is one word: its word ids and tokens cost nothing
-        assert isinstance(lazy._word_ids, list) is not deferred
-        assert isinstance(lazy._tokens, list) is not deferred
+    assert isinstance(lazy._word_ids, list) is not deferred
+    assert isinstance(lazy._tokens, list) is not deferred
     assert view(lazy) == view(ref.encode(texts[0]))
     for direction in ("right", "left"):
         ours.enable_padding(direction=direction, pad_id=0, pad_token="[PAD]")
