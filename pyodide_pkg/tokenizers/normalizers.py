@@ -46,8 +46,15 @@ class BertNormalizer:
         self.lowercase = lowercase
 
     def normalize(self, n: NormalizedString) -> None:
-        ascii_only = n.text.isascii()
+        text = n.text
+        ascii_only = text.isascii()
         cleaned, space, chinese, marks = _bert_regexes()
+        if ascii_only and (not self.clean_text or cleaned[0].search(text) is None):
+            # most text: no character dropped, none added, so the spans stay as they are
+            if self.clean_text:
+                text = space.sub(" ", text)
+            n.text = text.lower() if self.lowercase else text
+            return
         if self.clean_text:
             n.remove(cleaned)
             n.text = space.sub(" ", n.text)  # one character for one: spans unchanged
