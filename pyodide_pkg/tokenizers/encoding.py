@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, Union
 
 FIELDS = ("ids", "tokens", "offsets", "type_ids", "special_tokens_mask", "attention_mask", "word_ids")
@@ -199,20 +200,24 @@ class Encoding:
         n = length - len(self.ids)
         if n <= 0:
             return
-        if direction == "left":
-            self.ids = [pad_id] * n + self.ids
-            self._tokens = self.lazy(lambda value: [pad_token] * n + value, "_tokens")
-            self._offsets = self.lazy(lambda value: [(0, 0)] * n + value)
-            self.type_ids = [pad_type_id] * n + self.type_ids
-            self.special_tokens_mask = [1] * n + self.special_tokens_mask
-            self._word_ids = self.lazy(lambda value: [None] * n + value, "_word_ids")
-            self.attention_mask = [0] * n + self.attention_mask
+        left = direction == "left"
+        self.ids = _padded(self.ids, n, pad_id, left)
+        self._tokens = _padded(self._tokens, n, pad_token, left)
+        self._offsets = _padded(self._offsets, n, (0, 0), left)
+        self.type_ids = _padded(self.type_ids, n, pad_type_id, left)
+        self.special_tokens_mask = _padded(self.special_tokens_mask, n, 1, left)
+        self._word_ids = _padded(self._word_ids, n, None, left)
+        self.attention_mask = _padded(self.attention_mask, n, 0, left)
+        if left:
             self.sequence_ranges = {s: (a + n, b + n) for s, (a, b) in self.sequence_ranges.items()}
-        else:
-            self.ids += [pad_id] * n
-            self._tokens = self.lazy(lambda value: value + [pad_token] * n, "_tokens")
-            self._offsets = self.lazy(lambda value: value + [(0, 0)] * n)
-            self.type_ids += [pad_type_id] * n
-            self.special_tokens_mask += [1] * n
-            self._word_ids = self.lazy(lambda value: value + [None] * n, "_word_ids")
-            self.attention_mask += [0] * n
+
+
+def _padded(values: Union[list, Callable[[], list]], n: int, fill: object, left: bool) -> Union[list, Callable[[], list]]:
+    """n fills before or after the values (a new list), or a function giving that when they are one."""
+    if values.__class__ is list:
+        return [fill] * n + values if left else values + [fill] * n
+    return partial(_padded_later, values, n, fill, left)
+
+
+def _padded_later(values: Callable[[], list], n: int, fill: object, left: bool) -> list:
+    return _padded(values(), n, fill, left)
