@@ -455,6 +455,8 @@ class _StandIns:
                 self.by_signature[signature] = chr(cp)
                 if signature == want:
                     found = chr(cp)
+        if len(self.known) > 4096:  # the signatures stay; only the characters' lookups go
+            self.known.clear()
         self.known[ch] = found
         return found
 
