@@ -212,7 +212,8 @@ class Encoding:
             self.sequence_ranges = {s: (a + n, b + n) for s, (a, b) in self.sequence_ranges.items()}
 
 
-def _padded(values: Union[list, Callable[[], list]], n: int, fill: object, left: bool) -> Union[list, Callable[[], list]]:
+def _padded(values: Union[list, Callable[[], list]], n: int, fill: object,
+            left: bool) -> Union[list, Callable[[], list]]:
     """n fills before or after the values (a new list), or a function giving that when they are one."""
     if values.__class__ is list:
         return [fill] * n + values if left else values + [fill] * n

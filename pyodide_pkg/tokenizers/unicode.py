@@ -159,7 +159,8 @@ def grapheme_spans(text: str, marked: frozenset[str] = frozenset()) -> list[tupl
         if b - a == 1:  # one character is one grapheme
             spans.append((a, b))
             continue
-        letters = "".join(["X" if kind == "N" and ch in marked else kind for ch, kind in zip(text[a:b], map(_kind, text[a:b]))])
+        region = text[a:b]
+        letters = "".join(["X" if kind == "N" and ch in marked else kind for ch, kind in zip(region, map(_kind, region))])
         spans += [(a + m.start(), a + m.end()) for m in GRAPHEME.finditer(letters)]
     return spans
 
