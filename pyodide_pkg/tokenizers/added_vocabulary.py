@@ -124,7 +124,8 @@ class AddedVocabulary:
         return out
 
     def _split(self, piece: NormalizedString, matcher: _Matcher) -> list[NormalizedString]:
-        if not matcher or matcher.regex.search(piece.text) is None:
+        regex = matcher.regex
+        if regex is None or regex.search(piece.text) is None:
             return [piece] if piece.text else []
         out = []
         for id_, a, b in self._find(piece.text, matcher):

@@ -2,22 +2,82 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable, Union
 
 FIELDS = ("ids", "tokens", "offsets", "type_ids", "special_tokens_mask", "attention_mask", "word_ids")
+Offsets = list[tuple[int, int]]
 
 
-@dataclass
 class Encoding:
-    ids: list[int] = field(default_factory=list)
-    tokens: list[str] = field(default_factory=list)
-    offsets: list[tuple[int, int]] = field(default_factory=list)
-    type_ids: list[int] = field(default_factory=list)
-    special_tokens_mask: list[int] = field(default_factory=list)
-    attention_mask: list[int] = field(default_factory=list)
-    word_ids: list[int | None] = field(default_factory=list)
-    overflowing: list["Encoding"] = field(default_factory=list)
-    sequence_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """`tokens`, `offsets` and `word_ids` may be given as functions that compute them: most callers
+    only want ids, and these cost about a third of an encode. The first read computes and keeps
+    them; what builds one encoding out of others (`lazy`) composes the functions instead of reading
+    them."""
+
+    __slots__ = ("ids", "_tokens", "_offsets", "type_ids", "special_tokens_mask", "attention_mask", "_word_ids",
+                 "overflowing", "sequence_ranges")
+
+    def __init__(self, ids: list[int] | None = None, tokens: Union[list[str], Callable[[], list[str]], None] = None,
+                 offsets: Union[Offsets, Callable[[], Offsets], None] = None, type_ids: list[int] | None = None,
+                 special_tokens_mask: list[int] | None = None, attention_mask: list[int] | None = None,
+                 word_ids: Union[list[int | None], Callable[[], list[int | None]], None] = None,
+                 overflowing: list["Encoding"] | None = None,
+                 sequence_ranges: dict[int, tuple[int, int]] | None = None) -> None:
+        self.ids = [] if ids is None else ids
+        self._tokens = [] if tokens is None else tokens
+        self._offsets = [] if offsets is None else offsets
+        self.type_ids = [] if type_ids is None else type_ids
+        self.special_tokens_mask = [] if special_tokens_mask is None else special_tokens_mask
+        self.attention_mask = [] if attention_mask is None else attention_mask
+        self._word_ids = [] if word_ids is None else word_ids
+        self.overflowing = [] if overflowing is None else overflowing
+        self.sequence_ranges = {} if sequence_ranges is None else sequence_ranges
+
+    @property
+    def offsets(self) -> Offsets:
+        offsets = self._offsets
+        if offsets.__class__ is not list:
+            offsets = self._offsets = offsets()
+        return offsets
+
+    @offsets.setter
+    def offsets(self, value: Offsets) -> None:
+        self._offsets = value
+
+    @property
+    def tokens(self) -> list[str]:
+        tokens = self._tokens
+        if tokens.__class__ is not list:
+            tokens = self._tokens = tokens()
+        return tokens
+
+    @tokens.setter
+    def tokens(self, value: list[str]) -> None:
+        self._tokens = value
+
+    def lazy(self, wrap: Callable[[list], list], slot: str = "_offsets") -> Union[list, Callable[[], list]]:
+        """wrap(the list in `slot`), computed now if it is, else when first asked for."""
+        values = getattr(self, slot)
+        if values.__class__ is list:
+            return wrap(values)
+        return lambda: wrap(values())  # the values as they are now: the function is pure
+
+    @property
+    def word_ids(self) -> list[int | None]:
+        words = self._word_ids
+        if words.__class__ is not list:
+            words = self._word_ids = words()
+        return words
+
+    @word_ids.setter
+    def word_ids(self, value: list[int | None]) -> None:
+        self._word_ids = value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Encoding):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in (*FIELDS, "overflowing", "sequence_ranges"))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -140,11 +200,25 @@ class Encoding:
         n = length - len(self.ids)
         if n <= 0:
             return
-        fills = {"ids": pad_id, "tokens": pad_token, "offsets": (0, 0), "type_ids": pad_type_id,
-                 "special_tokens_mask": 1, "word_ids": None, "attention_mask": 0}
         left = direction == "left"
-        for name, fill in fills.items():
-            value = getattr(self, name)
-            setattr(self, name, [fill] * n + value if left else value + [fill] * n)
+        self.ids = _padded(self.ids, n, pad_id, left)
+        self._tokens = _padded(self._tokens, n, pad_token, left)
+        self._offsets = _padded(self._offsets, n, (0, 0), left)
+        self.type_ids = _padded(self.type_ids, n, pad_type_id, left)
+        self.special_tokens_mask = _padded(self.special_tokens_mask, n, 1, left)
+        self._word_ids = _padded(self._word_ids, n, None, left)
+        self.attention_mask = _padded(self.attention_mask, n, 0, left)
         if left:
             self.sequence_ranges = {s: (a + n, b + n) for s, (a, b) in self.sequence_ranges.items()}
+
+
+def _padded(values: Union[list, Callable[[], list]], n: int, fill: object,
+            left: bool) -> Union[list, Callable[[], list]]:
+    """n fills before or after the values (a new list), or a function giving that when they are one."""
+    if values.__class__ is list:
+        return [fill] * n + values if left else values + [fill] * n
+    return partial(_padded_later, values, n, fill, left)
+
+
+def _padded_later(values: Callable[[], list], n: int, fill: object, left: bool) -> list:
+    return _padded(values(), n, fill, left)

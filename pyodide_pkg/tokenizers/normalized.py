@@ -12,7 +12,7 @@ import re
 import unicodedata
 from typing import Callable, Iterable, Union
 
-from .unicode import WHITE_SPACE, changing_runs, table
+from .unicode import WHITE_SPACE, Tiered, changing_runs, table
 
 Span = tuple[int, int]
 Edit = tuple[int, int, list[tuple[str, int]]]  # characters [i, j) become these (char, change) pairs
@@ -46,7 +46,7 @@ class NormalizedString:
     def align(self) -> list[Span]:
         if self._align is None:
             s, n, h = self.start, len(self.text), min(self.head, len(self.text))
-            self._align = [(s, s + 1)] * h + list(zip(range(s, s + n - h), range(s + 1, s + n - h + 1)))
+            self._align = [(s, s + 1)] * h + _spans(s, s + n - h)
         return self._align
 
     def __len__(self) -> int:
@@ -120,19 +120,22 @@ class NormalizedString:
         dest.reverse()
         self.transform(dest, removed)
 
-    def remove(self, pattern: re.Pattern) -> None:
+    def remove(self, pattern: "re.Pattern | Tiered") -> None:
         """Drop every character `pattern` (a one-character class) matches, keeping the others' spans."""
-        text = self.text
-        dropped = [m.start() for m in pattern.finditer(text)]
-        if not dropped:
+        text = scanned = self.text
+        if pattern.__class__ is Tiered:
+            pattern, scanned = pattern.scan(text)
+        if pattern.search(scanned) is None:
             return
+        dropped = [m.start() for m in pattern.finditer(scanned)]
         old = self.align
         align: list[Span] = []
         prev = 0
         for k in dropped:
             align += old[prev:k]
             prev = k + 1
-        self.text = pattern.sub("", text)
+        self.text = pattern.sub("", text) if scanned is text else "".join(
+            map(text.__getitem__, map(slice, [0, *(k + 1 for k in dropped)], [*dropped, len(text)])))
         self._align = align + old[prev:]
 
     def lowercase(self) -> None:
@@ -267,6 +270,21 @@ class NormalizedString:
         if self._align is None and not self.head:
             return [NormalizedString(m.group(), None, start + m.start()) for m in pattern.finditer(text)]
         return [self.slice(*m.span()) for m in pattern.finditer(text) if m.end() > m.start()]
+
+
+_SPANS: list[Span] = []
+_SHARED_SPANS = 1 << 16
+
+
+def _spans(a: int, b: int) -> list[Span]:
+    """[(a, a + 1), ..., (b - 1, b)]: a slice of one shared list, so spans of text that a normalizer
+    starts to move are copied rather than built (a tenth of the time). Offsets past 64k are built."""
+    if b > _SHARED_SPANS:
+        return list(zip(range(a, b), range(a + 1, b + 1)))
+    if b > len(_SPANS):
+        top = min(max(2 * b, 4096), _SHARED_SPANS)
+        _SPANS.extend(zip(range(len(_SPANS), top), range(len(_SPANS) + 1, top + 1)))
+    return _SPANS[a:b]
 
 
 def _lower_each(text: str) -> str:
@@ -463,11 +481,24 @@ def unicode_edits(text: str, form: str) -> list[Edit]:
     compat, compose = form in ("NFKD", "NFKC"), form in ("NFC", "NFKC")
     edits: list[Edit] = []
     end = 0
-    for m in changing_runs(compat, compose).finditer(text):
+    known = _RUNS[form]
+    if len(known) > RUNS_KEPT:
+        known.clear()
+    regex, scanned = changing_runs(compat, compose).scan(text)
+    for m in regex.finditer(scanned):
         i, j = m.span()
         if compose and i > end:
             i -= 1
         end = j
-        items = _decompositions(text[i:j], compat)
-        edits.append((i, j, _recompose(items) if compose else items))
+        run = text[i:j]
+        items = known.get(run)
+        if items is None:
+            items = _decompositions(run, compat)
+            items = known[run] = tuple(_recompose(items) if compose else items)
+        edits.append((i, j, items))
     return edits
+
+
+# A run's normalization depends on nothing but the run: the same accented letters come back all the time.
+RUNS_KEPT = 4096
+_RUNS: dict[str, dict[str, tuple[tuple[str, int], ...]]] = {form: {} for form in ("NFC", "NFD", "NFKC", "NFKD")}

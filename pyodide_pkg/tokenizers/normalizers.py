@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
 from . import unicode
 from .components import build
-from .normalized import Edit, NormalizedString, unicode_edits
+from .normalized import RUNS_KEPT, Edit, NormalizedString, _decompositions
 from .precompiled import Precompiled
 
 
@@ -21,14 +22,19 @@ def is_chinese_char(cp: int) -> bool:
 
 
 @lru_cache(maxsize=None)
-def _bert_regexes(ascii_only: bool) -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
-    """Cleaned characters, white space other than ' ', Chinese characters and non-spacing marks; with
-    ascii_only, the classes cut down to ASCII, for ASCII text."""
-    def regex(inner: str) -> re.Pattern:
-        return re.compile(f"[{unicode.ascii_part(inner) if ascii_only else inner}]")
-    return (regex(unicode.char_class("bert_cleaned")), regex(re.escape("".join(sorted(unicode.WHITE_SPACE - {" "})))),
-            regex("".join(f"{chr(a)}-{chr(b)}" for a, b in CHINESE_RANGES)),
-            regex(unicode.char_class("nonspacing_mark")))
+def _bert_regexes() -> tuple[unicode.Tiered, re.Pattern, unicode.Tiered, unicode.Tiered]:
+    """Cleaned characters, white space other than ' ', Chinese characters and non-spacing marks."""
+    def tiered(ranges) -> unicode.Tiered:
+        ascii_only, bmp, full = (re.compile(f"[{ranges(limit)}]") for limit in (0x80, unicode.BMP, None))
+        return unicode.Tiered(ascii_only, bmp, full)
+
+    def chinese(limit: int | None) -> str:
+        return "".join(f"{chr(a)}-{chr(b)}" for a, b in CHINESE_RANGES if limit is None or a < limit) or "\x80"
+    return (tiered(lambda limit: unicode.char_class("bert_cleaned", limit) if limit != 0x80 else
+                   unicode.ascii_part(unicode.char_class("bert_cleaned"))),
+            re.compile(f"[{re.escape(''.join(sorted(unicode.WHITE_SPACE - {' '})))}]"), tiered(chinese),
+            tiered(lambda limit: unicode.char_class("nonspacing_mark", limit) if limit != 0x80 else
+                   unicode.ascii_part(unicode.char_class("nonspacing_mark"))))
 
 
 class BertNormalizer:
@@ -40,18 +46,55 @@ class BertNormalizer:
         self.lowercase = lowercase
 
     def normalize(self, n: NormalizedString) -> None:
-        ascii_only = n.text.isascii()
-        cleaned, space, chinese, marks = _bert_regexes(ascii_only)
+        text = n.text
+        ascii_only = text.isascii()
+        cleaned, space, chinese, marks = _bert_regexes()
+        if ascii_only and (not self.clean_text or cleaned[0].search(text) is None):
+            # most text: no character dropped, none added, so the spans stay as they are
+            if self.clean_text:
+                text = space.sub(" ", text)
+            n.text = text.lower() if self.lowercase else text
+            return
         if self.clean_text:
             n.remove(cleaned)
             n.text = space.sub(" ", n.text)  # one character for one: spans unchanged
         if self.handle_chinese_chars and not ascii_only:
-            n.edit([(m.start(), m.end(), [(" ", 0), (m.group(), 1), (" ", 1)]) for m in chinese.finditer(n.text)])
+            text = n.text
+            regex, scanned = chinese.scan(text)
+            n.edit([(m.start(), m.end(), [(" ", 0), (text[m.start()], 1), (" ", 1)]) for m in regex.finditer(scanned)])
         if self.strip_accents and not ascii_only:
-            n.edit(_without(marks, unicode_edits(n.text, "NFD")))
+            n.edit(_stripped_edits(n.text))
             n.remove(marks)
         if self.lowercase:
             n.lowercase()
+
+
+_STRIPPED: dict[str, list[Edit]] = {}
+
+
+def _stripped_edits(text: str) -> list[Edit]:
+    """_without(marks, unicode_edits(text, "NFD")), run by run as unicode_edits goes, each run's
+    edits remembered by the run's text."""
+    if text.isascii() or unicodedata.is_normalized("NFD", text):
+        return []
+    known = _STRIPPED
+    if len(known) > RUNS_KEPT:
+        known.clear()
+    marks = _bert_regexes()[3][2]
+    out: list[Edit] = []
+    regex, scanned = unicode.changing_runs(False, False).scan(text)
+    for m in regex.finditer(scanned):
+        i, j = m.span()
+        run = text[i:j]
+        relative = known.get(run)
+        if relative is None:
+            relative = known[run] = _without(marks, [(0, j - i, _decompositions(run, False))])
+        if len(relative) == 1:
+            a, b, kept = relative[0]
+            out.append((a + i, b + i, kept))
+        else:
+            out += [(a + i, b + i, kept) for a, b, kept in relative]
+    return out
 
 
 def _without(marks: re.Pattern, edits: list[Edit]) -> list[Edit]:

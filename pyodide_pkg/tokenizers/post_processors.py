@@ -6,7 +6,7 @@ tokenizer then merges; overflowing windows go through the same steps.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from .components import build
 from .encoding import Encoding
@@ -56,35 +56,56 @@ class TemplateProcessing:
     def build(self, encodings: list[Encoding], add_special_tokens: bool) -> Encoding:
         """process_encodings and the merge in one go, for encodings without overflowing windows."""
         ids: list[int] = []
-        tokens: list[str] = []
-        offsets: list[tuple[int, int]] = []
+        tokens: list = []  # like offsets
+        offsets: list = []  # lists of offsets, and functions that compute some
         type_ids: list[int] = []
         special_mask: list[int] = []
         attention: list[int] = []
-        words: list[int | None] = []
+        words: list = []  # like offsets
         ranges: dict[int, tuple[int, int]] = {}
         for sequence, type_id, special_ids, special_tokens in self._steps[len(encodings) - 1]:
             if sequence is not None:
                 e = encodings[sequence]
                 start = len(ids)
                 ids += e.ids
-                tokens += e.tokens
-                offsets += e.offsets
+                tokens.append(e.lazy(_same, "_tokens"))
+                offsets.append(e.lazy(_same))
                 type_ids += [type_id] * len(e.ids)
                 special_mask += e.special_tokens_mask
                 attention += e.attention_mask
-                words += e.word_ids
+                words.append(e.lazy(_same, "_word_ids"))
                 ranges[sequence] = (start, len(ids))
             elif add_special_tokens:
                 n = len(special_ids)
                 ids += special_ids
-                tokens += special_tokens
-                offsets += [(0, 0)] * n
+                tokens.append(list(special_tokens))
+                offsets.append([(0, 0)] * n)
                 type_ids += [type_id] * n
                 special_mask += [1] * n
                 attention += [1] * n
-                words += [None] * n
-        return Encoding(ids, tokens, offsets, type_ids, special_mask, attention, words, sequence_ranges=ranges)
+                words.append([None] * n)
+        return Encoding(ids, joined(tokens), joined(offsets), type_ids, special_mask, attention, joined(words),
+                        sequence_ranges=ranges)
+
+
+def _same(values: list) -> list:
+    return values
+
+
+def joined(parts: list) -> list | Callable[[], list]:
+    """The parts' lists (offsets, word ids) one after the other, now if every part has them, else
+    when asked for."""
+    for part in parts:
+        if part.__class__ is not list:
+            return lambda: _flat([part if part.__class__ is list else part() for part in parts])
+    return _flat(parts)
+
+
+def _flat(parts: list[list]) -> list:
+    out: list = []
+    for part in parts:
+        out += part
+    return out
 
 
 def _wrap(encoding: Encoding, before: tuple[str, int], after: tuple[str, int], sequence_id: int) -> Encoding:

@@ -11,9 +11,9 @@ falls back to `split`.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import accumulate, chain, repeat
-from typing import Any
+from typing import Any, Callable
 
 from . import unicode
 from .components import build
@@ -41,6 +41,9 @@ def _ascii_byte_table() -> dict[int, str]:
     return {b: c for b, c in bytes_to_unicode().items() if b < 128}
 
 
+_SPACE = "\u0120"  # what GPT-2's byte table maps the space to
+
+
 def to_byte_chars(text: str) -> list[tuple[str, int]]:
     table = bytes_to_unicode()
     dest = []
@@ -50,36 +53,55 @@ def to_byte_chars(text: str) -> list[tuple[str, int]]:
     return dest
 
 
-Regexes = tuple[re.Pattern, "re.Pattern | None"]  # for any text, and a faster one for ASCII text
+Regexes = unicode.Tiered
 
 
 @lru_cache(maxsize=None)
 def _class_regex(template: str) -> Regexes:
     """A regex over unicode.char_class classes: `template` names them as {white_space} etc."""
     names = ("white_space", "punctuation", "numeric")
-    classes = {n: unicode.char_class(n) for n in names}
-    return (re.compile(template.format(**classes)),
-            re.compile(template.format(**{n: unicode.ascii_part(c) for n, c in classes.items()})))
+
+    def compiled(part) -> re.Pattern:
+        return re.compile(template.format(**{n: part(n) for n in names}))
+    return unicode.Tiered(compiled(lambda n: unicode.ascii_part(unicode.char_class(n))),
+                          compiled(lambda n: unicode.char_class(n, unicode.BMP)), compiled(unicode.char_class))
 
 
 def _oniguruma(pattern: str) -> Regexes:
-    return unicode.compile_pattern(pattern), unicode.ascii_pattern(pattern)
+    return unicode.tiered_patterns(pattern)
 
 
 def _pick(regexes: Regexes, text: str) -> re.Pattern:
-    return regexes[1] if regexes[1] is not None and text.isascii() else regexes[0]
+    return regexes.pick(text)
 
 
-# Words, the offset of each, and where offsets are not the piece's own character positions (the
-# words are UTF-8 bytes, one character each), the piece character each position comes from.
-Cut = tuple[list[str], list[int], "list[int] | None"]
+# Words, the offset of each (or a function that gives them), and where offsets are not the piece's
+# own character positions (the words are UTF-8 bytes, one character each), the piece character each
+# position comes from.
+Cut = tuple[list[str], "list[int] | Callable[[], list[int]]", "list[int] | None"]
 
 
-def cut_matches(regex: re.Pattern, text: str) -> Cut:
+def cut_matches(regex: "re.Pattern | Regexes", text: str) -> Cut:
     """The matches of `regex` (never empty, no groups of its own) and their offsets, from one
     re.split call: what lies between matches and the matches alternate, so lengths add up."""
-    parts = _grouped(regex).split(text)
-    return parts[1::2], list(accumulate(map(len, parts), initial=0))[1::2], None
+    scanned = text
+    if isinstance(regex, unicode.Tiered):
+        regex, scanned = regex.scan(text)
+    parts = _grouped(regex).split(scanned)
+    if scanned is not text:  # the matched characters are the text's own, not their stand-ins
+        offsets = list(accumulate(map(len, parts), initial=0))
+        return list(map(text.__getitem__, map(slice, offsets[1::2], offsets[2::2]))), offsets[1::2], None
+    return parts[1::2], partial(_match_starts, parts), None
+
+
+def _word_starts(words: list[str]) -> list[int]:
+    """Where each of consecutive words starts."""
+    return list(accumulate(map(len, words), initial=0))[:-1]
+
+
+def _match_starts(parts: list[str]) -> list[int]:
+    """Where each match of a grouped re.split starts (left to the offsets, which few callers read)."""
+    return list(accumulate(map(len, parts), initial=0))[1::2]
 
 
 @lru_cache(maxsize=64)
@@ -96,7 +118,7 @@ class _RegexPieces:
         return piece.pieces(_pick(self.regexes, piece.text))
 
     def cut(self, piece: NormalizedString) -> Cut:
-        return cut_matches(_pick(self.regexes, piece.text), piece.text)
+        return cut_matches(self.regexes, piece.text)
 
 
 class BertPreTokenizer(_RegexPieces):
@@ -140,7 +162,7 @@ class CharDelimiterSplit(_RegexPieces):
     def __init__(self, delimiter: str, **_: Any) -> None:
         self.delimiter = delimiter
         regex = re.compile(f"[^{re.escape(delimiter)}]+")
-        self.regexes = (regex, None)
+        self.regexes = unicode.Tiered(None, None, regex)
 
 
 class Split:
@@ -148,13 +170,15 @@ class Split:
         self.pattern = pattern_of(pattern, "Split")
         if isinstance(self.pattern, str):
             self.pattern = re.compile(re.escape(self.pattern)) if self.pattern else self.pattern
-        self.ascii = unicode.ascii_pattern(pattern["Regex"]) if "Regex" in pattern else None
+        self.regexes = (unicode.tiered_patterns(pattern["Regex"]) if "Regex" in pattern
+                        else unicode.Tiered(None, None, self.pattern))
         self.behavior = behavior
         self.invert = invert
 
     def split(self, piece: NormalizedString) -> Pieces:
-        pattern = self.ascii if self.ascii is not None and piece.text.isascii() else self.pattern
-        return piece.split(pattern, self.behavior, invert=self.invert)
+        if not self.pattern:
+            return piece.split(self.pattern, self.behavior, invert=self.invert)
+        return piece.split(_pick(self.regexes, piece.text), self.behavior, invert=self.invert)
 
 
 class Metaspace:
@@ -213,12 +237,22 @@ class ByteLevel:
         text = piece.text
         if not text:
             return [], [], None
-        parts = _pick(self.regexes, text).findall(text) if self.use_regex else [text]
+        if self.use_regex:
+            regex, scanned = self.regexes.scan(text)
+            parts = regex.findall(scanned)
+            if scanned is not text:  # the text's own characters, not their stand-ins
+                ends = list(accumulate(map(len, parts)))
+                parts = list(map(text.__getitem__, map(slice, [0, *ends], ends)))
+        else:
+            parts = [text]
         if sum(map(len, parts)) != len(text):  # GPT-2's pattern matches every character
             return None
         if text.isascii():  # one byte per character: the words keep the piece's offsets
-            starts = list(accumulate(map(len, parts), initial=0))
-            return list(map(str.translate, parts, repeat(_ascii_byte_table()))), starts[:-1], None
+            if text.isprintable():  # of printable ASCII, only the space maps to another character
+                words = "\x00".join(parts).replace(" ", _SPACE).split("\x00")
+            else:
+                words = list(map(str.translate, parts, repeat(_ascii_byte_table())))
+            return words, partial(_word_starts, parts), None
         sizes = list(map(len, map(str.encode, parts)))
         starts = list(accumulate(sizes, initial=0))
         mapped = text.encode("utf-8").decode("latin-1").translate(bytes_to_unicode())

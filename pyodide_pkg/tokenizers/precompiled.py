@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from .normalized import Edit, NormalizedString
-from .unicode import GRAPHEME, grapheme_kinds, grapheme_regions, graphemes
+from .unicode import grapheme_spans, graphemes
 
 
 class Precompiled:
@@ -32,6 +32,7 @@ class Precompiled:
         self.units = struct.unpack_from(f"<{trie_bytes // 4}I", blob, 4)
         self.pool = blob[4 + trie_bytes:]
         self._cache: dict[str, str | None] = {}
+        self._graphemes: dict[str, list[Edit]] = {}
 
     def _lookup(self, key: bytes) -> int | None:
         units = self.units
@@ -116,14 +117,30 @@ class Precompiled:
             n.transform(dest)
 
 
+    def _grapheme_edits(self, grapheme: str) -> list[Edit]:
+        """What one grapheme becomes, as edits inside it: whole if the charsmap has it (and it is
+        short), else character by character. Depends on nothing but the grapheme, so it is kept."""
+        if len(grapheme.encode("utf-8")) < 6:
+            norm = self.transform(grapheme)
+            if norm is not None:
+                dest: list[tuple[str, int]] = []
+                _replace(dest, grapheme, norm)
+                return [(0, len(grapheme), dest)]
+        out: list[Edit] = []
+        for k, ch in enumerate(grapheme):
+            norm = self.transform(ch)
+            if norm is not None:
+                dest = []
+                _replace(dest, ch, norm)
+                out.append((k, k + 1, dest))
+        return out
+
     def _edits(self, text: str) -> list[Edit] | None:
         """What the loop below does, as edits of the graphemes (or characters) that change; those
         are few, and everything else stays put. None when the text starts with a drop: the
         reference then shifts every later span, which only the whole loop reproduces."""
         changed = frozenset(c for c in set(text) if self.transform(c) is not None)
-        kinds = grapheme_kinds(text, changed)
-        spans = [m.span() for a, b in grapheme_regions(kinds) for m in GRAPHEME.finditer(kinds, a, b)
-                 if m.end() - m.start() > 1 or text[m.start()] in changed]
+        spans = [(a, b) for a, b in grapheme_spans(text, changed) if b - a > 1 or text[a] in changed]
         edits: list[Edit] = []
 
         def add(a: int, b: int, dest: list[tuple[str, int]]) -> bool:
@@ -131,8 +148,8 @@ class Precompiled:
                 edits.append((a, b, dest))
             elif edits and edits[-1][1] == a:  # a drop lowers the change of the entry before it
                 start, _, before = edits[-1]
-                if before:
-                    before[-1] = (before[-1][0], before[-1][1] - (b - a))
+                if before:  # a new list: `before` may be one a grapheme's edits share
+                    before = [*before[:-1], (before[-1][0], before[-1][1] - (b - a))]
                 edits[-1] = (start, b, before)
             elif a == 0:
                 return False
@@ -140,26 +157,23 @@ class Precompiled:
                 edits.append((a, b, dest))  # after an unchanged character: a plain drop
             return True
 
+        known = self._graphemes
+        if len(known) > GRAPHEMES_KEPT:
+            known.clear()
         for a, b in spans:
             grapheme = text[a:b]
-            if len(grapheme.encode("utf-8")) < 6:
-                norm = self.transform(grapheme)
-                if norm is not None:
-                    dest: list[tuple[str, int]] = []
-                    _replace(dest, grapheme, norm)
-                    if not add(a, b, dest):
-                        return None
-                    continue
-            for k, ch in enumerate(grapheme, a):
-                norm = self.transform(ch)
-                if norm is not None:
-                    dest = []
-                    _replace(dest, ch, norm)
-                    if not add(k, k + 1, dest):
-                        return None
+            parts = known.get(grapheme)
+            if parts is None:
+                parts = known[grapheme] = self._grapheme_edits(grapheme)
+            for x, y, dest in parts:
+                if not add(a + x, a + y, dest):
+                    return None
         if edits and edits[0][0] == 0 and not edits[0][2]:
             return None
         return edits
+
+
+GRAPHEMES_KEPT = 4096
 
 
 def _char_class(chars: list[str]) -> re.Pattern | None:

@@ -8,6 +8,7 @@ then truncation, the post-processor and padding.
 from __future__ import annotations
 
 import json
+from functools import partial
 from itertools import chain, repeat
 from operator import add, itemgetter
 from pathlib import Path
@@ -46,6 +47,7 @@ class Tokenizer:
         self.normalizer = normalizers.from_config(config.get("normalizer"))
         self.pre_tokenizer = pre_tokenizers.from_config(config.get("pre_tokenizer"))
         self._steps: tuple[Any, list[Any], Any] = (object(), [], None)  # for the pre_tokenizer in use
+        self._around: tuple[Any, tuple | None] = (object(), None)  # for the post_processor in use
         self.model = models.from_config(config["model"])
         self.post_processor = post_processors.from_config(config.get("post_processor"))
         self.decoder = decoders.from_config(config.get("decoder"))
@@ -159,9 +161,15 @@ class Tokenizer:
     # --- encoding ----------------------------------------------------------------------------
 
     def _encode_text(self, text: str, type_id: int, word: int | None) -> Encoding:
+        ids, tokens, offsets, words = self._tokens(text, word)
+        n = len(ids)
+        return Encoding(ids, tokens, offsets, [type_id] * n, [0] * n, [1] * n, words)
+
+    def _tokens(self, text: str, word: int | None) -> tuple[list[int], list[str], Any, list[int | None]]:
         """Tokens of each word, from the model's cache mostly. The last pre-tokenizer step cuts the
         words (and their offsets) in one go where it can, so nothing is built per word, and the
-        encoding's lists are filled by itertools rather than token by token."""
+        encoding's lists are filled by itertools rather than token by token. Offsets come as a
+        function that computes them (see Encoding)."""
         pieces = self.added.extract_and_normalize(text, self.normalizer)
         if self._steps[0] is not self.pre_tokenizer:
             steps = pre_tokenizers.steps(self.pre_tokenizer)
@@ -173,16 +181,16 @@ class Tokenizer:
         model = self.model
         cached, compute = model.cache.get, model.word
         ids: list[int] = []
-        tokens: list[str] = []
-        offsets: list[tuple[int, int]] = []
-        words: list[int | None] = []
+        tokens: list = []  # like offsets
+        offsets: list = []  # functions that compute the offsets of some tokens (once asked for), or the offsets
+        words: list = []  # like offsets
         index = 0
         for piece in pieces:
             if piece.__class__ is AddedPiece:
                 ids.append(piece.id)
-                tokens.append(piece.text)
-                offsets.append(piece.original_span(0, len(piece.text)))
-                words.append(index if word is None else word)
+                tokens.append([piece.text])
+                offsets.append([piece.original_span(0, len(piece.text))])
+                words.append([index if word is None else word])
                 index += 1
                 continue
             whole = ([piece.text], [0], None) if last is None else last.cut(piece)
@@ -193,25 +201,27 @@ class Tokenizer:
             for part, (texts, starts, char_of) in parts:
                 if len(texts) == 1:  # a whole piece (no pre-tokenizer), or a one-word one
                     found = [cached(texts[0]) or compute(texts[0])]
-                    of_word = [0] * len(found[0][0])
+                    count = len(found[0][0])
+                    of_word: Any = [0] * count
                     ids += found[0][0]
-                    tokens += found[0][1]
+                    tokens.append(partial(list, found[0][1]))
+                    words.append(partial(_repeated, index if word is None else word, count))
                 else:
                     found = list(map(cached, texts))
-                    if None in found:
+                    if not all(found):  # words are never empty: only a miss is false
                         found = [f or compute(t) for f, t in zip(found, texts)]
-                    counts = map(len, map(itemgetter(0), found))
-                    of_word = list(chain.from_iterable(map(repeat, range(len(texts)), counts)))  # token → its word
+                    before = len(ids)
                     ids += chain.from_iterable(map(itemgetter(0), found))
-                    tokens += chain.from_iterable(map(itemgetter(1), found))
-                if word is not None:
-                    words += [word] * len(of_word)
-                else:
-                    words += map(add, of_word, repeat(index)) if index else of_word
-                offsets += _original_spans(part, starts, of_word, found, char_of)
+                    tokens.append(partial(_values, found))
+                    count = len(ids) - before
+                    of_word = partial(_of_word, found, count == len(texts))  # token → its word, when asked
+                    words.append([word] * count if word is not None else partial(_word_indexes, of_word, index))
+                offsets.append(partial(_original_spans, part, starts, of_word, found, char_of))
                 index += len(texts)
-        n = len(ids)
-        return Encoding(ids, tokens, offsets, [type_id] * n, [0] * n, [1] * n, words)
+        joined = post_processors.joined
+        if len(offsets) == 1:
+            return ids, tokens[0], offsets[0], words[0]
+        return ids, joined(tokens), joined(offsets), joined(words)
 
     def _encode_sequence(self, sequence: str | list[str], type_id: int, is_pretokenized: bool) -> Encoding:
         if not is_pretokenized:
@@ -231,6 +241,8 @@ class Tokenizer:
 
     def _encode_unpadded(self, sequence: str | list[str], pair: str | list[str] | None, is_pretokenized: bool,
                          add_special_tokens: bool) -> Encoding:
+        if pair is None and not is_pretokenized and sequence.__class__ is str:
+            return self._encode_single(sequence, add_special_tokens)
         first = self._encode_sequence(sequence, 0, is_pretokenized)
         second = None if pair is None else self._encode_sequence(pair, 1, is_pretokenized)
         return self._post_process(first, second, add_special_tokens)
@@ -248,13 +260,44 @@ class Tokenizer:
             self._pad(encodings)
         return encodings
 
+    def _encode_single(self, text: str, add_special_tokens: bool) -> Encoding:
+        """One text, no pair: with a template post-processor and nothing to truncate (most calls),
+        the final encoding is built at once, as TemplateProcessing.build would build it from the
+        sequence's own encoding."""
+        ids, tokens, offsets, words = self._tokens(text, None)
+        n = len(ids)
+        around = self._around
+        if around[0] is not self.post_processor:
+            around = self._around = (self.post_processor, _template_around(self.post_processor))
+        parts = around[1]
+        t = self.truncation
+        if parts is not None and t is not None:
+            limit = t["max_length"] - (parts[0] if add_special_tokens else 0)
+            if limit == 0 or 0 < limit < n:
+                parts = None
+        if parts is None:
+            first = Encoding(ids, tokens, offsets, [0] * n, [0] * n, [1] * n, words)
+            return self._post_process(first, None, add_special_tokens)
+        if not add_special_tokens:
+            return Encoding(ids, tokens, offsets, [parts[1]] * n, [0] * n, [1] * n, words, sequence_ranges={0: (0, n)})
+        _, type_id, pre_ids, pre_tokens, pre_types, post_ids, post_tokens, post_types = parts
+        p, q = len(pre_ids), len(post_ids)
+        if p:
+            ids[:0] = pre_ids
+        if q:
+            ids += post_ids
+        return Encoding(ids, _between(pre_tokens, tokens, post_tokens), _around_with(offsets, p, q, (0, 0)),
+                        pre_types + [type_id] * n + post_types, [1] * p + [0] * n + [1] * q, [1] * (p + n + q),
+                        _around_with(words, p, q, None), sequence_ranges={0: (p, p + n)})
+
     def _post_process(self, first: Encoding, second: Encoding | None, add_special_tokens: bool) -> Encoding:
         if self.truncation:
             params = dict(self.truncation)
             added = self.post_processor.added_tokens(second is not None) if self.post_processor else 0
             if add_special_tokens and added:
                 params["max_length"] -= added
-            truncate(first, second, **params)
+            if params["max_length"] >= 0:  # the reference's unsigned subtraction wraps: no limit then
+                truncate(first, second, **params)
         return post_processors.process(self.post_processor, first, second, add_special_tokens)
 
     def _pad(self, encodings: list[Encoding]) -> None:
@@ -291,10 +334,14 @@ class Tokenizer:
         return getattr(self.model, "prefix", None)
 
 
-def _original_spans(part: NormalizedString, starts: list[int], of_word: list[int], found: list[Word],
+def _original_spans(part: NormalizedString, starts: Any, of_word: Any, found: list[Word],
                     char_of: list[int] | None) -> list[tuple[int, int]]:
     """Offsets in the input of every token of the words cut from `part`: the model's offsets are
     inside each word, and each word starts at its offset in the part. itertools does the sums."""
+    if starts.__class__ is not list:
+        starts = starts()
+    if of_word.__class__ is not list:
+        of_word = of_word()
     word_starts = list(map(starts.__getitem__, of_word))
     firsts = list(map(add, word_starts, chain.from_iterable(map(itemgetter(2), found))))
     ends = list(map(add, word_starts, chain.from_iterable(map(itemgetter(3), found))))
@@ -314,6 +361,62 @@ def _original_spans(part: NormalizedString, starts: list[int], of_word: list[int
         spans[k] = (start, max(spans[k][1], start + 1))
         k += 1
     return spans
+
+
+def _around_with(values: Any, before: int, after: int, fill: Any) -> Any:
+    """`fill` before and after the values, now if they are a list, else when they are computed."""
+    if values.__class__ is list:
+        return [fill] * before + values + [fill] * after
+    return lambda: [fill] * before + values() + [fill] * after
+
+
+def _repeated(value: int | None, count: int) -> list[int | None]:
+    return [value] * count
+
+
+def _between(before: list, values: Any, after: list) -> Any:
+    if values.__class__ is list:
+        return before + values + after
+    return lambda: before + values() + after
+
+
+def _values(found: list[Word]) -> list[str]:
+    """The token strings of the words found."""
+    return list(chain.from_iterable(map(itemgetter(1), found)))
+
+
+def _of_word(found: list[Word], one_each: bool) -> list[int]:
+    """For each token of the words found, the index of its word."""
+    if one_each and all(map(itemgetter(0), found)):  # as many tokens as words, none empty: one each
+        return list(range(len(found)))
+    return list(chain.from_iterable(map(repeat, range(len(found)), map(len, map(itemgetter(0), found)))))
+
+
+def _word_indexes(of_word: Any, index: int) -> list[int]:
+    of_word = of_word()
+    return list(map(add, of_word, repeat(index))) if index else of_word
+
+
+def _template_around(processor: Any) -> tuple | None:
+    """For a TemplateProcessing whose single template is special tokens, sequence A, special
+    tokens: (how many specials, A's type id, ids, tokens and type ids before A, the same after)."""
+    if not isinstance(processor, post_processors.TemplateProcessing):
+        return None
+    steps = processor._steps[0]
+    at = [k for k, step in enumerate(steps) if step[0] is not None]
+    if len(at) != 1 or steps[at[0]][0] != 0:
+        return None
+    k = at[0]
+
+    def specials(part: list) -> tuple[list[int], list[str], list[int]]:
+        ids, tokens, types = [], [], []
+        for _, type_id, special_ids, special_tokens in part:
+            ids += special_ids
+            tokens += special_tokens
+            types += [type_id] * len(special_ids)
+        return ids, tokens, types
+    before, after = specials(steps[:k]), specials(steps[k + 1:])
+    return (len(before[0]) + len(after[0]), steps[k][1], *before, *after)
 
 
 def _lower(value: str) -> str:

@@ -222,3 +222,221 @@ def test_scores_are_read_as_the_reference_reads_them():
         assert [s for _, s in config["model"]["vocab"]] == [s for _, s in held], name
         checked += 1
     assert checked >= 2
+
+
+def test_bmp_regexes_match_like_the_full_ones_on_bmp_text():
+    """Classes cut down to the BMP (for text without astral characters) against the whole classes,
+    on every BMP character, alone and in runs, and the tier picks them only for such text."""
+    import re
+
+    from pyodide_pkg.tokenizers import unicode
+    from pyodide_pkg.tokenizers.normalizers import _bert_regexes
+    from pyodide_pkg.tokenizers.pre_tokenizers import GPT2_PATTERN, _class_regex, _pick
+
+    bmp = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF)
+    rng = random.Random(3)
+    shuffled = "".join(rng.sample(bmp, len(bmp)))
+    pairs = [(re.compile(f"[{unicode.char_class(n, unicode.BMP)}]"), re.compile(f"[{unicode.char_class(n)}]"))
+             for n in ("white_space", "punctuation", "numeric", "bert_cleaned", "nonspacing_mark")]
+    pairs += [_bert_regexes()[k][1:] for k in (0, 2, 3)]
+    pairs += [unicode.changing_runs(c, k)[1:] for c in (0, 1) for k in (0, 1)]
+    for template in ("[^{white_space}{punctuation}]+|[{punctuation}]", "[{numeric}]+"):
+        pairs.append(_class_regex(template)[1:])
+    for pattern in (GPT2_PATTERN, r"\w+|[^\w\s]+", r"\p{L}+|\P{N}+|\d|\s+(?!\S)|[\p{M}\p{Lu}]"):
+        pairs.append(unicode.tiered_patterns(pattern)[1:])
+    for cut, whole in pairs:
+        assert cut.findall(bmp) == whole.findall(bmp), whole.pattern[:60]
+        assert cut.findall(shuffled) == whole.findall(shuffled), whole.pattern[:60]
+    from pyodide_pkg.tokenizers import unicode_tables
+    astral = "".join(chr(c) for c in range(0x10000, 0x110000, 7))
+    for compat in (0, 1):
+        for compose in (0, 1):  # one negated class for what was an alternation of two
+            changing = unicode._ranges_text(unicode_tables.NFKD if compat else unicode_tables.NFD) + "\uac00-\ud7a3"
+            changing += "\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff" if compose else ""
+            quiet = "\x00-\x7f" + "".join(unicode.property_class(name) for name in "LNPSZ")
+            two = re.compile(f"(?:[{changing}]|[^{quiet}])+")
+            one = unicode.changing_runs(compat, compose)[2]
+            for sample in (bmp, shuffled, astral, astral + bmp[::-3]):
+                assert one.findall(sample) == two.findall(sample)
+    regexes = _class_regex("[{punctuation}]")
+    assert [unicode.tier(t) for t in ("ab", "a—b", "a😀b")] == [0, 1, 2]
+    assert _pick(regexes, "a—b") is regexes[1] and _pick(regexes, "a😀—b") is regexes[2]
+
+
+def test_astral_stand_ins_give_the_spans_of_the_full_regexes():
+    """Astral text runs the BMP regexes with each astral character swapped for a BMP one that every
+    class and literal of the regex treats alike: the spans are the full regex's on the text itself,
+    for a sample of astral characters (every plane, each next to BMP ones), and a regex whose
+    classes see an astral character as no BMP character is seen falls back to the full regex."""
+    import re
+
+    from pyodide_pkg.tokenizers import unicode
+    from pyodide_pkg.tokenizers.normalizers import _bert_regexes
+    from pyodide_pkg.tokenizers.pre_tokenizers import GPT2_PATTERN, _class_regex
+
+    rng = random.Random(5)
+    astral = [chr(c) for c in range(0x10000, 0x10FFFF, 37)] + [chr(c) for c in range(0x1F000, 0x1FAFF)] + \
+        [chr(c) for c in range(0x1D400, 0x1D7FF)] + [chr(c) for c in range(0x20000, 0x20100)]
+    bmp = [chr(c) for c in range(0x20, 0x3000)]
+    text = "".join(rng.choice(astral) + "".join(rng.choices(bmp, k=rng.randint(0, 3))) for _ in range(12000))
+    tiered = [_bert_regexes()[k] for k in (0, 2, 3)] + [unicode.changing_runs(c, k) for c in (0, 1) for k in (0, 1)]
+    tiered += [_class_regex(t) for t in ("[^{white_space}{punctuation}]+|[{punctuation}]", "[{numeric}]+")]
+    tiered += [unicode.tiered_patterns(p) for p in (GPT2_PATTERN, r"\w+|[^\w\s]+", r"(?:\p{L}|\p{N})+\b|\s+(?!\S)|.")]
+    for regexes in tiered:
+        for sample in (text, text[:300], "😀", "a😀—b 𝔢𝔩 \U0001f1eb\U0001f1f7"):
+            regex, scanned = regexes.scan(sample)
+            assert len(scanned) == len(sample) and regex is regexes[1]
+            assert [m.span() for m in regex.finditer(scanned)] == [m.span() for m in regexes[2].finditer(sample)]
+    classed = unicode.Tiered(None, re.compile("[a-z\u00e9]+"), re.compile("[a-z\u00e9\U0001f600]+"))
+    assert classed.scan("xy😀 \U0001f601") == (classed[1], "xyé \u00a0")
+    literal = unicode.Tiered(None, re.compile("x"), re.compile("\U0001f600|x"))
+    assert literal.scan("x😀")[0] is literal[2] and literal.scan("x\U0001f601")[0] is literal[1]
+
+
+def test_spans_from_the_shared_list_and_past_it():
+    """Spans copied from one shared list (and built past its 64k end) are the ones the reference
+    gives, at offsets inside and across that end, after normalizers that move characters."""
+    from pyodide_pkg.tokenizers.normalized import NormalizedString
+
+    ours, ref = pair("bert-uncased-minilm")
+    text = ("Ça\u200b va? ÀÉÎ straße 中文 " * 2800)[:70000]
+    assert view(ours.encode(text)) == view(ref.encode(text))
+    for start, n in ((0, 10), (65530, 12), (70000, 5), (5, 65540)):
+        piece = NormalizedString.of("x" * n, start)
+        assert piece.align == [(k, k + 1) for k in range(start, start + n)]
+
+
+@pytest.mark.parametrize("name,deferred", [("bert-uncased-minilm", True), ("llama2", True), ("gpt2", True),
+                                           ("unigram-precompiled", True), ("roberta-bpe", False)])
+def test_offsets_computed_when_first_read(name, deferred):
+    """Tokens, offsets and word ids are left uncomputed until read (ids-only callers never pay for them); whatever happens
+    to an encoding before (post-processing, padding either side, truncation into windows, pairs),
+    the first read gives the reference's offsets, and reading one encoding never changes another."""
+    ours, ref = pair(name)
+    texts = ["Ça va? 😀 Σίσυφος straße", "Hello world, hello World!", README[:700], "中文 ÀÉÎ\u200b x"]
+    lazy = ours.encode(texts[0])
+    assert isinstance(lazy._offsets, list) is not deferred  # RoBERTa's processing trims offsets: it reads them
+    assert isinstance(lazy._word_ids, list) is not deferred
+    assert isinstance(lazy._tokens, list) is not deferred
+    assert view(lazy) == view(ref.encode(texts[0]))
+    for direction in ("right", "left"):
+        ours.enable_padding(direction=direction, pad_id=0, pad_token="[PAD]")
+        ref.enable_padding(direction=direction, pad_id=0, pad_token="[PAD]")
+        ours_batch, ref_batch = ours.encode_batch(texts), ref.encode_batch(texts)
+        assert [view(e) for e in reversed(ours_batch)] == [view(e) for e in reversed(ref_batch)], direction
+    ours.enable_truncation(16, stride=1)
+    ref.enable_truncation(16, stride=1)
+    for text, other in zip(texts, texts[1:]):
+        first, second = ours.encode(text, other), ours.encode(text, other)
+        assert view(second) == view(ref.encode(text, other))
+        second.offsets[0] = (-1, -1)
+        assert view(first) == view(ref.encode(text, other))
+
+
+def test_runs_remembered_give_what_they_gave_first():
+    """Unicode normalization and accent stripping remember each run's result: texts that share runs
+    at other positions, in every form, cold and warm, give the edits computed from scratch."""
+    from pyodide_pkg.tokenizers import normalized
+    from pyodide_pkg.tokenizers.normalizers import _bert_regexes, _stripped_edits, _without
+
+    marks = _bert_regexes()[3][2]
+    texts = built_texts(8, 600)
+    for warm in (False, True):
+        for text in texts:
+            for form in ("NFC", "NFD", "NFKC", "NFKD"):
+                edits = normalized.unicode_edits(text, form)
+                for cache in normalized._RUNS.values():
+                    cache.clear()
+                assert edits == normalized.unicode_edits(text, form), (text, form)
+            expected = _without(marks, normalized.unicode_edits(text, "NFD"))
+            assert _stripped_edits(text) == expected, text
+            if not warm:
+                assert _stripped_edits(text) == expected, text
+
+
+def test_grapheme_spans_without_the_kinds_of_the_whole_text():
+    """The graphemes that are not lone plain characters, found from runs of the few other characters,
+    are those the class-letter regex finds over the whole text's letters."""
+    from pyodide_pkg.tokenizers.unicode import GRAPHEME, grapheme_kinds, grapheme_regions, grapheme_spans
+
+    texts = built_texts(9, 2000) + ["\r\n\r", "a\u0301\u0301", "\U0001f1eb\U0001f1f7\U0001f1eb", "\u0600a", "x\u0600"]
+    for text in texts:
+        for marked in (frozenset(), frozenset(text[::3])):
+            kinds = grapheme_kinds(text, marked)
+            whole = [m.span() for a, b in grapheme_regions(kinds) for m in GRAPHEME.finditer(kinds, a, b)]
+            assert grapheme_spans(text, marked) == whole, (text, marked)
+
+
+@pytest.mark.parametrize("name", ["bert-uncased-minilm", "llama2", "unigram-precompiled", "gpt2"])
+def test_one_text_built_at_once_like_the_template_builds_it(name):
+    """A single text under a template post-processor is built in one go; at the truncation edges
+    (just fitting, one token over, zero room, less room than the special tokens take: the reference
+    then does not truncate), without special tokens, and after the post-processor
+    is replaced (other specials, type ids, or none), it is what the reference gives."""
+    from tokenizers import processors as ref_processors
+
+    from pyodide_pkg.tokenizers import post_processors
+
+    ours, ref = pair(name)
+    texts = ["Hello world, hello World!", "Ça va? 😀 Σίσυφος straße", README[:400], "", " "]
+    for add in (True, False):
+        for text in texts:
+            assert view(ours.encode(text, add_special_tokens=add)) == view(ref.encode(text, add_special_tokens=add))
+    counts = [len(ref.encode(t, add_special_tokens=False).ids) for t in texts]
+    added = len(ref.encode("", add_special_tokens=True).ids) - len(ref.encode("", add_special_tokens=False).ids)
+    for text, n in zip(texts, counts):
+        for max_length in {n + added, n + added - 1, added, max(n + added + 1, 1)}:
+            if max_length < 1:
+                continue
+            ours.enable_truncation(max_length)
+            ref.enable_truncation(max_length)
+            for add in (True, False):
+                try:
+                    want = view(ref.encode(text, add_special_tokens=add))
+                except Exception:  # the reference refuses (no room at all): so do we
+                    with pytest.raises(ValueError):
+                        ours.encode(text, add_special_tokens=add)
+                    continue
+                assert view(ours.encode(text, add_special_tokens=add)) == want, (text, max_length, add)
+            ours.no_truncation()
+            ref.no_truncation()
+    ref.post_processor = ref_processors.TemplateProcessing(
+        single="[X] [Y] $A:1 [X]:2", pair="$A $B:1", special_tokens=[("[X]", 3), ("[Y]", 5)])
+    config = json.loads(ref.to_str())["post_processor"]
+    ours.post_processor = post_processors.from_config(config)
+    for text in texts:
+        assert view(ours.encode(text)) == view(ref.encode(text)), text
+    ours.post_processor, ref.post_processor = None, None
+    for text in texts:
+        assert view(ours.encode(text)) == view(ref.encode(text)), text
+
+
+def test_word_ids_when_a_word_has_no_token():
+    """A BPE without unk_token drops characters it does not know, so a word can give no token while
+    another gives two: as many tokens as words then, but not one each; word ids (computed when
+    first read) and offsets stay the reference's."""
+    config = {"version": "1.0", "pre_tokenizer": {"type": "WhitespaceSplit"},
+              "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}}
+    text = json.dumps(config)
+    ours, ref = Tokenizer.from_str(text), tokenizers.Tokenizer.from_str(text)
+    for sample in ("x ba", "ba x", "x x ab ba", "ab", "x", "", "ba ba x ab"):
+        assert view(ours.encode(sample)) == view(ref.encode(sample)), sample
+    assert ref.encode("x ba").word_ids == [1, 1]
+
+
+def test_byte_level_words_of_printable_ascii():
+    """Printable ASCII maps to itself but for the space, so its byte-level words come from one
+    replace over the joined words; they are the words mapped byte by byte (and the reference's)."""
+    from pyodide_pkg.tokenizers.normalized import NormalizedString
+    from pyodide_pkg.tokenizers.pre_tokenizers import ByteLevel, bytes_to_unicode
+
+    table = bytes_to_unicode()
+    step = ByteLevel(add_prefix_space=False)
+    texts = [t for t in README.splitlines() + built_texts(4, 800) if t.isascii()] + ["a  b", " x ", "\tx y\n", "~!"]
+    assert any(t.isprintable() for t in texts) and any(not t.isprintable() for t in texts)
+    for text in texts:
+        words, _, _ = step.cut(NormalizedString.of(text))
+        parts = step.regexes[0].findall(text)
+        assert words == ["".join(table[b] for b in p.encode()) for p in parts], text
+    ours, ref = pair("gpt2")
+    assert_same(ours, ref, texts[:300], "printable ASCII")
