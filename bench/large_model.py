@@ -21,9 +21,11 @@ its workers and ONNX Runtime's threads) and of the browser process (Blob storage
 the renderer's current VmRSS, and the network and storage services' peaks. The peaks are also given as a
 multiple of the model size, and the renderer's as its rise over its level before load. The size of every
 WebAssembly.Memory the page or our engine host made (ONNX Runtime's heap, Pyodide's) is read after load: a
-wrapper is installed by an init script on the page and, for ours, prepended to engine_worker.mjs and to
-ort_worker.mjs (ONNX Runtime's own worker, which logs its memories' sizes to the console) through Playwright
-routes (the files on disk are unchanged); ours also reports Pyodide's own heap. After the run, a full
+wrapper is installed by an init script on the page and, for ours, prepended to engine_worker.mjs through a
+Playwright route (the file on disk is unchanged); ours also reports Pyodide's own heap. Ours' ONNX Runtime heap
+is not in that row: it lives in ort_worker.mjs, a worker the engine host starts, and Playwright's routes do not
+reach a worker's own workers (the renderer's RSS rows include it); for the same reason the forced garbage
+collection below does not reach it, so ours' RSS after it still holds what that worker let go of. After the run, a full
 garbage collection (Chromium started with --js-flags=--expose-gc: gc() on the page and, for ours, in the
 engine host) and a second's wait show what the renderer still holds once nothing references the file's
 bytes. The hub's log gives the GETs of model.onnx_data each session made (200: the whole file). Outputs
@@ -65,16 +67,6 @@ WATCH_MEMORY = """(() => {
   Watched.prototype = Memory.prototype;
   WebAssembly.Memory = Watched;
   self.benchMemories = made;
-})();
-"""
-
-# ONNX Runtime's worker in our engine host says what its memories hold whenever that changes.
-REPORT_MEMORY = WATCH_MEMORY + """(() => {
-  let said = '';
-  setInterval(() => {
-    const sizes = JSON.stringify(self.benchMemories.map((m) => m.buffer.byteLength));
-    if (sizes !== said) console.log('bench-ort-memories ' + (said = sizes));
-  }, 100);
 })();
 """
 
@@ -197,19 +189,13 @@ def session(p: Any, profile: str, server: Any, kind: str, feeds: dict[str, list[
         context.route(f"{origin}/large.html", lambda route: route.fulfill(
             body="<!doctype html><title>large model</title>", content_type="text/html", headers=ISOLATION))
 
-        def watched(prefix: str) -> Any:  # our workers watch their WebAssembly memories too
-            def route_to(route: Any) -> None:
-                response = route.fetch()
-                headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-                route.fulfill(status=response.status, headers=headers, body=prefix + response.text())
-            return route_to
+        def worker(route: Any) -> None:  # the engine host watches its WebAssembly memories (Pyodide's) too
+            response = route.fetch()
+            headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+            route.fulfill(status=response.status, headers=headers, body=WATCH_MEMORY + response.text())
 
-        context.route(f"{origin}/engine_worker.mjs", watched(WATCH_MEMORY))
-        context.route(f"{origin}/ort_worker.mjs", watched(REPORT_MEMORY))
+        context.route(f"{origin}/engine_worker.mjs", worker)
         page = context.pages[0] if context.pages else context.new_page()
-        ort_memories: list[int] = []
-        page.on("console", lambda message: ort_memories.__setitem__(slice(None), json.loads(
-            message.text.split(" ", 1)[1])) if message.text.startswith("bench-ort-memories ") else None)
         page.set_default_timeout(30 * 60_000)
         page.goto(f"{origin}/large.html")
         if kind == "tjs":
@@ -226,8 +212,7 @@ def session(p: Any, profile: str, server: Any, kind: str, feeds: dict[str, list[
                 break
             if step == "load":
                 try:
-                    page.wait_for_timeout(300)  # ONNX Runtime's worker says its sizes every 100 ms
-                    result["memories"] = sorted(page.evaluate("() => window.benchMemory()") + ort_memories, reverse=True)
+                    result["memories"] = sorted(page.evaluate("() => window.benchMemory()"), reverse=True)
                     result["pyodide heap"] = page.evaluate("() => window.benchPyodideHeap()")
                 except Error as error:
                     short(error)
