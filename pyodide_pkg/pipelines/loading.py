@@ -141,9 +141,11 @@ class LoadContext:
 
         def parse(data: bytes, special: bytes | None, template: bytes | None = None) -> Any:
             try:
-                return PretrainedTokenizer.from_data(
+                tokenizer = PretrainedTokenizer.from_data(
                     data, config, json.loads(special) if special is not None else None,
                     chat_template=template.decode("utf-8") if template is not None else None)
+                tokenizer.prime()
+                return tokenizer
             except (ValueError, KeyError, TypeError, NotImplementedError) as error:
                 raise _Unparsable(f"tokenizer files {', '.join(paths)}: {error}") from None
         return await self._parsed(paths, self.options.tokenizer_repo, parse, (False, True, True))
