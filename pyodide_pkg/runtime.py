@@ -1,7 +1,7 @@
 """The inference runtime: ONNX Runtime Web's WASM binary, named and hashed by ml-onnx-runtime.
 
-The binary goes through the same cache as model files, so it is downloaded once, verified against
-the record's sha256 every time it is used, and only then handed to ONNX Runtime.
+The binary goes through the same cache as model files, so it is downloaded once; ONNX Runtime's worker
+checks it against the record's sha256 every time it starts, before it runs it (off the host's thread).
 """
 
 from __future__ import annotations
@@ -72,15 +72,15 @@ async def ensure_runtime(records: list[dict[str, Any]], cache: Cache, num_thread
     body = await fetch_cached(cache, record["url"], model=RUNTIME_MODEL, revision=record["version"],
                               file=WASM_NAME, task=RUNTIME_TASK, engine_id=None, notify=notify,
                               sha256=record["sha256"])
-    if _initialised == record["sha256"]:  # the binary in use is this one, hashed when it was loaded
+    if _initialised is not None:  # the binary in use, hashed when it was loaded
         return record
-    digest = await platform.hash_body(body)
-    if digest != record["sha256"]:
-        raise IntegrityError(f"ml-onnx-runtime: sha256 of {record['url']} is {digest}, expected {record['sha256']}")
-    if _initialised is None:
-        started = platform.init_runtime(body, num_threads, warmup_graph())
-        if starting is not None:
-            starting.set()
+    started = platform.init_runtime(body, num_threads, warmup_graph(), record["sha256"])
+    if starting is not None:
+        starting.set()
+    try:
         await started
-        _initialised = digest
+    except IntegrityError as error:  # the cached copy changed since it was stored: the next start fetches it
+        await cache.evict(RUNTIME_MODEL, record["version"], WASM_NAME)
+        raise IntegrityError(f"ml-onnx-runtime: {record['url']}: {error}, expected {record['sha256']}") from None
+    _initialised = record["sha256"]
     return record

@@ -60,6 +60,8 @@ STDLIB_PYC = "python_stdlib.pyc.zip"
 STDLIB_PREFIX = "/lib/python{major}{minor}.zip"            # where Pyodide's loadPyodide writes the stdlib zip
 SITE_PACKAGES = "/lib/python{major}.{minor}/site-packages"  # where its package loader unpacks wheels
 STDLIB_KEEPS_SOURCES = False
+# Pyodide's own packages ship no .pyc either: numpy's import compiled ~170 modules at every start.
+COMPILED_PACKAGES = ("numpy", "pillow")
 WHEELS_KEEP_SOURCES = False
 
 
@@ -331,10 +333,13 @@ def build_wheel() -> str:
     shutil.rmtree(ROOT / "build", ignore_errors=True)
     wheel = next(out.glob("pyodide_pkg-*.whl")).name
     dependencies = [Path(shutil.copy2(pure_dependency(r), out)).name for r in PURE_DEPENDENCIES]
-    compiled = compile_for_page(NODE / "pyodide" / "python_stdlib.zip", [out / n for n in [*dependencies, wheel]],
-                                out / COMPILED)
+    lock = json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())["packages"]
+    packages = {name: lock[name]["file_name"] for name in COMPILED_PACKAGES}
+    compiled = compile_for_page(NODE / "pyodide" / "python_stdlib.zip",
+                                [out / n for n in [*dependencies, wheel]]
+                                + [VENDOR / "pyodide" / f for f in packages.values()], out / COMPILED)
     (out / "index.json").write_text(json.dumps({"wheel": wheel, "dependencies": dependencies,
-                                                "compiled": compiled}) + "\n")
+                                                "compiled": {**compiled, "packages": packages}}) + "\n")
     return wheel
 
 

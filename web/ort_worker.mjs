@@ -4,6 +4,8 @@
 // transferred buffers.
 //   host -> here: {id, op: "init" | "create" | "run" | "release", args}
 //   here -> host: {id, value} | {id, error: {name, message}}
+import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
+
 const loading = import(new URL("./vendor/ort/ort.wasm.min.mjs", import.meta.url));
 loading.catch(() => {});  // reported by init, which awaits it
 let ort = null, starting = null;
@@ -25,12 +27,16 @@ const started = () => ({ numThreads: ort.env.wasm.numThreads, isolated: crossOri
 const file = (body) => (body instanceof FileSystemFileHandle ? body.getFile() : body);  // a cached body
 
 const ops = {
-  // `wasm` is the verified binary, `warmup` a one-node graph whose session starts the runtime now.
-  // A session asked for meanwhile waits for the start (messages arrive in order: init is posted first).
-  async init({ wasm, numThreads, warmup }) {
+  // `wasm` is the cached binary, run only once its bytes have the `sha256` the settings name; `warmup` is a
+  // one-node graph whose session starts the runtime now. A session asked for meanwhile waits for the start
+  // (messages arrive in order: init is posted first).
+  async init({ wasm, numThreads, warmup, sha256 }) {
     starting ??= (async () => {
+      const binary = await (await file(wasm)).arrayBuffer();
+      const digest = (await createSHA256()).init().update(new Uint8Array(binary)).digest("hex");
+      if (digest !== sha256) throw Object.assign(new Error(`its sha256 is ${digest}`), { name: "IntegrityError" });
       const module = await loading;
-      module.env.wasm.wasmBinary = await (await file(wasm)).arrayBuffer();
+      module.env.wasm.wasmBinary = binary;
       module.env.wasm.wasmPaths = { mjs: new URL("./vendor/ort/ort-wasm-simd-threaded.mjs", import.meta.url).href };
       // 0 means automatic: every core when the page is cross-origin isolated (threads need it).
       module.env.wasm.numThreads = numThreads || (crossOriginIsolated ? navigator.hardwareConcurrency : 1);

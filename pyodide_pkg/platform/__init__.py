@@ -10,14 +10,15 @@ Interface:
     async fetch(url, method="GET", timeout_s=None) -> Response with the body as bytes (small files, HEAD)
     async download(url, on_progress=None, timeout_s=None, stall_s=None) -> Download(status, headers, size,
         sha256, body); fails with DownloadError when no data arrives for stall_s, StorageError on a full quota
-    async read_body(body, start=None, end=None) -> bytes; async hash_body(body) -> sha256 hex
+    async read_body(body, start=None, end=None) -> bytes
     async discard(body): a downloaded body that will not be stored
     async open_store(name, schema) -> store with write(puts, deletes) (a record's "data" may be a Body
         or bytes), get(store, key), get_body(store, key), get_all(store, index=None, prefix=())
     RUNTIME_BINARY: whether sessions need ONNX Runtime Web's WASM binary (CPython's onnxruntime does not)
-    init_runtime(wasm: Body, num_threads: int, warmup: bytes = b"") -> Awaitable[None]: the browser only;
-        posted to the runtime's worker by the call itself; `warmup` is a graph whose session starts the runtime
-        (compiles its WASM, starts its threads) ahead of the model's
+    init_runtime(wasm: Body, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]: the browser
+        only; posted to the runtime's worker by the call itself, which runs the binary only if it has that
+        sha256 (an IntegrityError otherwise); `warmup` is a graph whose session starts the runtime (compiles its
+        WASM, starts its threads) ahead of the model's
     async create_session(model: Body | bytes, num_threads, external={graph name: Body}) -> session with
         input_names, output_names, async run(feeds) -> dict[str, ndarray], release()
     async load_gguf(body, params) -> a wllama model with info, async complete(params) (llama-server's streamed
@@ -36,13 +37,13 @@ IN_BROWSER = sys.platform == "emscripten"
 RUNTIME_BINARY = IN_BROWSER
 
 if IN_BROWSER:
-    from .browser import (cores, create_session, discard, download, fetch, hash_body, init_runtime,
+    from .browser import (cores, create_session, discard, download, fetch, init_runtime,
                           load_gguf, load_packages, open_store, page_blob, page_image, read_body)
 else:
-    from .cpython import (cores, create_session, discard, download, fetch, hash_body, load_gguf, load_packages,
+    from .cpython import (cores, create_session, discard, download, fetch, load_gguf, load_packages,
                           open_store, page_blob, page_image, read_body)
 
 from .common import Body, Download, Response
 
-__all__ = ["IN_BROWSER", "RUNTIME_BINARY", "Body", "Download", "Response", "cores", "create_session", "discard", "download", "fetch", "hash_body",
+__all__ = ["IN_BROWSER", "RUNTIME_BINARY", "Body", "Download", "Response", "cores", "create_session", "discard", "download", "fetch",
            "init_runtime", "load_gguf", "load_packages", "open_store", "page_blob", "page_image", "read_body"]

@@ -5,6 +5,7 @@ A body is a JsProxy of the body file's FileSystemFileHandle: Python passes it al
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable
 
 import ml_bridge  # registered by web/engine.mjs before this package is imported
@@ -12,7 +13,7 @@ from js import AbortSignal, Object, Uint8Array
 from js import fetch as js_fetch
 from pyodide.ffi import JsException, JsProxy, create_proxy, to_js
 
-from ..errors import DownloadError, MLError, StorageError
+from ..errors import DownloadError, IntegrityError, MLError, StorageError
 from .common import BLOB_FIELD, Body, Download, ProgressCallback, Response
 
 if TYPE_CHECKING:
@@ -72,10 +73,6 @@ async def read_body(body: Body, start: int | None = None, end: int | None = None
     return (await ml_bridge.readBody(body, start, end)).to_bytes()
 
 
-async def hash_body(body: Body) -> str:
-    return str(await ml_bridge.sha256Of(body))
-
-
 async def discard(body: Body) -> None:
     """A download that will not be stored (it failed a check): its file goes now."""
     await ml_bridge.discard(body)
@@ -120,9 +117,32 @@ async def open_store(name: str, schema: dict[str, Any]) -> IndexedDBStore:
     return IndexedDBStore(await ml_bridge.idbOpen(name, json.dumps(schema)))
 
 
-def init_runtime(wasm: Body, num_threads: int, warmup: bytes = b"") -> Awaitable[None]:
-    """Posted to the runtime's worker by the call itself; the result says when the start is done."""
-    return ml_bridge.ortInit(wasm, num_threads, to_uint8(warmup) if warmup else None)
+# The page's createEngine call being served (its JSON): sessions made for it are named in the plan its next
+# call replays while the host boots (web/bridge.mjs, warm starts).
+start_call: ContextVar[str | None] = ContextVar("start_call", default=None)
+
+
+def replaying(start: str) -> bool:
+    return bool(ml_bridge.replaying(start))
+
+
+def end_start(start: str, succeeded: bool) -> None:
+    ml_bridge.endStart(start, succeeded)
+
+
+def init_runtime(wasm: Body, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]:
+    """Posted to the runtime's worker by the call itself, which checks the binary's sha256 off this thread
+    before it runs it; the result says when the start is done."""
+    started = ml_bridge.ortInit(wasm, num_threads, to_uint8(warmup) if warmup else None, sha256)
+
+    async def done() -> None:
+        try:
+            await started
+        except JsException as error:
+            if getattr(error, "name", "") == "IntegrityError":
+                raise IntegrityError(str(getattr(error, "message", error))) from None
+            raise
+    return done()
 
 
 class OrtWebSession:
@@ -156,8 +176,9 @@ async def create_session(model: Body | bytes, num_threads: int, external: dict[s
     if isinstance(model, (bytes, bytearray)):
         model = to_uint8(model)
     names = list(external or {})
-    try:  # posted to the runtime's worker before the first await
-        return OrtWebSession(await ml_bridge.ortCreateSession(model, to_js(names), to_js([external[n] for n in names])))
+    try:
+        return OrtWebSession(await ml_bridge.ortCreateSession(model, to_js(names), to_js([external[n] for n in names]),
+                                                              start_call.get()))
     except JsException as error:
         raise RuntimeError(f"ONNX Runtime Web could not create a session: {error}") from None
 
@@ -168,6 +189,9 @@ def cores() -> int:
     return int(navigator.hardwareConcurrency or 1)
 
 
+PACKAGE_URLS: dict[str, str] = {}  # a Pyodide package's byte-compiled copy (web/engine_worker.mjs)
+
+
 async def load_packages(names: list[str]) -> None:
     import pyodide_js
 
@@ -176,7 +200,7 @@ async def load_packages(names: list[str]) -> None:
 
     missing = [n for n in names if n.lower() not in loaded()]
     if missing:
-        await pyodide_js.loadPackage(to_js(missing))
+        await pyodide_js.loadPackage(to_js([PACKAGE_URLS.get(n.lower(), n) for n in missing]))
         failed = [n for n in missing if n.lower() not in loaded()]
         if failed:  # loadPackage reports failures to the console, not by raising
             raise RuntimeError(f"Pyodide could not load the package(s) {', '.join(failed)}")

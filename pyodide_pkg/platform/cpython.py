@@ -123,16 +123,6 @@ async def read_body(body: Body, start: int | None = None, end: int | None = None
         return f.read() if end is None else f.read(end - (start or 0))
 
 
-async def hash_body(body: Body) -> str:
-    if isinstance(body, (bytes, bytearray)):
-        return hashlib.sha256(body).hexdigest()
-    digest = hashlib.sha256()
-    with body.path.open("rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 async def discard(body: Body) -> None:
     """A download that will not be stored (it failed a check): its file goes now."""
     if isinstance(body, FileBody) and body.temporary:

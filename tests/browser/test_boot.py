@@ -1,6 +1,6 @@
 """The engine host boots Pyodide's Python 3.12 on the byte-compiled stdlib and wheels tools/vendor.py builds
-(web/vendor/wheels/pyc/): every module of the stdlib and of our wheels is imported from a .pyc, none is
-compiled from source; a Pyodide the compiled copies were not made for gets the plain ones."""
+(web/vendor/wheels/pyc/): every module of the stdlib, of our wheels and of numpy is imported from a .pyc, none
+is compiled from source; a Pyodide the compiled copies were not made for gets the plain ones."""
 
 import json
 
@@ -8,10 +8,10 @@ from tests.conftest import ROOT
 
 # Every module imported so far, by where it came from: the stdlib zip, our wheels, or elsewhere.
 ORIGINS = r"""
-import sys, json, jinja2, markupsafe, pyodide_pkg, pyodide_pkg.platform.browser_api
+import sys, json, jinja2, markupsafe, numpy, pyodide_pkg, pyodide_pkg.platform.browser_api
 from importlib.machinery import SourcelessFileLoader
 stdlib_zip = f"/lib/python{sys.version_info.major}{sys.version_info.minor}.zip/"
-ours = ("pyodide_pkg", "jinja2", "markupsafe")
+ours = ("pyodide_pkg", "jinja2", "markupsafe", "numpy")
 found = {"version": sys.version.split()[0], "json": [json.__spec__.origin, type(json.__spec__.loader).__name__,
                                                     json.loads.__code__.co_filename],
          "stdlib": {}, "wheels": {}}
@@ -20,7 +20,7 @@ for name, module in list(sys.modules.items()):
     origin = getattr(spec, "origin", None) or ""
     if origin.startswith(stdlib_zip):
         found["stdlib"][name] = origin.rsplit(".", 1)[-1]
-    elif name.split(".")[0] in ours:
+    elif name.split(".")[0] in ours and not origin.endswith(".so"):  # numpy's extension modules aside
         found["wheels"][name] = [origin.rsplit(".", 1)[-1], isinstance(spec.loader, SourcelessFileLoader)]
 found
 """
@@ -34,7 +34,7 @@ def test_stdlib_and_wheels_load_from_pyodides_own_bytecode(page, fresh_log):
     assert found["json"] == ["/lib/python312.zip/json/__init__.pyc", "zipimporter",
                              "/lib/python312.zip/json/__init__.py"]  # tracebacks name the module's own path
     assert len(found["stdlib"]) > 50 and set(found["stdlib"].values()) == {"pyc"}, found["stdlib"]
-    assert {"pyodide_pkg.platform.browser_api", "jinja2", "markupsafe"} <= set(found["wheels"])
+    assert {"pyodide_pkg.platform.browser_api", "jinja2", "markupsafe", "numpy", "numpy.linalg"} <= set(found["wheels"])
     assert all(w == ["pyc", True] for w in found["wheels"].values()), found["wheels"]
     requested = fresh_log.requests("GET", "/vendor/")
     assert "/vendor/wheels/pyc/python_stdlib.pyc.zip" in requested

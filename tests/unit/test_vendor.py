@@ -218,7 +218,8 @@ def test_pyodides_own_python_compiles_with_312_magic(tmp_path):
 
 
 def test_the_vendored_stdlib_is_compiled_whole():
-    """web/vendor/wheels/pyc (make setup): a 3.12 .pyc for each .py of Pyodide's stdlib, no source left."""
+    """web/vendor/wheels/pyc (make setup): a 3.12 .pyc for each .py of Pyodide's stdlib, our wheels and the
+    Pyodide packages compiled for the page (numpy, Pillow), no source left in the stdlib."""
     index_path = vendor.VENDOR / "wheels" / "index.json"
     if not index_path.is_file():
         pytest.skip("web/vendor is not built (make setup)")
@@ -229,6 +230,8 @@ def test_the_vendored_stdlib_is_compiled_whole():
         names = set(archive.namelist())
         assert {n + "c" for n in sources} <= names and not [n for n in names if n.endswith(".py")]
         assert {archive.read(n + "c")[:4].hex() for n in sources} == {index["compiled"]["magic"]} == {"cb0d0d0a"}
-    for name in [*index["dependencies"], index["wheel"]]:
-        plain = [n for n in _names(vendor.VENDOR / "wheels" / name) if n.endswith(".py")]
-        assert {n + "c" for n in plain} <= set(_names(compiled / name))
+    assert sorted(index["compiled"]["packages"]) == sorted(vendor.COMPILED_PACKAGES)
+    for source in [*(vendor.VENDOR / "wheels" / n for n in [*index["dependencies"], index["wheel"]]),
+                   *(vendor.VENDOR / "pyodide" / n for n in index["compiled"]["packages"].values())]:
+        plain = [n for n in _names(source) if n.endswith(".py")]
+        assert plain and {n + "c" for n in plain} <= set(_names(compiled / source.name)), source.name
