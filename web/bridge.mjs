@@ -444,10 +444,12 @@ export function ortInfo() {
 }
 
 // A model is a body (or bytes); external data files are bodies named as the graph names them. The runtime's
-// worker reads the files. A session a warm start is making from the same files is taken instead. `start`
-// names the createEngine call it is made for (endStart).
+// worker reads the files. A session a warm start is making from the same files is taken instead; if that one
+// fails (its runtime did not start), the session is made anew, so a replay's failure is never the model's.
+// `start` names the createEngine call it is made for (endStart).
 export async function ortCreateSession(model, externalPaths, externalBodies, start) {
   const bodies = [model, ...externalBodies];
+  const create = () => ortCall("create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) });
   let session = null;
   if (replays.size) {
     const signature = JSON.stringify([await Promise.all(bodies.map(pathOf)), externalPaths]);
@@ -455,12 +457,12 @@ export async function ortCreateSession(model, externalPaths, externalBodies, sta
       session = replay.get(signature) ?? null;
       if (session) {
         replay.delete(signature);
-        warm.taken += 1;
+        session = session.then((made) => { warm.taken += 1; return made; }, create);
         break;
       }
     }
   }
-  session ??= ortCall("create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) });
+  session ??= create();
   if (start) {
     if (!made.has(start)) made.set(start, []);
     made.get(start).push({ bodies, externalPaths });
@@ -484,7 +486,7 @@ export function ortRelease(session) {
 // (ortCreateSession); the rest are released when that call ends. A plan whose files are gone is dropped.
 const made = new Map();     // createEngine call -> [{bodies: its sessions' files, externalPaths}]
 const replays = new Map();  // createEngine call -> Map(files' signature -> session being made)
-const warm = { replayed: 0, taken: 0 };  // sessions, over this host's life
+const warm = { replayed: 0, taken: 0 };  // sessions replayed, and replayed sessions Python used
 
 export function warmStarts() {
   return { ...warm };

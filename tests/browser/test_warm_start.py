@@ -87,3 +87,36 @@ def test_a_changed_runtime_binary_is_never_run_and_is_fetched_again(browser, ser
     assert refetched_before == []
     assert fixed["ok"] and fixed["result"] == cold["result"], fixed
     assert refetched == ["/vendor/ort/ort-wasm-simd-threaded.wasm"]
+
+
+# The plan's runtime, made to state another sha256 (as a plan written for another binary would).
+RETARGET_PLAN = """async () => {
+  const starts = await (await navigator.storage.getDirectory()).getDirectoryHandle('starts');
+  for await (const [name, handle] of starts.entries()) {
+    const plan = JSON.parse(await (await handle.getFile()).text());
+    plan.runtime.sha256 = 'ab'.repeat(32);
+    const writable = await handle.createWritable();
+    await writable.write(JSON.stringify(plan));
+    await writable.close();
+  }
+}"""
+
+
+def test_a_plan_for_another_runtime_binary_gives_way_to_the_settings(browser, server):
+    """The replay's start is refused by the runtime's worker (or dropped when Python's start names another
+    binary first); Python's own start goes on, the replayed sessions are not used, and their failure is not
+    taken for the model's (its files stay cached)."""
+    options = engine_options(server, EXTERNAL, "feature-extraction")
+    context, tab = blank_page(browser, server.origin)
+    try:
+        cold = start(tab, server.origin, options)
+        tab.evaluate(RETARGET_PLAN)
+        server.log.clear()
+        retargeted = start(tab, server.origin, options)
+        fetched = server.requests("GET", "/hub")
+    finally:
+        context.close()
+    assert cold["ok"], cold
+    assert retargeted["ok"] and retargeted["result"] == cold["result"], retargeted
+    assert retargeted["warm"] == {"replayed": 1, "taken": 0}, retargeted
+    assert fetched == [], fetched
