@@ -286,9 +286,10 @@ class Tokenizer:
             ids[:0] = pre_ids
         if q:
             ids += post_ids
-        return Encoding(ids, _between(pre_tokens, tokens, post_tokens), _around_with(offsets, p, q, (0, 0)),
+        return Encoding(ids, _surrounded(pre_tokens, tokens, post_tokens),
+                        _surrounded([(0, 0)] * p, offsets, [(0, 0)] * q),
                         pre_types + [type_id] * n + post_types, [1] * p + [0] * n + [1] * q, [1] * (p + n + q),
-                        _around_with(words, p, q, None), sequence_ranges={0: (p, p + n)})
+                        _surrounded([None] * p, words, [None] * q), sequence_ranges={0: (p, p + n)})
 
     def _post_process(self, first: Encoding, second: Encoding | None, add_special_tokens: bool) -> Encoding:
         if self.truncation:
@@ -363,21 +364,15 @@ def _original_spans(part: NormalizedString, starts: Any, of_word: Any, found: li
     return spans
 
 
-def _around_with(values: Any, before: int, after: int, fill: Any) -> Any:
-    """`fill` before and after the values, now if they are a list, else when they are computed."""
+def _surrounded(before: list, values: Any, after: list) -> Any:
+    """before + values + after, now if the values are a list, else when they are computed."""
     if values.__class__ is list:
-        return [fill] * before + values + [fill] * after
-    return lambda: [fill] * before + values() + [fill] * after
+        return before + values + after
+    return lambda: before + values() + after
 
 
 def _repeated(value: int | None, count: int) -> list[int | None]:
     return [value] * count
-
-
-def _between(before: list, values: Any, after: list) -> Any:
-    if values.__class__ is list:
-        return before + values + after
-    return lambda: before + values() + after
 
 
 def _values(found: list[Word]) -> list[str]:
