@@ -95,11 +95,16 @@ def source_wheel() -> Path:
     return found[0]
 
 
+def pyodide_lock() -> dict:
+    """The npm pyodide package's lock: which wheel files its packages are, and their sha256."""
+    return json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())
+
+
 def vendor_pyodide() -> None:
     target = VENDOR / "pyodide"
     for name in PYODIDE_CORE:
         copy_if_changed(NODE / "pyodide" / name, target / name)
-    lock = json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())
+    lock = pyodide_lock()
     wanted = {lock["packages"][name]["file_name"]: lock["packages"][name]["sha256"] for name in PYODIDE_PACKAGES}
     missing = [f for f, digest in wanted.items() if not (target / f).is_file() or sha256(target / f) != digest]
     if not missing:
@@ -333,7 +338,7 @@ def build_wheel() -> str:
     shutil.rmtree(ROOT / "build", ignore_errors=True)
     wheel = next(out.glob("pyodide_pkg-*.whl")).name
     dependencies = [Path(shutil.copy2(pure_dependency(r), out)).name for r in PURE_DEPENDENCIES]
-    lock = json.loads((NODE / "pyodide" / "pyodide-lock.json").read_text())["packages"]
+    lock = pyodide_lock()["packages"]
     packages = {name: lock[name]["file_name"] for name in COMPILED_PACKAGES}
     compiled = compile_for_page(NODE / "pyodide" / "python_stdlib.zip",
                                 [out / n for n in [*dependencies, wheel]]
