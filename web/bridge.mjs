@@ -1,6 +1,6 @@
 // The JS half of pyodide_pkg/platform/browser.py: downloads, file bodies, IndexedDB and ONNX Runtime Web.
 // Model bytes stay here. A download streams into a file of the origin private file system (OPFS), hashed on
-// the way; storing it moves the file beside its store's other bodies and IndexedDB keeps only its name with
+// the way (in hash_worker.mjs); storing it moves the file beside its store's other bodies and IndexedDB keeps only its name with
 // the metadata; ONNX Runtime reads the file. Python holds a body as a handle (a FileSystemFileHandle) and
 // reads only the small files it parses. OPFS rather than IndexedDB Blobs: writing a 1 GB Blob into
 // IndexedDB held the whole file in the browser process's memory (1.2 GB peak, bench/storage), OPFS held none.
@@ -81,6 +81,42 @@ const RESUMES = 3;
 const CHECKPOINT = 32 << 20;
 const PARTIAL_DAYS = 7;  // an unfinished download nobody resumed is dropped after this
 
+// A hasher in hash_worker.mjs: update() hands the chunk over (it is written already); save() and digest() answer
+// once every chunk before them is hashed. A worker that fails fails its hashers' answers; the next download
+// starts another.
+let hashing = null, hashers = 0, asks = 0;
+
+function offThreadHasher() {
+  if (!hashing) {
+    const script = new URL("./hash_worker.mjs", import.meta.url);
+    const started = hashing = { worker: new Worker(script, { type: "module", name: "sha256" }), failure: null, answers: new Map() };
+    started.worker.onmessage = ({ data: { ask, value } }) => {
+      started.answers.get(ask).resolve(value);
+      started.answers.delete(ask);
+    };
+    started.worker.onerror = (event) => {
+      started.failure = new Error(`the SHA-256 worker ${script} failed: ${event.message ?? "its script did not load"}`);
+      for (const { reject } of started.answers.values()) reject(started.failure);
+      started.answers.clear();
+      if (hashing === started) hashing = null;
+    };
+  }
+  const host = hashing, id = ++hashers;
+  const answer = (op) => new Promise((resolve, reject) => {
+    if (host.failure) return reject(host.failure);
+    const ask = ++asks;
+    host.answers.set(ask, { resolve, reject });
+    host.worker.postMessage({ id, op, ask });
+  });
+  return {
+    update: (chunk) => host.worker.postMessage({ id, op: "update", chunk }, [chunk.buffer]),
+    load: (state) => host.worker.postMessage({ id, op: "load", state }),
+    drop: () => host.worker.postMessage({ id, op: "drop" }),
+    save: () => answer("save"),
+    digest: () => answer("digest"),
+  };
+}
+
 const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
 const unbase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
@@ -112,7 +148,7 @@ async function partialFor(url) {
 async function checkpoint(partial, etag, size, hasher) {
   partial.access.flush();
   const writable = await (await partial.dir.getFileHandle(`${partial.key}.json`, { create: true })).createWritable();
-  await writable.write(JSON.stringify({ etag, size, state: base64(hasher.save()) }));
+  await writable.write(JSON.stringify({ etag, size, state: base64(await hasher.save()) }));
   await writable.close();
 }
 
@@ -141,7 +177,7 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
     if (stallMs) stalled = setTimeout(() => abort.abort(new DOMException(`no data for ${stallMs} ms`, "TimeoutError")), stallMs);
   };
   watch();
-  let partial = null;
+  let partial = null, hasher = null;
   try {
     partial = await partialFor(url);
     const saved = partial?.saved;
@@ -175,12 +211,12 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
     }
     const etag = response.headers.get("etag");
     const resumable = response.headers.get("accept-ranges") === "bytes" && etag && !etag.startsWith("W/");
-    const hasher = await createSHA256();
+    hasher = offThreadHasher();
     if (start) hasher.load(unbase64(saved.state));
     const body = partial?.handle ?? await (await folder("incoming")).getFileHandle(uniqueName(), { create: true });
     const access = partial?.access ?? await body.createSyncAccessHandle();
     access.truncate(start);
-    let size = start, unsaved = 0, worked = performance.now();
+    let size = start, unsaved = 0, worked = performance.now(), sha256;
     try {
       for (let resumes = 0; ; resumes++) {
         try {
@@ -214,6 +250,7 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
         }
       }
       access.flush();
+      sha256 = await hasher.digest();
     } catch (error) {
       const keep = partial && resumable && size > 0 && error.name !== "QuotaExceededError";
       if (keep) await checkpoint(partial, etag, size, hasher).catch(() => {});
@@ -226,8 +263,9 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
     }
     access.close();
     await forget(partial ?? await partialKey(url));  // a partial file another host held is stale now
-    return { status, headers, size, sha256: hasher.digest("hex"), body };
+    return { status, headers, size, sha256, body };
   } catch (error) {
+    hasher?.drop();
     throw named(signal.aborted ? signal.reason ?? error : error, `download of ${url} failed`);
   } finally {
     clearTimeout(stalled);

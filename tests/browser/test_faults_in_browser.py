@@ -97,6 +97,20 @@ def test_a_download_cut_off_resumes_where_it_stopped(page, fresh_log):
     assert statuses == [200, 206], statuses
 
 
+def test_a_hashing_worker_that_cannot_start_fails_the_download_by_name(page, fresh_log):
+    """Downloads are hashed in web/hash_worker.mjs beside the engine host: when it cannot start, the download
+    fails naming its file and the worker, nothing is stored, and the next download starts another worker."""
+    fresh_log.hook = lambda method, url: (404, b"gone") if url == "/hash_worker.mjs" else None
+    failed = attempt(page, "no-hasher")["answer"]
+    assert not failed["ok"] and failed["name"] == "DownloadError", failed
+    assert re.search(r"could not download \S+: .*the SHA-256 worker \S+/hash_worker.mjs failed", failed["message"]), \
+        failed["message"]
+    fresh_log.hook = None
+    found = attempt(page, "no-hasher")
+    assert found["answer"]["ok"], found["answer"]
+    assert GRAPH in {f["path"] for f in found["files"]}
+
+
 def test_a_file_larger_than_the_free_space_fails_before_it_is_written(page, fresh_log):
     """navigator.storage.estimate() is asked first (Chromium's DevTools quota override does not show in the
     estimate, so the file here announces 20 GB instead)."""

@@ -1,5 +1,5 @@
 """Model bytes in Chromium: external data reaches ONNX Runtime Web, a 1 GiB model loads, and no model byte
-passes through Pyodide's heap on the way (downloads stream into IndexedDB Blobs hashed by hash-wasm)."""
+passes through Pyodide's heap on the way (downloads stream into OPFS files, hashed by hash-wasm in a worker)."""
 
 import hashlib
 
