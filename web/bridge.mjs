@@ -81,9 +81,12 @@ const RESUMES = 3;
 const CHECKPOINT = 32 << 20;
 const PARTIAL_DAYS = 7;  // an unfinished download nobody resumed is dropped after this
 
-// A hasher in hash_worker.mjs: update() hands the chunk over (it is written already); save() and digest() answer
-// once every chunk before them is hashed. A worker that fails fails its hashers' answers; the next download
-// starts another.
+// A hasher in hash_worker.mjs: update() hands the chunk over (it is written already); caughtUp(), save() and
+// digest() answer once every chunk before them is hashed. A worker that fails fails its hashers' answers; the
+// next download starts another. A download waits for the hasher every HASH_AHEAD bytes, for the previous mark
+// only: the two keep working side by side, and at most about twice that waits in the worker's queue (writing
+// can outrun hashing, ~240 MB/s).
+const HASH_AHEAD = 16 << 20;
 let hashing = null, hashers = 0, asks = 0;
 
 function offThreadHasher() {
@@ -95,7 +98,8 @@ function offThreadHasher() {
       started.answers.delete(ask);
     };
     started.worker.onerror = (event) => {
-      started.failure = new Error(`the SHA-256 worker ${script} failed: ${event.message ?? "its script did not load"}`);
+      started.failure = Object.assign(new Error(`the SHA-256 worker ${script} failed: ${event.message ?? "its script did not load"}`),
+                                      { name: "HashWorkerError" });
       for (const { reject } of started.answers.values()) reject(started.failure);
       started.answers.clear();
       if (hashing === started) hashing = null;
@@ -112,6 +116,7 @@ function offThreadHasher() {
     update: (chunk) => host.worker.postMessage({ id, op: "update", chunk }, [chunk.buffer]),
     load: (state) => host.worker.postMessage({ id, op: "load", state }),
     drop: () => host.worker.postMessage({ id, op: "drop" }),
+    caughtUp: () => answer("caughtUp"),
     save: () => answer("save"),
     digest: () => answer("digest"),
   };
@@ -216,7 +221,7 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
     const body = partial?.handle ?? await (await folder("incoming")).getFileHandle(uniqueName(), { create: true });
     const access = partial?.access ?? await body.createSyncAccessHandle();
     access.truncate(start);
-    let size = start, unsaved = 0, worked = performance.now(), sha256;
+    let size = start, unsaved = 0, worked = performance.now(), handed = 0, hashed = null, sha256;
     try {
       for (let resumes = 0; ; resumes++) {
         try {
@@ -227,6 +232,13 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
             watch();
             const written = writeAt(access, value, size, length);
             hasher.update(value);
+            handed += written;
+            if (handed >= HASH_AHEAD) {
+              await hashed;
+              hashed = hasher.caughtUp();
+              hashed.catch(() => {});  // its failure is digest()'s to report
+              handed = 0;
+            }
             size += written;
             unsaved += written;
             if (partial && resumable && unsaved >= CHECKPOINT) {
@@ -241,7 +253,8 @@ export async function download(url, timeoutMs, stallMs, onProgress) {
           }
           break;
         } catch (error) {
-          if (signal.aborted || error.name === "QuotaExceededError" || !resumable || resumes >= RESUMES) throw error;
+          if (signal.aborted || ["QuotaExceededError", "HashWorkerError"].includes(error.name) || !resumable
+              || resumes >= RESUMES) throw error;
           response = await fetch(url, { signal, cache: "no-store", headers: { Range: `bytes=${size}-`, "If-Range": etag } });
           if (response.status !== 206 || !response.headers.get("content-range")?.startsWith(`bytes ${size}-`)) {
             await response.body?.cancel();
