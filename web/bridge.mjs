@@ -71,8 +71,8 @@ async function writeAll(handle, chunks) {
   }
 }
 
-// {status, headers (JSON text), size, sha256, body}; a body only for 2xx answers. A download that receives
-// nothing for stallMs fails; onProgress(loaded, chunk, length) runs per chunk read. A download cut off by a
+// streamFile (a download, in download_worker.mjs): {status, headers (JSON text), size, sha256, body}; a body
+// only for 2xx answers. A download that receives nothing for stallMs fails; onProgress(loaded, chunk, length) runs per chunk read. A download cut off by a
 // network error resumes where it stopped with a Range request (If-Range: the file must not have changed), up
 // to RESUMES times; one cut off for good (a reload, a closed tab) resumes in the next attempt, from its last
 // checkpoint: it is written to partial/<sha256 of the URL>, and every CHECKPOINT bytes <that>.json records its
@@ -173,7 +173,37 @@ const stepAside = () => new Promise((resolve) => {
   port2.postMessage(null);
 });
 
-export async function download(url, timeoutMs, stallMs, onProgress) {
+// Downloads run in download_worker.mjs (streamFile there), answered in order of completion.
+let downloader = null, downloads = 0;
+const downloading = new Map();
+
+export function download(url, timeoutMs, stallMs, onProgress) {
+  if (!downloader) {
+    const script = new URL("./download_worker.mjs", import.meta.url);
+    downloader = new Worker(script, { type: "module", name: "downloads" });
+    downloader.onmessage = ({ data: { id, progress, value, error } }) => {
+      const call = downloading.get(id);
+      if (progress) return call.onProgress?.(...progress);
+      downloading.delete(id);
+      if (error) call.reject(Object.assign(new Error(error.message), { name: error.name }));
+      else call.resolve(value);
+    };
+    downloader.onerror = (event) => {  // its script did not load: every download fails, the next one starts another
+      const failure = named({ message: `the download worker ${script} failed: ${event.message ?? "its script did not load"}` },
+                            `download failed`);
+      for (const { reject } of downloading.values()) reject(failure);
+      downloading.clear();
+      downloader = null;
+    };
+  }
+  return new Promise((resolve, reject) => {
+    const id = ++downloads;
+    downloading.set(id, { resolve, reject, onProgress });
+    downloader.postMessage({ id, url, timeoutMs, stallMs });
+  });
+}
+
+export async function streamFile(url, timeoutMs, stallMs, onProgress) {
   const abort = new AbortController();
   const signal = AbortSignal.any([abort.signal, ...(timeoutMs ? [AbortSignal.timeout(timeoutMs)] : [])]);
   let stalled = null;

@@ -97,18 +97,22 @@ def test_a_download_cut_off_resumes_where_it_stopped(page, fresh_log):
     assert statuses == [200, 206], statuses
 
 
-def test_a_hashing_worker_that_cannot_start_fails_the_download_by_name(page, fresh_log):
-    """Downloads are hashed in web/hash_worker.mjs beside the engine host: when it cannot start, the download
-    fails naming its file and the worker, nothing is stored, and the next download starts another worker."""
-    fresh_log.hook = lambda method, url: (404, b"gone") if url == "/hash_worker.mjs" else None
-    failed = attempt(page, "no-hasher")["answer"]
+@pytest.mark.parametrize("script, worker", [("download_worker.mjs", "download worker"),
+                                            ("hash_worker.mjs", "SHA-256 worker")])
+def test_a_download_helper_that_cannot_start_fails_the_download_by_name(page, fresh_log, script, worker):
+    """Downloads stream in web/download_worker.mjs and are hashed in web/hash_worker.mjs, beside the engine host:
+    when either cannot start, the download fails naming its file and the worker, nothing is stored, and the
+    next download starts another worker."""
+    fresh_log.hook = lambda method, url: (404, b"gone") if url == f"/{script}" else None
+    failed = attempt(page, "no-helper")["answer"]
     assert not failed["ok"] and failed["name"] == "DownloadError", failed
-    assert re.search(r"could not download \S+: .*the SHA-256 worker \S+/hash_worker.mjs failed", failed["message"]), \
+    assert re.search(rf"could not download \S+: .*the {worker} \S+/{script} failed", failed["message"]), \
         failed["message"]
     fresh_log.hook = None
-    found = attempt(page, "no-hasher")
+    found = attempt(page, "no-helper")
     assert found["answer"]["ok"], found["answer"]
     assert GRAPH in {f["path"] for f in found["files"]}
+    assert fresh_log.requests("GET", f"/{script}") == [f"/{script}"] * 2
 
 
 def test_a_file_larger_than_the_free_space_fails_before_it_is_written(page, fresh_log):
