@@ -1,7 +1,7 @@
 // The JS half of pyodide_pkg/platform/browser.py: downloads, file bodies, IndexedDB and ONNX Runtime Web.
-// Model bytes stay here. A download streams into a file of the origin private file system (OPFS), hashed on
-// the way (in hash_worker.mjs); storing it moves the file beside its store's other bodies and IndexedDB keeps only its name with
-// the metadata; ONNX Runtime reads the file. Python holds a body as a handle (a FileSystemFileHandle) and
+// Model bytes stay here. A download streams into a file of the origin private file system (OPFS) in
+// download_worker.mjs, hashed on the way in hash_worker.mjs; storing it moves the file beside its store's other
+// bodies and IndexedDB keeps only its name with the metadata; ONNX Runtime reads the file. Python holds a body as a handle (a FileSystemFileHandle) and
 // reads only the small files it parses. OPFS rather than IndexedDB Blobs: writing a 1 GB Blob into
 // IndexedDB held the whole file in the browser process's memory (1.2 GB peak, bench/storage), OPFS held none.
 import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
@@ -162,10 +162,10 @@ async function forget(partial) {
   if (!partial.handle) await partial.dir.removeEntry(partial.key).catch(() => {});  // unless it became the body
 }
 
-// A download whose chunks arrive faster than they are written and hashed would run as one chain of microtasks
-// and hold off every task of the host (IndexedDB answers, other downloads' steps, Python) until it ends: it
-// steps aside every YIELD_MS of work, behind the tasks already queued (a message to itself: setTimeout would
-// be clamped to 4 ms, and scheduler.yield() resumes ahead of other tasks).
+// A download whose chunks arrive faster than they are written would run as one chain of microtasks and hold
+// off every other task of its worker (other downloads' steps) until it ends: it steps aside every YIELD_MS of
+// work, behind the tasks already queued (a message to itself: setTimeout would be clamped to 4 ms, and
+// scheduler.yield() resumes ahead of other tasks).
 const YIELD_MS = 8;
 const stepAside = () => new Promise((resolve) => {
   const { port1, port2 } = new MessageChannel();
@@ -188,9 +188,8 @@ export function download(url, timeoutMs, stallMs, onProgress) {
       if (error) call.reject(Object.assign(new Error(error.message), { name: error.name }));
       else call.resolve(value);
     };
-    downloader.onerror = (event) => {  // its script did not load: every download fails, the next one starts another
-      const failure = named({ message: `the download worker ${script} failed: ${event.message ?? "its script did not load"}` },
-                            `download failed`);
+    downloader.onerror = (event) => {  // every download in it fails; the next one starts another worker
+      const failure = new Error(`the download worker ${script} failed: ${event.message ?? "its script did not load"}`);
       for (const { reject } of downloading.values()) reject(failure);
       downloading.clear();
       downloader = null;
