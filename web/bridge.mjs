@@ -1,9 +1,9 @@
 // The JS half of pyodide_pkg/platform/browser.py: downloads, file bodies, IndexedDB and ONNX Runtime Web.
 // Model bytes stay here. A download streams into a file of the origin private file system (OPFS) in
-// download_worker.mjs, hashed on the way in hash_worker.mjs; storing it moves the file beside its store's other
-// bodies and IndexedDB keeps only its name with the metadata; ONNX Runtime reads the file. Python holds a body as a handle (a FileSystemFileHandle) and
-// reads only the small files it parses. OPFS rather than IndexedDB Blobs: writing a 1 GB Blob into
-// IndexedDB held the whole file in the browser process's memory (1.2 GB peak, bench/storage), OPFS held none.
+// download_worker.mjs, hashed on the way in hash_worker.mjs; storing it moves the file beside its store's other bodies
+// and IndexedDB keeps only its name with the metadata; ONNX Runtime reads the file. Python holds a body as a handle (a
+// FileSystemFileHandle) and reads only the small files it parses. OPFS rather than IndexedDB Blobs: writing a 1 GB Blob
+// into IndexedDB held the whole file in the browser process's memory (1.2 GB peak, bench/storage), OPFS held none.
 import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
 
 // ONNX Runtime Web lives in a worker of its own (ort_worker.mjs), started with the host so that its module
@@ -71,12 +71,12 @@ async function writeAll(handle, chunks) {
   }
 }
 
-// streamFile (a download, in download_worker.mjs): {status, headers (JSON text), size, sha256, body}; a body
-// only for 2xx answers. A download that receives nothing for stallMs fails; onProgress(loaded, chunk, length) runs per chunk read. A download cut off by a
-// network error resumes where it stopped with a Range request (If-Range: the file must not have changed), up
-// to RESUMES times; one cut off for good (a reload, a closed tab) resumes in the next attempt, from its last
-// checkpoint: it is written to partial/<sha256 of the URL>, and every CHECKPOINT bytes <that>.json records its
-// ETag, the bytes flushed and the hasher's state there.
+// streamFile (a download, in download_worker.mjs): {status, headers (JSON text), size, sha256, body}; a body only for
+// 2xx answers. A download that receives nothing for stallMs fails; onProgress(loaded, chunk, length) runs per chunk
+// read. A download cut off by a network error resumes where it stopped with a Range request (If-Range: the file must
+// not have changed), up to RESUMES times; one cut off for good (a reload, a closed tab) resumes in the next attempt,
+// from its last checkpoint: it is written to partial/<sha256 of the URL>, and every CHECKPOINT bytes <that>.json
+// records its ETag, the bytes flushed and the hasher's state there.
 const RESUMES = 3;
 const CHECKPOINT = 32 << 20;
 const PARTIAL_DAYS = 7;  // an unfinished download nobody resumed is dropped after this
@@ -92,14 +92,16 @@ let hashing = null, hashers = 0, asks = 0;
 function offThreadHasher() {
   if (!hashing) {
     const script = new URL("./hash_worker.mjs", import.meta.url);
-    const started = hashing = { worker: new Worker(script, { type: "module", name: "sha256" }), failure: null, answers: new Map() };
+    const started = hashing = {
+      worker: new Worker(script, { type: "module", name: "sha256" }), failure: null, answers: new Map(),
+    };
     started.worker.onmessage = ({ data: { ask, value } }) => {
       started.answers.get(ask).resolve(value);
       started.answers.delete(ask);
     };
     started.worker.onerror = (event) => {
-      started.failure = Object.assign(new Error(`the SHA-256 worker ${script} failed: ${event.message ?? "its script did not load"}`),
-                                      { name: "HashWorkerError" });
+      const why = event.message ?? "its script did not load";
+      started.failure = Object.assign(new Error(`the SHA-256 worker ${script} failed: ${why}`), { name: "HashWorkerError" });
       for (const { reject } of started.answers.values()) reject(started.failure);
       started.answers.clear();
       if (hashing === started) hashing = null;
