@@ -8,7 +8,7 @@ import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
 
 // ONNX Runtime Web lives in a worker of its own (ort_worker.mjs), started with the host so that its module
 // loads beside Pyodide; calls to it are messages answered in order of completion.
-let ortWorker = null, ortStarting = null, ortStarted = null, ortCalls = 0;
+let ortWorker = null, ortStarting = null, ortStarted = null, ortRuntime = null, ortCalls = 0;
 const ortPending = new Map();
 
 export function prepareRuntime() {
@@ -493,12 +493,31 @@ export async function idbGetAllJson(db, storeName, indexName, prefixJson) {
 }
 
 // ONNX Runtime compiles its WASM and starts its threads at its first session: `warmup` (a one-node graph Python
-// gives) is that session, made now, while the model's files download. Its worker runs the binary only if it has
-// `sha256`. The call is posted at once (file handles cross as they are), so the start goes on while Python works.
+// gives) is that session, made now, while the model's files download. Its worker checks the binary's sha256
+// before running it. The call is posted at once (file handles cross as they are), so the start goes on while
+// Python works; a start a warm start began (replayStart) with the same binary is taken over, one with another
+// binary is dropped with its sessions.
 export function ortInit(wasm, numThreads, warmup, sha256) {
-  ortStarting ??= ortCall("init", { wasm, numThreads, warmup, sha256 }).then((info) => { ortStarted = info; });
-  ortStarting.catch(() => { ortStarting = null; });  // the next engine tries again
+  if (ortStarting && !ortRuntime.adopted && ortRuntime.sha256 !== sha256) resetRuntime();
+  startRuntime(wasm, numThreads, warmup, sha256);
+  ortRuntime.adopted = true;
   return ortStarting;
+}
+
+function startRuntime(wasm, numThreads, warmup, sha256) {
+  if (ortStarting) return;
+  const starting = ortCall("init", { wasm, numThreads, warmup, sha256 }).then((info) => { ortStarted = info; });
+  starting.catch(() => { if (ortStarting === starting) ortStarting = null; });  // the next engine tries again
+  ortStarting = starting;
+  ortRuntime = { wasm, numThreads, warmup, sha256, adopted: false };
+}
+
+function resetRuntime() {
+  ortWorker.terminate();
+  for (const { reject } of ortPending.values()) reject(new Error("ONNX Runtime's worker was restarted"));
+  ortPending.clear();
+  ortWorker = ortStarting = ortStarted = ortRuntime = null;
+  replays.clear();
 }
 
 // {numThreads, isolated} once the runtime has started, else null.
@@ -507,9 +526,30 @@ export function ortInfo() {
 }
 
 // A model is a body (or bytes); external data files are bodies named as the graph names them. The runtime's
-// worker reads the files.
-export function ortCreateSession(model, externalPaths, externalBodies) {
-  return ortCall("create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) });
+// worker reads the files. A session a warm start is making from the same files is taken instead; if that one
+// fails (its runtime did not start), the session is made anew, so a replay's failure is never the model's.
+// `start` names the createEngine call it is made for (endStart).
+export async function ortCreateSession(model, externalPaths, externalBodies, start) {
+  const bodies = [model, ...externalBodies];
+  const create = () => ortCall("create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) });
+  let session = null;
+  if (replays.size) {
+    const signature = JSON.stringify([await Promise.all(bodies.map(pathOf)), externalPaths]);
+    for (const replay of replays.values()) {
+      session = replay.get(signature) ?? null;
+      if (session) {
+        replay.delete(signature);
+        session = session.then((made) => { warm.taken += 1; return made; }, create);
+        break;
+      }
+    }
+  }
+  session ??= create();
+  if (start) {
+    if (!made.has(start)) made.set(start, []);
+    made.get(start).push({ bodies, externalPaths });
+  }
+  return session;
 }
 
 // Input buffers are Python's fresh copies, so they are moved, not copied again.
@@ -519,6 +559,88 @@ export function ortRun(session, names, types, dims, buffers) {
 
 export function ortRelease(session) {
   ortCall("release", { session: session.id }).catch(() => {});
+}
+
+// Warm starts. A createEngine call that made an engine leaves a plan under starts/ (named by the sha256 of the
+// call's JSON): the runtime binary and the cached files each session was made from. When the same call reaches
+// a host still booting, the plan is replayed: the runtime starts and the sessions are made while Pyodide boots,
+// and Python, deciding as always what to load, takes each session whose files are the ones it chose
+// (ortCreateSession); the rest are released when that call ends. A plan whose files are gone is dropped.
+const made = new Map();     // createEngine call -> [{bodies: its sessions' files, externalPaths}]
+const replays = new Map();  // createEngine call -> Map(files' signature -> session being made)
+const warm = { replayed: 0, taken: 0 };  // sessions replayed, and replayed sessions Python used
+
+export function warmStarts() {
+  return { ...warm };
+}
+
+const pathOf = async (body) => (body instanceof FileSystemFileHandle
+  ? (await navigator.storage.getDirectory()).resolve(body) : null);
+
+async function handleAt(path) {
+  let dir = await navigator.storage.getDirectory();
+  for (const name of path.slice(0, -1)) dir = await dir.getDirectoryHandle(name);
+  return dir.getFileHandle(path.at(-1));
+}
+
+const planName = async (start) => `${(await createSHA256()).init().update(start).digest("hex")}.json`;
+
+export async function replayStart(start) {
+  let dir, name, plan;
+  try {
+    dir = await folder("starts");
+    name = await planName(start);
+    plan = JSON.parse(await (await (await dir.getFileHandle(name)).getFile()).text());
+  } catch {
+    return;  // none
+  }
+  let wasm, bodies;
+  try {
+    wasm = await handleAt(plan.runtime.where);
+    bodies = await Promise.all(plan.sessions.map(({ where }) => Promise.all(where.map(handleAt))));
+  } catch {
+    await dir.removeEntry(name).catch(() => {});
+    return;
+  }
+  if (ortStarting) return;  // Python started the runtime first
+  startRuntime(wasm, plan.runtime.numThreads, plan.runtime.warmup && unbase64(plan.runtime.warmup), plan.runtime.sha256);
+  const replay = new Map();
+  plan.sessions.forEach(({ where, externalPaths }, i) => {
+    const [model, ...external] = bodies[i];
+    const session = ortCall("create", { model, external: externalPaths.map((path, j) => [path, external[j]]) });
+    session.catch(() => {});  // Python makes it again if it wants it
+    replay.set(JSON.stringify([where, externalPaths]), session);
+    warm.replayed += 1;
+  });
+  replays.set(start, replay);
+}
+
+// Whether the createEngine call `start` is being replayed: its sessions are under way without Python.
+export function replaying(start) {
+  return replays.has(start);
+}
+
+// The createEngine call `start` ended: sessions its replay made and Python did not take are released, and when
+// it made an engine from cached files only, its plan is written.
+export async function endStart(start, succeeded) {
+  for (const session of replays.get(start)?.values() ?? []) session.then(ortRelease, () => {});
+  replays.delete(start);
+  const sessions = made.get(start) ?? [];
+  made.delete(start);
+  if (!succeeded || !sessions.length || !ortRuntime) return;
+  const wheres = await Promise.all(sessions.map(({ bodies }) => Promise.all(bodies.map(pathOf))));
+  const runtime = await pathOf(ortRuntime.wasm);
+  if (!runtime || wheres.some((where) => where.includes(null))) return;
+  const plan = {
+    runtime: { where: runtime, numThreads: ortRuntime.numThreads, sha256: ortRuntime.sha256,
+               warmup: ortRuntime.warmup ? base64(ortRuntime.warmup) : null },
+    sessions: sessions.map(({ externalPaths }, i) => ({ where: wheres[i], externalPaths })),
+  };
+  try {
+    const writable = await (await (await folder("starts")).getFileHandle(await planName(start), { create: true })).createWritable();
+    await writable.write(JSON.stringify(plan));
+    await writable.close();
+  } catch { /* the next start is a cold one */ }
 }
 
 // wllama (llama.cpp in WebAssembly) for the GGUF backend. It gets the cached file as a File (a Blob read from

@@ -138,12 +138,15 @@ export async function createEngine(featureIdOrOptions, notificationsCallback = n
   if (signal?.aborted) throw abortError();
   const options = typeof featureIdOrOptions === "string" ? { featureId: featureIdOrOptions } : { ...featureIdOrOptions };
   const work = (async () => {
-    const host = await boot();
+    const booted = boot();
     options.settingsBaseUrl ??= config.settingsBaseUrl;
+    // Posted now, behind the boot: the host starts what this call needed last time while Pyodide boots.
     const [id, answer] = post({ op: "create", args: [options] });
+    answer.catch(() => {});  // a failed boot is reported as itself, below
     if (notificationsCallback) listeners.set(id, notificationsCallback);
-    let made;
+    let made, host;
     try {
+      host = await booted;
       made = unwrap(await answer);
     } catch (error) {
       listeners.delete(id);

@@ -6,16 +6,16 @@
 //   host -> page: {id, answer} (JSON text) · {id, event} (a progress notification, JSON text) · {status} (JSON text)
 import * as bridge from "./bridge.mjs";
 
-let calling = null;
+let calling = null, booted = false;
 
 // Our wheels by URL in loadPyodide's own package step, which overlaps their downloads with the runtime's start
 // (measured faster than micropip). numpy is not in it: it takes ~0.6 s to load and import, and the engine needs it
 // only once a task's code runs, so it loads while Python reads the settings and starts the model's downloads
-// (Python awaits it through platform.load_packages). micropip is not loaded at boot, a page script can still load
-// it with runPython. index.json's "compiled" names the stdlib, the same wheels and Pyodide's numpy and Pillow
-// wheels (checked against its lock when vendored) byte-compiled by tools/vendor.py for one Pyodide version: used
-// when the loaded Pyodide is that one (no module compiled from source at boot), the plain ones otherwise (e.g.
-// another Pyodide).
+// (Python awaits it through platform.load_packages). micropip is not loaded at
+// boot, a page script can still load it with runPython. index.json's "compiled" names the stdlib, the same
+// wheels and Pyodide's numpy and Pillow wheels (sha256-checked against its lock when vendored) byte-compiled by
+// tools/vendor.py for one Pyodide version: used when the loaded Pyodide is that one (no module compiled from
+// source at boot), the plain stdlib, wheels and packages otherwise (e.g. another Pyodide).
 async function boot(config) {
   bridge.prepareRuntime();
   const [{ loadPyodide, version }, index] = await Promise.all([
@@ -44,17 +44,21 @@ async function boot(config) {
   return api.call;
 }
 
+// A createEngine call that arrives while Pyodide boots replays the plan the same call left last time
+// (bridge.replayStart): its runtime and sessions start now. Python gets the call's JSON as its name.
 self.onmessage = async ({ data: { id, op, args, config } }) => {
   if (op === "boot") {
     calling = boot(config);
-    calling.then(() => self.postMessage({ id, answer: '{"ok": true, "value": null}' }),
+    calling.then(() => { booted = true; self.postMessage({ id, answer: '{"ok": true, "value": null}' }); },
                  (error) => self.postMessage({ id, answer: JSON.stringify({ ok: false, name: error.name, message: error.message }) }));
     return;
   }
+  const start = op === "create" ? JSON.stringify(args) : undefined;
+  if (start && !booted) bridge.replayStart(start).catch(() => {});
   const emit = op === "create" ? (event) => self.postMessage({ id, event }) : undefined;
   let answer;
   try {
-    answer = await (await calling)(op, args, emit);
+    answer = await (await calling)(op, args, emit, start);
   } catch (error) {  // Python answers every error itself; this is Pyodide failing (e.g. out of memory)
     answer = JSON.stringify({ ok: false, name: "InternalError", message: `${error.name}: ${error.message}` });
   }

@@ -13,7 +13,7 @@ from .base import Pipeline
 from .loading import LoadContext
 
 
-async def _numpy() -> None:
+async def import_numpy() -> None:
     await platform.load_packages(["numpy"])
     importlib.import_module("numpy")
 
@@ -23,7 +23,7 @@ async def load_pipeline(ctx: LoadContext) -> Pipeline:
     without numpy, which pipelines need: it is imported while the graphs' sessions get under way."""
     task = ctx.task
     try:
-        await ctx.start_sessions(meanwhile=_numpy)
+        await ctx.start_sessions(meanwhile=import_numpy)
         cls = getattr(importlib.import_module(f".{task.module}", __name__), task.pipeline)
         pipeline = await cls.load(ctx)
     except BaseException:
@@ -33,4 +33,4 @@ async def load_pipeline(ctx: LoadContext) -> Pipeline:
     return pipeline
 
 
-__all__ = ["LoadContext", "Pipeline", "Task", "load_pipeline"]
+__all__ = ["LoadContext", "Pipeline", "Task", "import_numpy", "load_pipeline"]

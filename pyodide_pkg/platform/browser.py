@@ -5,6 +5,7 @@ A body is a JsProxy of the body file's FileSystemFileHandle: Python passes it al
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable
 
 import ml_bridge  # registered by web/engine.mjs before this package is imported
@@ -116,6 +117,19 @@ async def open_store(name: str, schema: dict[str, Any]) -> IndexedDBStore:
     return IndexedDBStore(await ml_bridge.idbOpen(name, json.dumps(schema)))
 
 
+# The page's createEngine call being served (its JSON): sessions made for it are named in the plan its next
+# call replays while the host boots (web/bridge.mjs, warm starts).
+start_call: ContextVar[str | None] = ContextVar("start_call", default=None)
+
+
+def replaying(start: str) -> bool:
+    return bool(ml_bridge.replaying(start))
+
+
+def end_start(start: str, succeeded: bool) -> None:
+    ml_bridge.endStart(start, succeeded)
+
+
 def init_runtime(wasm: Body, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]:
     """Posted to the runtime's worker by the call itself, which checks the binary's sha256 off this thread
     before it runs it; the result says when the start is done."""
@@ -162,8 +176,9 @@ async def create_session(model: Body | bytes, num_threads: int, external: dict[s
     if isinstance(model, (bytes, bytearray)):
         model = to_uint8(model)
     names = list(external or {})
-    try:  # posted to the runtime's worker before the first await
-        return OrtWebSession(await ml_bridge.ortCreateSession(model, to_js(names), to_js([external[n] for n in names])))
+    try:
+        return OrtWebSession(await ml_bridge.ortCreateSession(model, to_js(names), to_js([external[n] for n in names]),
+                                                              start_call.get()))
     except JsException as error:
         raise RuntimeError(f"ONNX Runtime Web could not create a session: {error}") from None
 

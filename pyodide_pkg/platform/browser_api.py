@@ -7,6 +7,7 @@ worker's JavaScript only forwards messages. Engines and streams stay here, named
 
 from __future__ import annotations
 
+import asyncio
 import json
 import traceback
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -17,6 +18,7 @@ from .. import engine as engines
 from .. import host_info, platform
 from . import browser
 from ..errors import MLError, RequestError
+from ..pipelines import import_numpy
 
 Post = Callable[[str], None]
 
@@ -70,12 +72,23 @@ def _engine(handle: Any) -> engines.Engine:
 _holders: dict[int, int] = {}  # handle -> createEngine calls that got it and have not abandoned it
 
 
-async def _create(options: Any, emit: Post | None = None) -> dict[str, Any]:
+async def _create(options: Any, emit: Post | None = None, start: str | None = None) -> dict[str, Any]:
     notify = None
     if emit is not None:
         def notify(notification: dict[str, Any]) -> None:
             emit(json.dumps(notification))
-    made = _handle(await engines.create_engine(options, notify))
+    if start is None:
+        made = _handle(await engines.create_engine(options, notify))
+    else:
+        if browser.replaying(start):  # its sessions are under way: numpy loads while the settings are fetched
+            asyncio.ensure_future(import_numpy()).add_done_callback(lambda f: f.cancelled() or f.exception())
+        browser.start_call.set(start)
+        succeeded = False
+        try:
+            made = _handle(await engines.create_engine(options, notify))
+            succeeded = True
+        finally:
+            browser.end_start(start, succeeded)
     _holders[made["handle"]] = _holders.get(made["handle"], 0) + 1
     return made
 
@@ -191,17 +204,18 @@ OPS: dict[str, Callable[..., Awaitable[Any]]] = {
 }
 
 
-async def call(op: str, args: Any, emit: Any = None) -> str:
+async def call(op: str, args: Any, emit: Any = None, start: str | None = None) -> str:
     """One page message: `{"ok": true, "value": ...}` or `{"ok": false, "name", "message"}` as JSON text.
 
     Every error keeps a name the page can test; one this runtime did not raise on purpose (a bug) is an
-    `InternalError` carrying the Python type in its message and the trace in `stack`."""
+    `InternalError` carrying the Python type in its message and the trace in `stack`. `start` names a
+    createEngine call (its JSON) for warm starts (platform.browser.start_call)."""
     try:
         handler = OPS.get(op)
         if handler is None:
             raise RequestError(f"the engine host has no operation {op!r}")
         arguments = list(_py(args) or [])
-        value = await (handler(*arguments, emit) if op == "create" else handler(*arguments))
+        value = await (handler(*arguments, emit, start) if op == "create" else handler(*arguments))
         return json.dumps({"ok": True, "value": value})
     except PythonError as error:
         return json.dumps({"ok": False, "name": error.name, "message": str(error), "stack": error.stack})

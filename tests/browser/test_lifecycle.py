@@ -108,41 +108,6 @@ def test_wrong_runtime_hash_fails_clearly(page, fresh_log):
     assert_cache_intact(ok(call(page, "listFiles", {"model": REAL_MODEL, "revision": REAL_REVISION})))
 
 
-# The cached runtime binary, changed in place (as a disk fault or another program could).
-CORRUPT_RUNTIME = """async (version) => {
-  const db = await new Promise((resolve, reject) => {
-    const open = indexedDB.open('modelFiles');
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  });
-  const read = db.transaction('files').objectStore('files').get(`onnxruntime/onnxruntime-web/${version}/ort-wasm-simd-threaded.wasm`);
-  const record = await new Promise((resolve) => { read.onsuccess = () => resolve(read.result); });
-  db.close();
-  const handle = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('modelFiles')).getFileHandle(record.bodyFile);
-  const writable = await handle.createWritable({ keepExistingData: true });
-  await writable.write({ type: 'write', position: 4096, data: new Uint8Array(64).fill(0xab) });
-  await writable.close();
-}"""
-
-
-def test_a_changed_cached_runtime_is_never_run_and_is_fetched_again(page, fresh_log):
-    """ONNX Runtime's worker hashes the cached binary before it runs it, in every new engine host."""
-    record = json.loads((ROOT / "web" / "settings" / "ml-onnx-runtime.json").read_text())["data"][0]
-    before = ok(call(page, "embed", "sentence-embeddings", SENTENCES[:2], MEAN_NORM))
-    page.evaluate(CORRUPT_RUNTIME, record["version"])
-    page.reload()
-    page.wait_for_function("document.body.dataset.ready === 'true'")
-    fresh_log.log.clear()
-    failed = call(page, "create", "sentence-embeddings")
-    assert not failed["ok"] and failed["name"] == "IntegrityError", failed
-    assert RUNTIME.split("/")[-1] in failed["message"] and f"expected {record['sha256']}" in failed["message"]
-    assert fresh_log.requests("GET", RUNTIME) == []  # the cached copy was the one refused
-    after = ok(call(page, "embed", {"featureId": "sentence-embeddings", "engineId": "after-the-fault"},
-                    SENTENCES[:2], MEAN_NORM))
-    assert after == before
-    assert fresh_log.requests("GET", RUNTIME) == [RUNTIME]  # evicted, so fetched again
-
-
 @pytest.mark.parametrize("options,problem", [
     ({"modelHubRootUrl": "https://model-hub.mozilla.org.evil.com"}, "is not localhost or a hub named"),
     ({"modelHubRootUrl": "ftp://localhost/hub"}, "scheme 'ftp'"),
