@@ -529,9 +529,12 @@ export function ortInfo() {
 // worker reads the files. A session a warm start is making from the same files is taken instead; if that one
 // fails (its runtime did not start), the session is made anew, so a replay's failure is never the model's.
 // `start` names the createEngine call it is made for (endStart).
+const makeSession = (model, externalPaths, externalBodies) =>
+  ortCall("create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) });
+
 export async function ortCreateSession(model, externalPaths, externalBodies, start) {
   const bodies = [model, ...externalBodies];
-  const create = () => ortCall("create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) });
+  const create = () => makeSession(model, externalPaths, externalBodies);
   let session = null;
   if (replays.size) {
     const signature = JSON.stringify([await Promise.all(bodies.map(pathOf)), externalPaths]);
@@ -607,7 +610,7 @@ export async function replayStart(start) {
   const replay = new Map();
   plan.sessions.forEach(({ where, externalPaths }, i) => {
     const [model, ...external] = bodies[i];
-    const session = ortCall("create", { model, external: externalPaths.map((path, j) => [path, external[j]]) });
+    const session = makeSession(model, externalPaths, external);
     session.catch(() => {});  // Python makes it again if it wants it
     replay.set(JSON.stringify([where, externalPaths]), session);
     warm.replayed += 1;
