@@ -87,7 +87,7 @@ class Cache:
 
     async def is_absent(self, model: str, revision: str, file: str) -> bool:
         record = await self.get_record(model, revision, file)
-        return record is not None and _absent(record)
+        return record is not None and is_absent_record(record)
 
     async def get_record(self, model: str, revision: str, file: str) -> dict[str, Any] | None:
         return await self.store.get("headers", [model, revision, file])
@@ -127,7 +127,7 @@ class Cache:
     async def list_models(self) -> list[dict[str, Any]]:
         models: dict[tuple[str, str], dict[str, Any]] = {}
         for record in await self.store.get_all("headers"):
-            if _absent(record):
+            if is_absent_record(record):
                 continue
             key = (record["model"], record["revision"])
             entry = models.setdefault(key, {"name": key[0], "revision": key[1], "size": 0, "files": 0,
@@ -156,7 +156,7 @@ class Cache:
         files = []
         for m, r in pairs:
             for record in await self.store.get_all("headers", "modelRevisionIndex", (m, r)):
-                if _absent(record):
+                if is_absent_record(record):
                     continue
                 files.append({"model": m, "revision": r, "path": record["file"], "headers": record["headers"],
                               "sha256": record["sha256"], "lastUsed": record["lastUsed"],
@@ -209,5 +209,5 @@ class Cache:
         return len(gone)
 
 
-def _absent(record: dict[str, Any]) -> bool:
+def is_absent_record(record: dict[str, Any]) -> bool:
     return record["headers"].get("status") == ABSENT and record["sha256"] is None

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from . import platform
-from .cache import Cache
+from .cache import ABSENT, Cache, is_absent_record
 from .errors import DownloadError, IntegrityError
 from .hub import ModelHub, check_allowed
 from .progress import DONE, DOWNLOADING, INITIATE, LOADING_FROM_CACHE, FileProgress, Notify
@@ -34,13 +34,16 @@ class FileSource:
     notify: Notify | None = None
     downloads: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(PARALLEL_DOWNLOADS))
 
-    async def body(self, model: str, revision: str, file: str, *, sha256: str | None = None) -> platform.Body:
-        """A file's body as the host holds it: what sessions are made from."""
+    async def body(self, model: str, revision: str, file: str, *, sha256: str | None = None,
+                   optional: bool = False) -> platform.Body | None:
+        """A file's body as the host holds it: what sessions are made from. An optional file the hub answers
+        404 for is None, and remembered so in the cache: asked for again on every start, it would keep a cached
+        model from starting offline."""
         url = self.hub.file_url(model, revision, file)
         check_allowed(url, self.allow_deny)
         return await fetch_cached(self.cache, url, model=model, revision=revision, file=file, task=self.task,
                                   engine_id=self.engine_id, notify=self.notify, sha256=sha256,
-                                  downloads=self.downloads)
+                                  downloads=self.downloads, optional=optional)
 
     async def evict(self, model: str, revision: str, file: str) -> None:
         await self.cache.evict(model, revision, file)
@@ -48,12 +51,6 @@ class FileSource:
     async def is_cached(self, model: str, revision: str, file: str) -> bool:
         record = await self.cache.get_record(model, revision, file)
         return record is not None and record.get("sha256") is not None  # an absent file's record has none
-
-    async def is_absent(self, model: str, revision: str, file: str) -> bool:
-        return await self.cache.is_absent(model, revision, file)
-
-    async def remember_absent(self, model: str, revision: str, file: str) -> None:
-        await self.cache.put_absent(task=self.task, model=model, revision=revision, file=file)
 
     async def get(self, model: str, revision: str, file: str, *, sha256: str | None = None) -> bytes:
         """A small file Python parses (configs, tokenizers), read whole."""
@@ -65,19 +62,31 @@ _in_flight: dict[tuple[str, str, str], asyncio.Future] = {}
 
 async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, file: str, task: str,
                        engine_id: str | None, notify: Notify | None, sha256: str | None = None,
-                       downloads: asyncio.Semaphore | None = None) -> platform.Body:
+                       downloads: asyncio.Semaphore | None = None, optional: bool = False) -> platform.Body | None:
     """The cache-or-download step shared by model files and the runtime binary. Engines asking for a file
-    that is already on its way wait for that one step (one GET), then record their own use of it."""
+    that is already on its way wait for that one step (one GET), then record their own use of it. The step
+    ends only once the cache holds its outcome (an absent file's too), so a later ask finds it there."""
     key = (model, revision, file)
     shared = _in_flight.get(key)
     if shared is not None:
-        body = await asyncio.shield(shared)
-        await cache.record_use(task=task, model=model, revision=revision, file=file, engine_id=engine_id)
+        try:
+            body = await asyncio.shield(shared)
+        except DownloadError as error:
+            if not (optional and error.status == ABSENT):
+                raise
+            await cache.put_absent(task=task, model=model, revision=revision, file=file)
+            return None
+        if body is None and not optional:  # that ask took a 404 for absence; this one needs the file
+            return await fetch_cached(cache, url, model=model, revision=revision, file=file, task=task,
+                                      engine_id=engine_id, notify=notify, sha256=sha256, downloads=downloads)
+        if body is not None:
+            await cache.record_use(task=task, model=model, revision=revision, file=file, engine_id=engine_id)
         return body
     step = _in_flight[key] = asyncio.get_event_loop().create_future()
     try:
         body = await _fetch_cached(cache, url, model=model, revision=revision, file=file, task=task,
-                                   engine_id=engine_id, notify=notify, sha256=sha256, downloads=downloads)
+                                   engine_id=engine_id, notify=notify, sha256=sha256, downloads=downloads,
+                                   optional=optional)
         step.set_result(body)
         return body
     except BaseException as error:
@@ -90,9 +99,11 @@ async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fil
 
 async def _fetch_cached(cache: Cache, url: str, *, model: str, revision: str, file: str, task: str,
                         engine_id: str | None, notify: Notify | None, sha256: str | None,
-                        downloads: asyncio.Semaphore | None) -> platform.Body:
+                        downloads: asyncio.Semaphore | None, optional: bool) -> platform.Body | None:
     progress = FileProgress(notify, url=url, model=model, revision=revision, file=file, task=task)
     record = await cache.get_record(model, revision, file)
+    if optional and record is not None and is_absent_record(record):
+        return None
     use_cached = record is not None and (sha256 is None or record["sha256"] == sha256)
     if use_cached and revision == "main":
         hub_etag = await head_etag(url)
@@ -111,7 +122,7 @@ async def _fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fi
         if not response.ok:
             raise DownloadError(f"could not download {url}: HTTP {response.status}", response.status)
         verify(response, sha256)
-    except Exception:
+    except Exception as error:
         if response is not None and response.body is not None:
             await platform.discard(response.body)
         progress.emit(DOWNLOADING, DONE, ok=False)
@@ -119,6 +130,9 @@ async def _fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fi
             fallback = await _from_cache(cache, progress, model, revision, file, task, engine_id)
             if fallback is not None:
                 return fallback
+        if optional and isinstance(error, DownloadError) and error.status == ABSENT:
+            await cache.put_absent(task=task, model=model, revision=revision, file=file)
+            return None
         raise
     progress.size_estimate(response.size)
     try:

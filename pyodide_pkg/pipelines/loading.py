@@ -48,11 +48,11 @@ class LoadContext:
     _sessions: dict[str, asyncio.Future] = field(default_factory=dict)
     _handed: dict[str, asyncio.Event] = field(default_factory=dict)  # a session's graph is with the runtime
 
-    def body(self, path: str, repo: tuple[str, str] | None = None) -> asyncio.Future:
+    def body(self, path: str, repo: tuple[str, str] | None = None, optional: bool = False) -> asyncio.Future:
         """One download per file however many steps ask for it (config.json is read by several)."""
         key = (*(repo or self.options.model_repo), path)
         if key not in self._bodies:
-            self._bodies[key] = asyncio.ensure_future(self.files.body(*key))
+            self._bodies[key] = asyncio.ensure_future(self.files.body(*key, optional=optional))
         return self._bodies[key]
 
     async def start_sessions(self, meanwhile: Callable[[], Awaitable[None]]) -> None:
@@ -105,17 +105,9 @@ class LoadContext:
         raise AssertionError("unreachable")
 
     async def _read(self, path: str, repo: tuple[str, str], optional: bool) -> bytes | None:
-        """A small file's bytes. An optional one the hub answers 404 for is absent, and remembered so in the
-        cache: asked for again on every start, it would keep a cached model from starting offline."""
-        if optional and await self.files.is_absent(*repo, path):
-            return None
-        try:
-            return await platform.read_body(await asyncio.shield(self.body(path, repo)))
-        except DownloadError as error:
-            if optional and error.status == 404:
-                await self.files.remember_absent(*repo, path)
-                return None
-            raise
+        """A small file's bytes; None for an optional one the hub does not have."""
+        body = await asyncio.shield(self.body(path, repo, optional))
+        return None if body is None else await platform.read_body(body)
 
     async def json(self, path: str, *, tokenizer: bool = False, processor: bool = False,
                    optional: bool = False) -> dict[str, Any] | None:

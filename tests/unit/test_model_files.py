@@ -1,5 +1,6 @@
 """Cache-or-download against a real loopback hub: revalidation, failures, notifications."""
 
+import asyncio
 import json
 
 import pytest
@@ -113,3 +114,39 @@ def test_disallowed_url_sends_nothing(tiny_hub, store_dir):
     with pytest.raises(HubError, match="invalid revision"):
         run(files.get("org/tiny", "v1/../../x", "config.json"))
     assert srv.log == []
+
+
+
+def test_an_absent_optional_file_is_asked_for_once_however_many_ask(tiny_hub, store_dir, monkeypatch):
+    """Asks arriving while the hub's 404 is being remembered share that step (the race that once fetched
+    sentence_bert_config.json twice for two engines); a required ask among them still gets its error."""
+    srv, _ = tiny_hub
+    writing = asyncio.Event()
+    remember = Cache.put_absent
+
+    async def slow_remember(self, **record):
+        writing.set()
+        await asyncio.sleep(0.3)
+        await remember(self, **record)
+    monkeypatch.setattr(Cache, "put_absent", slow_remember)
+
+    async def asks():
+        one, two, three = [await source_in_loop(srv, engine) for engine in ("e1", "e2", "e3")]
+        first = asyncio.ensure_future(one.body("org/tiny", "v1", "absent.json", optional=True))
+        await writing.wait()
+        return await asyncio.gather(first, two.body("org/tiny", "v1", "absent.json", optional=True),
+                                    three.body("org/tiny", "v1", "absent.json"), return_exceptions=True)
+    first, second, required = run(asks())
+    assert first is None and second is None
+    assert isinstance(required, DownloadError) and str(required).endswith("/org/tiny/v1/absent.json: HTTP 404")
+    assert srv.requests("GET", "/hub") == ["/hub/org/tiny/v1/absent.json"] * 2  # the optional asks', the required one's
+    assert run(is_absent("org/tiny", "v1", "absent.json"))
+
+
+async def source_in_loop(srv, engine_id):
+    return FileSource(ModelHub(f"{srv.origin}/hub", "{model}/{revision}"), await Cache.open(),
+                      [{"filter": "ALLOW", "urlPrefix": f"{srv.origin}/hub/"}], "feature-extraction", engine_id)
+
+
+async def is_absent(model, revision, file):
+    return await (await Cache.open()).is_absent(model, revision, file)
