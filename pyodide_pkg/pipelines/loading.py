@@ -44,15 +44,16 @@ class LoadContext:
     task: Task
     runtime: Awaitable[Any] = field(default_factory=lambda: asyncio.ensure_future(_nothing()))
     runtime_starting: asyncio.Event = field(default_factory=asyncio.Event)  # set once the start is posted
-    _bodies: dict[tuple[str, str, str], asyncio.Future] = field(default_factory=dict)
+    _bodies: dict[tuple[str, str, str, bool], asyncio.Future] = field(default_factory=dict)
     _sessions: dict[str, asyncio.Future] = field(default_factory=dict)
     _handed: dict[str, asyncio.Event] = field(default_factory=dict)  # a session's graph is with the runtime
 
     def body(self, path: str, repo: tuple[str, str] | None = None, optional: bool = False) -> asyncio.Future:
-        """One download per file however many steps ask for it (config.json is read by several)."""
-        key = (*(repo or self.options.model_repo), path)
+        """One download per file however many steps ask for it (config.json is read by several). An optional
+        ask's absence (None) is not a required ask's answer: that one gets the hub's 404 as an error."""
+        key = (*(repo or self.options.model_repo), path, optional)
         if key not in self._bodies:
-            self._bodies[key] = asyncio.ensure_future(self.files.body(*key, optional=optional))
+            self._bodies[key] = asyncio.ensure_future(self.files.body(*key[:3], optional=optional))
         return self._bodies[key]
 
     async def start_sessions(self, meanwhile: Callable[[], Awaitable[None]]) -> None:
@@ -85,7 +86,8 @@ class LoadContext:
                 future.result().release()
 
     async def _evict(self, path: str, repo: tuple[str, str]) -> None:
-        self._bodies.pop((*repo, path), None)
+        for optional in (False, True):
+            self._bodies.pop((*repo, path, optional), None)
         await self.files.evict(*repo, path)
 
     async def _parsed(self, paths: list[str], repo: tuple[str, str], parse: Callable[..., T],
