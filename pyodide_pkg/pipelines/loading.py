@@ -44,17 +44,28 @@ class LoadContext:
     task: Task
     runtime: Awaitable[Any] = field(default_factory=lambda: asyncio.ensure_future(_nothing()))
     runtime_starting: asyncio.Event = field(default_factory=asyncio.Event)  # set once the start is posted
-    _bodies: dict[tuple[str, str, str, bool], asyncio.Future] = field(default_factory=dict)
+    _bodies: dict[tuple[str, str, str], asyncio.Future] = field(default_factory=dict)
+    _optional: set[tuple[str, str, str]] = field(default_factory=set)  # bodies only optional asks have asked for
     _sessions: dict[str, asyncio.Future] = field(default_factory=dict)
     _handed: dict[str, asyncio.Event] = field(default_factory=dict)  # a session's graph is with the runtime
 
     def body(self, path: str, repo: tuple[str, str] | None = None, optional: bool = False) -> asyncio.Future:
         """One download per file however many steps ask for it (config.json is read by several). An optional
-        ask's absence (None) is not a required ask's answer: that one gets the hub's 404 as an error."""
-        key = (*(repo or self.options.model_repo), path, optional)
+        ask's absence (None) is not a required ask's answer: that one then asks the hub itself, and gets its 404
+        as an error."""
+        key = (*(repo or self.options.model_repo), path)
         if key not in self._bodies:
-            self._bodies[key] = asyncio.ensure_future(self.files.body(*key[:3], optional=optional))
+            self._bodies[key] = asyncio.ensure_future(self.files.body(*key, optional=optional))
+            if optional:
+                self._optional.add(key)
+        elif not optional and key in self._optional:
+            self._bodies[key] = asyncio.ensure_future(self._required(self._bodies[key], key))
+            self._optional.discard(key)
         return self._bodies[key]
+
+    async def _required(self, optional: asyncio.Future, key: tuple[str, str, str]) -> Any:
+        body = await asyncio.shield(optional)
+        return body if body is not None else await self.files.body(*key)
 
     async def start_sessions(self, meanwhile: Callable[[], Awaitable[None]]) -> None:
         """Each role's first graph starts downloading, and its session is made as soon as the graph and the
@@ -85,31 +96,51 @@ class LoadContext:
             if future.done() and not future.cancelled() and future.exception() is None:
                 future.result().release()
 
-    async def _evict(self, path: str, repo: tuple[str, str]) -> None:
-        for optional in (False, True):
-            self._bodies.pop((*repo, path, optional), None)
+    async def _evict(self, path: str, repo: tuple[str, str], body: Any = None) -> None:
+        """Drops a file this load found bad. A step that read it from `body` leaves it alone when another step
+        has dropped that body already (and perhaps fetched the file anew)."""
+        key = (*repo, path)
+        if body is not None and not self._holds(key, body):
+            return
+        self._bodies.pop(key, None)
+        self._optional.discard(key)
         await self.files.evict(*repo, path)
 
     async def _parsed(self, paths: list[str], repo: tuple[str, str], parse: Callable[..., T],
                       optional: tuple[bool, ...] = ()) -> T:
         """`parse(*bytes)` over these files; when it fails they are evicted and fetched once more."""
         for attempt in (1, 2):
-            found = await asyncio.gather(*(self._read(p, repo, i < len(optional) and optional[i])
-                                           for i, p in enumerate(paths)))
+            read = await asyncio.gather(*(self._read(p, repo, i < len(optional) and optional[i])
+                                          for i, p in enumerate(paths)))
             try:
-                return parse(*found)
+                return parse(*(data for _, data in read))
             except _Unparsable as error:
-                for path, data in zip(paths, found):
-                    if data is not None:
-                        await self._evict(path, repo)
+                for path, (body, _) in zip(paths, read):
+                    if body is not None:
+                        await self._evict(path, repo, body)
                 if attempt == 2:
                     raise ModelError(f"{repo[0]}@{repo[1]}: {error}") from None
         raise AssertionError("unreachable")
 
-    async def _read(self, path: str, repo: tuple[str, str], optional: bool) -> bytes | None:
-        """A small file's bytes; None for an optional one the hub does not have."""
-        body = await asyncio.shield(self.body(path, repo, optional))
-        return None if body is None else await platform.read_body(body)
+    def _holds(self, key: tuple[str, str, str], body: Any) -> bool:
+        """Whether `body` is still this load's copy of the file (no step has dropped it)."""
+        asked = self._bodies.get(key)
+        return (asked is not None and asked.done() and not asked.cancelled() and asked.exception() is None
+                and asked.result() is body)
+
+    async def _read(self, path: str, repo: tuple[str, str], optional: bool) -> tuple[Any, bytes | None]:
+        """A small file's body and bytes; None for an optional one the hub does not have. Two steps may parse
+        one file (config.json): when the other found it bad and dropped it while this one read, it is asked
+        for anew."""
+        while True:
+            body = await asyncio.shield(self.body(path, repo, optional))
+            if body is None:
+                return None, None
+            try:
+                return body, await platform.read_body(body)
+            except Exception:
+                if self._holds((*repo, path), body):
+                    raise
 
     async def json(self, path: str, *, tokenizer: bool = False, processor: bool = False,
                    optional: bool = False) -> dict[str, Any] | None:

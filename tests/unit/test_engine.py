@@ -252,6 +252,17 @@ def test_engines_loading_one_model_share_its_downloads(fresh_log, store_dir):
     assert files and all(f["engines"] == ["one", "two"] for f in files)
 
 
+def test_a_main_revision_start_revalidates_each_file_once(fresh_log, store_dir):
+    """Files several steps read (config.json: optionally for its external data, then by the task) are asked for
+    once: a cached main revision sends one HEAD per file and no GET."""
+    run(pyodide_pkg.create_engine(options(fresh_log, modelRevision="main", engineId="first")))
+    gets = fresh_log.requests("GET", prefix="/hub/")
+    fresh_log.log.clear()
+    run(pyodide_pkg.create_engine(options(fresh_log, modelRevision="main", engineId="second")))
+    heads = fresh_log.requests("HEAD", prefix="/hub/")
+    assert gets and sorted(heads) == sorted(gets) and fresh_log.requests("GET", prefix="/hub/") == []
+
+
 def test_threads_beyond_the_host_are_clamped_and_said(server, store_dir):
     import os
 
