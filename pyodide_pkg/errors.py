@@ -37,6 +37,12 @@ class StorageError(MLError):
     name = "StorageError"
 
 
+class BackendError(MLError):
+    """The inference backend could not start (its worker or module did not load): no model is at fault."""
+
+    name = "BackendError"
+
+
 class SettingsError(MLError):
     name = "SettingsError"
 

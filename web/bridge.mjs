@@ -1,323 +1,35 @@
 // The JS half of pyodide_pkg/platform/browser.py: downloads, file bodies, IndexedDB and ONNX Runtime Web.
 // Model bytes stay here. A download streams into a file of the origin private file system (OPFS) in
-// download_worker.mjs, hashed on the way in hash_worker.mjs; storing it moves the file beside its store's other bodies
-// and IndexedDB keeps only its name with the metadata; ONNX Runtime reads the file. Python holds a body as a handle (a
-// FileSystemFileHandle) and reads only the small files it parses. OPFS rather than IndexedDB Blobs: writing a 1 GB Blob
-// into IndexedDB held the whole file in the browser process's memory (1.2 GB peak, bench/storage), OPFS held none.
+// download_worker.mjs (downloads.mjs), hashed on the way in hash_worker.mjs; storing it moves the file beside its
+// store's other bodies and IndexedDB keeps only its name with the metadata; ONNX Runtime reads the file in
+// ort_worker.mjs. Python holds a body as a handle (a FileSystemFileHandle) and reads only the small files it parses.
+// OPFS rather than IndexedDB Blobs: writing a 1 GB Blob into IndexedDB held the whole file in the browser process's
+// memory (1.2 GB peak, bench/storage), OPFS held none.
+import { sweepPartials } from "./downloads.mjs";
+import { base64, folder, named, ownerLock, uniqueName, unbase64, writeAll } from "./files.mjs";
+import { workerLink } from "./worker_link.mjs";
 import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
 
+export { discard } from "./files.mjs";
+
 // ONNX Runtime Web lives in a worker of its own (ort_worker.mjs), started with the host so that its module
-// loads beside Pyodide; calls to it are messages answered in order of completion.
-let ortWorker = null, ortStarting = null, ortStarted = null, ortRuntime = null, ortCalls = 0;
-const ortPending = new Map();
+// loads beside Pyodide.
+const ortLink = workerLink("./ort_worker.mjs", "onnx-runtime",
+                           (script, why) => new Error(`ONNX Runtime's worker ${script} failed: ${why}`));
+let ortStarting = null, ortStarted = null, ortRuntime = null;
 
 export function prepareRuntime() {
-  if (ortWorker) return;
-  ortWorker = new Worker(new URL("./ort_worker.mjs", import.meta.url), { type: "module", name: "onnx-runtime" });
-  ortWorker.onmessage = ({ data: { id, value, error } }) => {
-    const { resolve, reject } = ortPending.get(id);
-    ortPending.delete(id);
-    if (error) reject(Object.assign(new Error(error.message), { name: error.name }));
-    else resolve(value);
-  };
-  ortWorker.onerror = (event) => {  // the worker itself failed (its script did not load): every call fails
-    for (const { reject } of ortPending.values()) reject(new Error(`ONNX Runtime's worker failed: ${event.message}`));
-    ortPending.clear();
-  };
+  ortLink.live();
 }
 
-function ortCall(op, args, transfer = []) {
-  prepareRuntime();
-  return new Promise((resolve, reject) => {
-    const id = ++ortCalls;
-    ortPending.set(id, { resolve, reject });
-    ortWorker.postMessage({ id, op, args }, transfer);
-  });
-}
+const ortCall = (op, args, transfer = []) => ortLink.live().call({ op, args }, transfer);
 
-// Every body and unresumable download this engine host writes carries its name; the host holds a Web Lock of
-// that name for its whole life, so such a file whose owner's lock is free was left by a host that is gone (a
-// closed tab, a crash). Resumable downloads are kept apart, in partial/, for the next attempt.
-const OWNER = crypto.randomUUID();
-const ownerLock = (owner) => `ml-engine-host-${owner}`;
-navigator.locks.request(ownerLock(OWNER), () => new Promise(() => {}));
-
-const folder = async (...names) => {
-  let dir = await navigator.storage.getDirectory();
-  for (const name of names) dir = await dir.getDirectoryHandle(name, { create: true });
-  return dir;
-};
-const uniqueName = () => `${OWNER}.${Date.now().toString(36)}-${crypto.randomUUID()}`;
-
-// A JS error Python can tell apart by name (a DOMException's name, e.g. QuotaExceededError, is kept).
-const named = (error, message) => Object.assign(new Error(`${message}: ${error?.message ?? error}`), { name: error?.name ?? "Error" });
-
-// A full quota can show as a short write rather than an exception: both are a QuotaExceededError.
-function writeAt(access, chunk, at, total) {
-  if (access.write(chunk, { at }) !== chunk.byteLength) {
-    throw new DOMException(`the storage quota ran out after ${at} of ${total ?? "?"} bytes`, "QuotaExceededError");
-  }
-  return chunk.byteLength;
-}
-
-async function writeAll(handle, chunks) {
-  const access = await handle.createSyncAccessHandle();
-  try {
-    let at = 0;
-    for await (const chunk of chunks) at += writeAt(access, chunk, at);
-    access.flush();
-  } finally {
-    access.close();
-  }
-}
-
-// streamFile (a download, in download_worker.mjs): {status, headers (JSON text), size, sha256, body}; a body only for
-// 2xx answers. A download that receives nothing for stallMs fails; onProgress(loaded, chunk, length) runs per chunk
-// read. A download cut off by a network error resumes where it stopped with a Range request (If-Range: the file must
-// not have changed), up to RESUMES times; one cut off for good (a reload, a closed tab) resumes in the next attempt,
-// from its last checkpoint: it is written to partial/<sha256 of the URL>, and every CHECKPOINT bytes <that>.json
-// records its ETag, the bytes flushed and the hasher's state there.
-const RESUMES = 3;
-const CHECKPOINT = 32 << 20;
-const PARTIAL_DAYS = 7;  // an unfinished download nobody resumed is dropped after this
-
-// A hasher in hash_worker.mjs: update() hands the chunk over (it is written already); caughtUp(), save() and
-// digest() answer once every chunk before them is hashed. A worker that fails fails its hashers' answers; the
-// next download starts another. A download waits for the hasher every HASH_AHEAD bytes, for the previous mark
-// only: the two keep working side by side, and at most about twice that waits in the worker's queue (writing
-// can outrun hashing, ~240 MB/s).
-const HASH_AHEAD = 16 << 20;
-let hashing = null, hashers = 0, asks = 0;
-
-function offThreadHasher() {
-  if (!hashing) {
-    const script = new URL("./hash_worker.mjs", import.meta.url);
-    const started = hashing = {
-      worker: new Worker(script, { type: "module", name: "sha256" }), failure: null, answers: new Map(),
-    };
-    started.worker.onmessage = ({ data: { ask, value } }) => {
-      started.answers.get(ask).resolve(value);
-      started.answers.delete(ask);
-    };
-    started.worker.onerror = (event) => {
-      const why = event.message ?? "its script did not load";
-      started.failure = Object.assign(new Error(`the SHA-256 worker ${script} failed: ${why}`), { name: "HashWorkerError" });
-      for (const { reject } of started.answers.values()) reject(started.failure);
-      started.answers.clear();
-      if (hashing === started) hashing = null;
-    };
-  }
-  const host = hashing, id = ++hashers;
-  const answer = (op) => new Promise((resolve, reject) => {
-    if (host.failure) return reject(host.failure);
-    const ask = ++asks;
-    host.answers.set(ask, { resolve, reject });
-    host.worker.postMessage({ id, op, ask });
-  });
-  return {
-    update: (chunk) => host.worker.postMessage({ id, op: "update", chunk }, [chunk.buffer]),
-    load: (state) => host.worker.postMessage({ id, op: "load", state }),
-    drop: () => host.worker.postMessage({ id, op: "drop" }),
-    caughtUp: () => answer("caughtUp"),
-    save: () => answer("save"),
-    digest: () => answer("digest"),
-  };
-}
-
-const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
-const unbase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-
-// The URL's partial file, opened exclusively, with what its last checkpoint says; null when another engine
-// host is downloading the same URL (this one then writes a file of its own).
-async function partialKey(url) {
-  return { dir: await folder("partial"), key: (await createSHA256()).init().update(url).digest("hex") };
-}
-
-async function partialFor(url) {
-  const { dir, key } = await partialKey(url);
-  const handle = await dir.getFileHandle(key, { create: true });
-  let access;
-  try {
-    access = await handle.createSyncAccessHandle();
-  } catch {
-    return null;
-  }
-  let saved = null;
-  try {
-    saved = JSON.parse(await (await (await dir.getFileHandle(`${key}.json`)).getFile()).text());
-    if (!(saved.size > 0 && saved.size <= access.getSize() && saved.etag && saved.state)) saved = null;
-  } catch {
-    saved = null;
-  }
-  return { dir, key, handle, access, saved };
-}
-
-async function checkpoint(partial, etag, size, hasher) {
-  partial.access.flush();
-  const writable = await (await partial.dir.getFileHandle(`${partial.key}.json`, { create: true })).createWritable();
-  await writable.write(JSON.stringify({ etag, size, state: base64(await hasher.save()) }));
-  await writable.close();
-}
-
-async function forget(partial) {
-  await partial.dir.removeEntry(`${partial.key}.json`).catch(() => {});
-  if (!partial.handle) await partial.dir.removeEntry(partial.key).catch(() => {});  // unless it became the body
-}
-
-// A download whose chunks arrive faster than they are written would run as one chain of microtasks and hold
-// off every other task of its worker (other downloads' steps) until it ends: it steps aside every YIELD_MS of
-// work, behind the tasks already queued (a message to itself: setTimeout would be clamped to 4 ms, and
-// scheduler.yield() resumes ahead of other tasks).
-const YIELD_MS = 8;
-const stepAside = () => new Promise((resolve) => {
-  const { port1, port2 } = new MessageChannel();
-  port1.onmessage = () => { port1.close(); resolve(); };
-  port2.postMessage(null);
-});
-
-// Downloads run in download_worker.mjs (streamFile there), answered in order of completion.
-let downloader = null, downloads = 0;
-const downloading = new Map();
+// Downloads run in download_worker.mjs (downloads.mjs): {status, headers (JSON text), size, sha256, body}.
+const downloads = workerLink("./download_worker.mjs", "downloads",
+                             (script, why) => new Error(`the download worker ${script} failed: ${why}`));
 
 export function download(url, timeoutMs, stallMs, onProgress) {
-  if (!downloader) {
-    const script = new URL("./download_worker.mjs", import.meta.url);
-    downloader = new Worker(script, { type: "module", name: "downloads" });
-    downloader.onmessage = ({ data: { id, progress, value, error } }) => {
-      const call = downloading.get(id);
-      if (progress) return call.onProgress?.(...progress);
-      downloading.delete(id);
-      if (error) call.reject(Object.assign(new Error(error.message), { name: error.name }));
-      else call.resolve(value);
-    };
-    downloader.onerror = (event) => {  // every download in it fails; the next one starts another worker
-      const failure = new Error(`the download worker ${script} failed: ${event.message ?? "its script did not load"}`);
-      for (const { reject } of downloading.values()) reject(failure);
-      downloading.clear();
-      downloader = null;
-    };
-  }
-  return new Promise((resolve, reject) => {
-    const id = ++downloads;
-    downloading.set(id, { resolve, reject, onProgress });
-    downloader.postMessage({ id, url, timeoutMs, stallMs });
-  });
-}
-
-export async function streamFile(url, timeoutMs, stallMs, onProgress) {
-  const abort = new AbortController();
-  const signal = AbortSignal.any([abort.signal, ...(timeoutMs ? [AbortSignal.timeout(timeoutMs)] : [])]);
-  let stalled = null;
-  const watch = () => {
-    clearTimeout(stalled);
-    if (stallMs) stalled = setTimeout(() => abort.abort(new DOMException(`no data for ${stallMs} ms`, "TimeoutError")), stallMs);
-  };
-  watch();
-  let partial = null, hasher = null;
-  try {
-    partial = await partialFor(url);
-    const saved = partial?.saved;
-    const ranged = saved ? { headers: { Range: `bytes=${saved.size}-`, "If-Range": saved.etag } } : {};
-    let response = await fetch(url, { signal, cache: "no-store", ...ranged });
-    if (saved && response.status === 416) {  // what was saved no longer fits the file: start over
-      await response.body?.cancel();
-      response = await fetch(url, { signal, cache: "no-store" });
-    }
-    const found = Object.fromEntries(response.headers);
-    let start = 0;
-    if (saved && response.status === 206 && found["content-range"]?.startsWith(`bytes ${saved.size}-`)) {
-      start = saved.size;  // the file as a whole is described to Python, as a plain answer would have
-      found["content-length"] = found["content-range"].split("/")[1];
-      delete found["content-range"];
-    }
-    const status = start ? 200 : response.status;
-    const headers = JSON.stringify(found);
-    if (!(status >= 200 && status < 300) || !response.body) {
-      await response.body?.cancel();
-      partial?.access.close();
-      return { status, headers, size: 0, sha256: null, body: null };
-    }
-    const length = Number(found["content-length"]) || null;
-    if (length) {  // a file that cannot fit fails before any of it is written
-      const { quota, usage } = await navigator.storage.estimate();
-      if (length - start > quota - usage) {
-        await response.body.cancel();
-        throw new DOMException(`it needs ${length - start} bytes and ${quota - usage} are free`, "QuotaExceededError");
-      }
-    }
-    const etag = response.headers.get("etag");
-    const resumable = response.headers.get("accept-ranges") === "bytes" && etag && !etag.startsWith("W/");
-    hasher = offThreadHasher();
-    if (start) hasher.load(unbase64(saved.state));
-    const body = partial?.handle ?? await (await folder("incoming")).getFileHandle(uniqueName(), { create: true });
-    const access = partial?.access ?? await body.createSyncAccessHandle();
-    access.truncate(start);
-    let size = start, unsaved = 0, worked = performance.now(), handed = 0, hashed = null, sha256;
-    try {
-      for (let resumes = 0; ; resumes++) {
-        try {
-          const reader = response.body.getReader();
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            watch();
-            const written = writeAt(access, value, size, length);
-            hasher.update(value);
-            handed += written;
-            if (handed >= HASH_AHEAD) {
-              await hashed;
-              hashed = hasher.caughtUp();
-              hashed.catch(() => {});  // its failure is digest()'s to report
-              handed = 0;
-            }
-            size += written;
-            unsaved += written;
-            if (partial && resumable && unsaved >= CHECKPOINT) {
-              await checkpoint(partial, etag, size, hasher);
-              unsaved = 0;
-            }
-            onProgress?.(size, written, length);
-            if (performance.now() - worked > YIELD_MS) {
-              await stepAside();
-              worked = performance.now();
-            }
-          }
-          break;
-        } catch (error) {
-          if (signal.aborted || ["QuotaExceededError", "HashWorkerError"].includes(error.name) || !resumable
-              || resumes >= RESUMES) throw error;
-          response = await fetch(url, { signal, cache: "no-store", headers: { Range: `bytes=${size}-`, "If-Range": etag } });
-          if (response.status !== 206 || !response.headers.get("content-range")?.startsWith(`bytes ${size}-`)) {
-            await response.body?.cancel();
-            throw error;
-          }
-        }
-      }
-      access.flush();
-      sha256 = await hasher.digest();
-    } catch (error) {
-      const keep = partial && resumable && size > 0 && error.name !== "QuotaExceededError";
-      if (keep) await checkpoint(partial, etag, size, hasher).catch(() => {});
-      access.close();
-      if (!keep) {
-        if (partial) await forget(partial);
-        await discard(body);
-      }
-      throw error;
-    }
-    access.close();
-    await forget(partial ?? await partialKey(url));  // a partial file another host held is stale now
-    return { status, headers, size, sha256, body };
-  } catch (error) {
-    hasher?.drop();
-    throw named(signal.aborted ? signal.reason ?? error : error, `download of ${url} failed`);
-  } finally {
-    clearTimeout(stalled);
-  }
-}
-
-export async function discard(body) {
-  try { await body.remove(); } catch { /* already gone */ }
+  return downloads.live().call({ url, timeoutMs, stallMs }, [], onProgress);
 }
 
 export async function readBody(body, start, end) {
@@ -371,16 +83,7 @@ async function sweep(db) {
       if (record?.bodyFile) named.add(record.bodyFile);
     }
   }
-  const partial = await folder("partial");
-  const names = [];
-  for await (const entry of partial.keys()) names.push(entry);
-  for (const entry of names) {
-    try {  // a partial file being written is locked: getFile() or removeEntry() fails, and it stays
-      const handle = await partial.getFileHandle(entry);
-      const useless = !entry.endsWith(".json") && !names.includes(`${entry}.json`);  // nothing to resume from
-      if (useless || Date.now() - (await handle.getFile()).lastModified > PARTIAL_DAYS * 86400_000) await partial.removeEntry(entry);
-    } catch { /* in use */ }
-  }
+  await sweepPartials();
   const alive = new Set((await navigator.locks.query()).held.map((lock) => lock.name));
   for (const dir of [await folder("incoming"), db.bodies]) {
     for await (const [entry, handle] of dir.entries()) {
@@ -513,10 +216,8 @@ function startRuntime(wasm, numThreads, warmup, sha256) {
 }
 
 function resetRuntime() {
-  ortWorker.terminate();
-  for (const { reject } of ortPending.values()) reject(new Error("ONNX Runtime's worker was restarted"));
-  ortPending.clear();
-  ortWorker = ortStarting = ortStarted = ortRuntime = null;
+  ortLink.end(new Error("ONNX Runtime's worker was restarted"));
+  ortStarting = ortStarted = ortRuntime = null;
   replays.clear();
 }
 

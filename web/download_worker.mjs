@@ -1,16 +1,8 @@
 // Downloads in a worker of their own, started by bridge.mjs in the engine host: fetching and writing a 90 MB
 // graph ran on the host's thread, between Python's steps (numpy's import, the tokenizer, cache writes), which
-// held its chunks back. bridge.mjs's own streamFile runs here; hashing goes on in hash_worker.mjs beside it.
-// Byte plumbing only.
-//   host -> here: {id, url, timeoutMs, stallMs}
-//   here -> host: {id, progress: [loaded, chunk, length]} · {id, value} · {id, error: {name, message}}
-import { streamFile } from "./bridge.mjs";
+// held its chunks back. downloads.mjs's streamFile runs here; hashing goes on in hash_worker.mjs beside it.
+// Calls (worker_link.mjs): {url, timeoutMs, stallMs}, with progress [loaded, chunk, length] per chunk.
+import { streamFile } from "./downloads.mjs";
+import { answerCalls } from "./worker_link.mjs";
 
-self.onmessage = async ({ data: { id, url, timeoutMs, stallMs } }) => {
-  try {
-    const value = await streamFile(url, timeoutMs, stallMs, (...progress) => self.postMessage({ id, progress }));
-    self.postMessage({ id, value });
-  } catch (error) {
-    self.postMessage({ id, error: { name: error?.name ?? "Error", message: error?.message ?? String(error) } });
-  }
-};
+answerCalls(({ url, timeoutMs, stallMs }, progress) => streamFile(url, timeoutMs, stallMs, progress));

@@ -2,8 +2,9 @@
 // WASM, starting its threads) and a session's creation (~0.4 s for a 90 MB graph) run here, beside Python, which
 // meanwhile loads numpy, the tokenizer and the task's code. Byte plumbing only: sessions by number, tensors as
 // transferred buffers.
-//   host -> here: {id, op: "init" | "create" | "run" | "release", args}
-//   here -> host: {id, value} | {id, error: {name, message}}
+// Calls (worker_link.mjs): {op: "init" | "create" | "run" | "release", args}.
+import { answerCalls, moved } from "./worker_link.mjs";
+
 const loading = import(new URL("./vendor/ort/ort.wasm.min.mjs", import.meta.url));
 loading.catch(() => {});  // reported by init, which awaits it
 let ort = null, starting = null;
@@ -46,7 +47,7 @@ const ops = {
     })();
     starting.catch(() => { starting = null; });  // the next init tries again
     await starting;
-    return [started()];
+    return started();
   },
   // `model` is a cached body or bytes; external data files are bodies named as the graph names them. ONNX
   // Runtime copies each into its heap and lets go of them once the session exists.
@@ -60,7 +61,7 @@ const ops = {
       executionProviders: ["wasm"], ...(externalData.length ? { externalData } : {}) });
     const id = nextSession++;
     sessions.set(id, session);
-    return [{ id, inputNames: session.inputNames, outputNames: session.outputNames }];
+    return { id, inputNames: session.inputNames, outputNames: session.outputNames };
   },
   async run({ session, names, types, dims, buffers }) {
     const feeds = {};
@@ -80,20 +81,13 @@ const ops = {
       out.buffers.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       tensor.dispose?.();
     }
-    return [out, out.buffers.map((b) => b.buffer)];
+    return moved(out, out.buffers.map((b) => b.buffer));
   },
   async release({ session }) {
     await sessions.get(session)?.release();
     sessions.delete(session);
-    return [null];
+    return null;
   },
 };
 
-self.onmessage = async ({ data: { id, op, args } }) => {
-  try {
-    const [value, transfer = []] = await ops[op](args);
-    self.postMessage({ id, value }, transfer);
-  } catch (error) {
-    self.postMessage({ id, error: { name: error?.name ?? "Error", message: error?.message ?? String(error) } });
-  }
-};
+answerCalls(({ op, args }) => ops[op](args));

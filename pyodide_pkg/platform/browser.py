@@ -13,7 +13,7 @@ from js import AbortSignal, Object, Uint8Array
 from js import fetch as js_fetch
 from pyodide.ffi import JsException, JsProxy, create_proxy, to_js
 
-from ..errors import DownloadError, IntegrityError, MLError, StorageError
+from ..errors import BackendError, DownloadError, IntegrityError, MLError, StorageError
 from .common import BLOB_FIELD, Body, Download, ProgressCallback, Response
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def init_runtime(wasm: Body, num_threads: int, warmup: bytes, sha256: str) -> Aw
         except JsException as error:
             if getattr(error, "name", "") == "IntegrityError":
                 raise IntegrityError(str(getattr(error, "message", error))) from None
-            raise
+            raise BackendError(f"ONNX Runtime Web could not start: {error}") from None
     return done()
 
 

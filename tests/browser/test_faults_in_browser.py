@@ -116,6 +116,20 @@ def test_a_download_helper_that_cannot_start_fails_the_download_by_name(page, fr
     assert set(statuses[:-1]) == {404} and statuses[-1] == 200, statuses  # each failed download asked for it anew
 
 
+def test_a_runtime_worker_that_cannot_start_fails_the_engine_by_name(page, fresh_log):
+    """ONNX Runtime Web runs in web/ort_worker.mjs: when it cannot start, creating the engine fails naming the
+    script, and the next engine starts another worker (a failed worker used to take every later call with it)."""
+    fresh_log.hook = lambda method, url: (404, b"gone") if url == "/ort_worker.mjs" else None
+    page.reload()  # the page's engine host started the worker as it booted; this host's cannot
+    failed = attempt(page, "no-runtime")["answer"]
+    assert not failed["ok"] and failed["name"] == "BackendError", failed
+    assert re.search(r"ONNX Runtime Web could not start: .*ONNX Runtime's worker \S+/ort_worker.mjs failed",
+                     failed["message"]), failed["message"]
+    fresh_log.hook = None
+    assert attempt(page, "no-runtime")["answer"]["ok"]
+    assert [int(status) for method, path, status in fresh_log.log if path == "/ort_worker.mjs"][-1] == 200
+
+
 def test_a_file_larger_than_the_free_space_fails_before_it_is_written(page, fresh_log):
     """navigator.storage.estimate() is asked first (Chromium's DevTools quota override does not show in the
     estimate, so the file here announces 20 GB instead)."""

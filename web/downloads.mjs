@@ -1,0 +1,211 @@
+// Downloads, as download_worker.mjs runs them: each streams from fetch into an OPFS file (files.mjs), hashed on
+// the way in hash_worker.mjs, and can resume. Byte plumbing only.
+import { base64, discard, folder, named, uniqueName, unbase64, writeAt } from "./files.mjs";
+import { workerLink } from "./worker_link.mjs";
+import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
+
+// streamFile (a download, in download_worker.mjs): {status, headers (JSON text), size, sha256, body}; a body only for
+// 2xx answers. A download that receives nothing for stallMs fails; onProgress(loaded, chunk, length) runs per chunk
+// read. A download cut off by a network error resumes where it stopped with a Range request (If-Range: the file must
+// not have changed), up to RESUMES times; one cut off for good (a reload, a closed tab) resumes in the next attempt,
+// from its last checkpoint: it is written to partial/<sha256 of the URL>, and every CHECKPOINT bytes <that>.json
+// records its ETag, the bytes flushed and the hasher's state there.
+const RESUMES = 3;
+const CHECKPOINT = 32 << 20;
+const PARTIAL_DAYS = 7;  // an unfinished download nobody resumed is dropped after this
+
+// A hasher in hash_worker.mjs: update() hands the chunk over (it is written already); caughtUp(), save() and
+// digest() answer once every chunk before them is hashed. A worker that fails fails its hashers' answers; the
+// next download starts another. A download waits for the hasher every HASH_AHEAD bytes, for the previous mark
+// only: the two keep working side by side, and at most about twice that waits in the worker's queue (writing
+// can outrun hashing, ~240 MB/s).
+const HASH_AHEAD = 16 << 20;
+const hashing = workerLink("./hash_worker.mjs", "sha256", (script, why) =>
+  Object.assign(new Error(`the SHA-256 worker ${script} failed: ${why}`), { name: "HashWorkerError" }));
+let hashers = 0;
+
+function offThreadHasher() {
+  const link = hashing.live(), id = ++hashers;  // a hasher stays with its worker, even one that failed
+  return {
+    update: (chunk) => link.post({ id, op: "update", chunk }, [chunk.buffer]),
+    load: (state) => link.post({ id, op: "load", state }),
+    drop: () => link.post({ id, op: "drop" }),
+    caughtUp: () => link.call({ id, op: "caughtUp" }),
+    save: () => link.call({ id, op: "save" }),
+    digest: () => link.call({ id, op: "digest" }),
+  };
+}
+
+// The URL's partial file, opened exclusively, with what its last checkpoint says; null when another engine
+// host is downloading the same URL (this one then writes a file of its own).
+async function partialKey(url) {
+  return { dir: await folder("partial"), key: (await createSHA256()).init().update(url).digest("hex") };
+}
+
+async function partialFor(url) {
+  const { dir, key } = await partialKey(url);
+  const handle = await dir.getFileHandle(key, { create: true });
+  let access;
+  try {
+    access = await handle.createSyncAccessHandle();
+  } catch {
+    return null;
+  }
+  let saved = null;
+  try {
+    saved = JSON.parse(await (await (await dir.getFileHandle(`${key}.json`)).getFile()).text());
+    if (!(saved.size > 0 && saved.size <= access.getSize() && saved.etag && saved.state)) saved = null;
+  } catch {
+    saved = null;
+  }
+  return { dir, key, handle, access, saved };
+}
+
+async function checkpoint(partial, etag, size, hasher) {
+  partial.access.flush();
+  const writable = await (await partial.dir.getFileHandle(`${partial.key}.json`, { create: true })).createWritable();
+  await writable.write(JSON.stringify({ etag, size, state: base64(await hasher.save()) }));
+  await writable.close();
+}
+
+async function forget(partial) {
+  await partial.dir.removeEntry(`${partial.key}.json`).catch(() => {});
+  if (!partial.handle) await partial.dir.removeEntry(partial.key).catch(() => {});  // unless it became the body
+}
+
+// A download whose chunks arrive faster than they are written would run as one chain of microtasks and hold
+// off every other task of its worker (other downloads' steps) until it ends: it steps aside every YIELD_MS of
+// work, behind the tasks already queued (a message to itself: setTimeout would be clamped to 4 ms, and
+// scheduler.yield() resumes ahead of other tasks).
+const YIELD_MS = 8;
+const stepAside = () => new Promise((resolve) => {
+  const { port1, port2 } = new MessageChannel();
+  port1.onmessage = () => { port1.close(); resolve(); };
+  port2.postMessage(null);
+});
+
+// Partial files nothing can resume from, or that nobody resumed for PARTIAL_DAYS, are dropped.
+export async function sweepPartials() {
+  const partial = await folder("partial");
+  const names = [];
+  for await (const entry of partial.keys()) names.push(entry);
+  for (const entry of names) {
+    try {  // a partial file being written is locked: getFile() or removeEntry() fails, and it stays
+      const handle = await partial.getFileHandle(entry);
+      const useless = !entry.endsWith(".json") && !names.includes(`${entry}.json`);  // nothing to resume from
+      if (useless || Date.now() - (await handle.getFile()).lastModified > PARTIAL_DAYS * 86400_000) await partial.removeEntry(entry);
+    } catch { /* in use */ }
+  }
+}
+
+export async function streamFile(url, timeoutMs, stallMs, onProgress) {
+  const abort = new AbortController();
+  const signal = AbortSignal.any([abort.signal, ...(timeoutMs ? [AbortSignal.timeout(timeoutMs)] : [])]);
+  let stalled = null;
+  const watch = () => {
+    clearTimeout(stalled);
+    if (stallMs) stalled = setTimeout(() => abort.abort(new DOMException(`no data for ${stallMs} ms`, "TimeoutError")), stallMs);
+  };
+  watch();
+  let partial = null, hasher = null;
+  try {
+    partial = await partialFor(url);
+    const saved = partial?.saved;
+    const ranged = saved ? { headers: { Range: `bytes=${saved.size}-`, "If-Range": saved.etag } } : {};
+    let response = await fetch(url, { signal, cache: "no-store", ...ranged });
+    if (saved && response.status === 416) {  // what was saved no longer fits the file: start over
+      await response.body?.cancel();
+      response = await fetch(url, { signal, cache: "no-store" });
+    }
+    const found = Object.fromEntries(response.headers);
+    let start = 0;
+    if (saved && response.status === 206 && found["content-range"]?.startsWith(`bytes ${saved.size}-`)) {
+      start = saved.size;  // the file as a whole is described to Python, as a plain answer would have
+      found["content-length"] = found["content-range"].split("/")[1];
+      delete found["content-range"];
+    }
+    const status = start ? 200 : response.status;
+    const headers = JSON.stringify(found);
+    if (!(status >= 200 && status < 300) || !response.body) {
+      await response.body?.cancel();
+      partial?.access.close();
+      return { status, headers, size: 0, sha256: null, body: null };
+    }
+    const length = Number(found["content-length"]) || null;
+    if (length) {  // a file that cannot fit fails before any of it is written
+      const { quota, usage } = await navigator.storage.estimate();
+      if (length - start > quota - usage) {
+        await response.body.cancel();
+        throw new DOMException(`it needs ${length - start} bytes and ${quota - usage} are free`, "QuotaExceededError");
+      }
+    }
+    const etag = response.headers.get("etag");
+    const resumable = response.headers.get("accept-ranges") === "bytes" && etag && !etag.startsWith("W/");
+    hasher = offThreadHasher();
+    if (start) hasher.load(unbase64(saved.state));
+    const body = partial?.handle ?? await (await folder("incoming")).getFileHandle(uniqueName(), { create: true });
+    const access = partial?.access ?? await body.createSyncAccessHandle();
+    access.truncate(start);
+    let size = start, unsaved = 0, worked = performance.now(), handed = 0, hashed = null, sha256;
+    try {
+      for (let resumes = 0; ; resumes++) {
+        try {
+          const reader = response.body.getReader();
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            watch();
+            const written = writeAt(access, value, size, length);
+            hasher.update(value);
+            handed += written;
+            if (handed >= HASH_AHEAD) {
+              await hashed;
+              hashed = hasher.caughtUp();
+              hashed.catch(() => {});  // its failure is digest()'s to report
+              handed = 0;
+            }
+            size += written;
+            unsaved += written;
+            if (partial && resumable && unsaved >= CHECKPOINT) {
+              await checkpoint(partial, etag, size, hasher);
+              unsaved = 0;
+            }
+            onProgress?.(size, written, length);
+            if (performance.now() - worked > YIELD_MS) {
+              await stepAside();
+              worked = performance.now();
+            }
+          }
+          break;
+        } catch (error) {
+          if (signal.aborted || ["QuotaExceededError", "HashWorkerError"].includes(error.name) || !resumable
+              || resumes >= RESUMES) throw error;
+          response = await fetch(url, { signal, cache: "no-store", headers: { Range: `bytes=${size}-`, "If-Range": etag } });
+          if (response.status !== 206 || !response.headers.get("content-range")?.startsWith(`bytes ${size}-`)) {
+            await response.body?.cancel();
+            throw error;
+          }
+        }
+      }
+      access.flush();
+      sha256 = await hasher.digest();
+    } catch (error) {
+      const keep = partial && resumable && size > 0 && error.name !== "QuotaExceededError";
+      if (keep) await checkpoint(partial, etag, size, hasher).catch(() => {});
+      access.close();
+      if (!keep) {
+        if (partial) await forget(partial);
+        await discard(body);
+      }
+      throw error;
+    }
+    access.close();
+    await forget(partial ?? await partialKey(url));  // a partial file another host held is stale now
+    return { status, headers, size, sha256, body };
+  } catch (error) {
+    hasher?.drop();
+    throw named(signal.aborted ? signal.reason ?? error : error, `download of ${url} failed`);
+  } finally {
+    clearTimeout(stalled);
+  }
+}
