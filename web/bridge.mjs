@@ -22,7 +22,9 @@ export function prepareRuntime() {
   ortLink.live();
 }
 
-const ortCall = (op, args, transfer = []) => ortLink.live().call({ op, args }, transfer);
+// A session stays with the worker that made it: one that failed fails its runs, never a newer worker's
+// session of the same number.
+const ortCall = (op, args, transfer = [], link = ortLink.live()) => link.call({ op, args }, transfer);
 
 // Downloads run in download_worker.mjs (downloads.mjs): {status, headers (JSON text), size, sha256, body}.
 const downloads = workerLink("./download_worker.mjs", "downloads",
@@ -199,8 +201,9 @@ export async function idbGetAllJson(db, storeName, indexName, prefixJson) {
 // gives) is that session, made now, while the model's files download. Its worker checks the binary's sha256
 // before running it. The call is posted at once (file handles cross as they are), so the start goes on while
 // Python works; a start a warm start began (replayStart) with the same binary is taken over, one with another
-// binary is dropped with its sessions.
+// binary is dropped with its sessions. A runtime whose worker failed since is started anew, in another.
 export function ortInit(wasm, numThreads, warmup, sha256) {
+  if (ortStarting && ortRuntime.link.failed) ortStarting = ortStarted = ortRuntime = null;
   if (ortStarting && !ortRuntime.adopted && ortRuntime.sha256 !== sha256) resetRuntime();
   startRuntime(wasm, numThreads, warmup, sha256);
   ortRuntime.adopted = true;
@@ -209,10 +212,11 @@ export function ortInit(wasm, numThreads, warmup, sha256) {
 
 function startRuntime(wasm, numThreads, warmup, sha256) {
   if (ortStarting) return;
-  const starting = ortCall("init", { wasm, numThreads, warmup, sha256 }).then((info) => { ortStarted = info; });
+  const link = ortLink.live();
+  const starting = ortCall("init", { wasm, numThreads, warmup, sha256 }, [], link).then((info) => { ortStarted = info; });
   starting.catch(() => { if (ortStarting === starting) ortStarting = null; });  // the next engine tries again
   ortStarting = starting;
-  ortRuntime = { wasm, numThreads, warmup, sha256, adopted: false };
+  ortRuntime = { wasm, numThreads, warmup, sha256, adopted: false, link };
 }
 
 function resetRuntime() {
@@ -230,8 +234,11 @@ export function ortInfo() {
 // worker reads the files. A session a warm start is making from the same files is taken instead; if that one
 // fails (its runtime did not start), the session is made anew, so a replay's failure is never the model's.
 // `start` names the createEngine call it is made for (endStart).
-const makeSession = (model, externalPaths, externalBodies) =>
-  ortCall("create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) });
+const makeSession = (model, externalPaths, externalBodies) => {
+  const link = ortLink.live();
+  return ortCall("create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) }, [], link)
+    .then((session) => ({ ...session, link }));
+};
 
 export async function ortCreateSession(model, externalPaths, externalBodies, start) {
   const bodies = [model, ...externalBodies];
@@ -258,11 +265,12 @@ export async function ortCreateSession(model, externalPaths, externalBodies, sta
 
 // Input buffers are Python's fresh copies, so they are moved, not copied again.
 export function ortRun(session, names, types, dims, buffers) {
-  return ortCall("run", { session: session.id, names, types, dims, buffers }, buffers.map((b) => b.buffer));
+  return ortCall("run", { session: session.id, names, types, dims, buffers }, buffers.map((b) => b.buffer),
+                 session.link);
 }
 
 export function ortRelease(session) {
-  ortCall("release", { session: session.id }).catch(() => {});
+  ortCall("release", { session: session.id }, [], session.link).catch(() => {});
 }
 
 // Warm starts. A createEngine call that made an engine leaves a plan under starts/ (named by the sha256 of the
