@@ -1,5 +1,5 @@
 // The engine host: a dedicated module Worker started by engine.mjs. It boots Pyodide and our wheel (numpy
-// follows while the first engine starts; ONNX Runtime Web gets a worker of its own, ort_worker.mjs, through
+// loads when the first engine needs it; ONNX Runtime Web gets a worker of its own, ort_worker.mjs, through
 // bridge.mjs), then hands every page message to Python
 // (pyodide_pkg/platform/browser_api.py) and posts back the JSON text Python answers.
 //   page -> host: {id, op: "boot", config} once, then {id, op, args}
@@ -10,8 +10,10 @@ let calling = null, booted = false;
 
 // Our wheels by URL in loadPyodide's own package step, which overlaps their downloads with the runtime's start
 // (measured faster than micropip). numpy is not in it: it takes ~0.6 s to load and import, and the engine needs it
-// only once a task's code runs, so it loads while Python reads the settings and starts the model's downloads
-// (Python awaits it through platform.load_packages). micropip is not loaded at
+// only once a task's code runs, so Python loads it then (platform.load_packages; beside the settings when a warm
+// start is replayed). Loading it here, in the background, held this thread while Python read the settings: in
+// A B B A order, a warm start's first result came ~180 ms later and a fresh profile's engine ~300 ms later with
+// it (README). micropip is not loaded at
 // boot, a page script can still load it with runPython. index.json's "compiled" names the stdlib, the same
 // wheels and Pyodide's numpy and Pillow wheels (sha256-checked against its lock when vendored) byte-compiled by
 // tools/vendor.py for one Pyodide version: used when the loaded Pyodide is that one (no module compiled from
@@ -37,7 +39,6 @@ async function boot(config) {
   // numpy's import from the compiled copy took 257-448 ms against 483-697 from source (Pyodide in Node).
   const packages = Object.fromEntries(Object.entries(compiled ? index.compiled.packages ?? {} : {})
     .map(([name, file]) => [name, new URL(file, compiled).href]));
-  pyodide.loadPackage(packages.numpy ?? "numpy");  // a failure is Python's to report, when it awaits numpy (load_packages)
   pyodide.registerJsModule("ml_bridge", bridge);
   const api = pyodide.pyimport("pyodide_pkg.platform.browser_api");
   api.start((status) => self.postMessage({ status }), JSON.stringify(packages));

@@ -154,7 +154,7 @@ async def _run_python(code: str, names: dict[str, Any] | None = None) -> Any:
 
     if not isinstance(code, str):
         raise RequestError("runPython needs Python source text")
-    await platform.load_packages(["numpy"])  # the host has numpy, as it always had, once its boot-time load ends
+    await platform.load_packages(["numpy"])  # page code finds numpy, as it always has
     namespace: dict[str, Any] = {"__name__": "__engine_host__", **(names or {})}
     try:
         value = await eval_code_async(code, globals=namespace)
