@@ -6,9 +6,8 @@
 // OPFS rather than IndexedDB Blobs: writing a 1 GB Blob into IndexedDB held the whole file in the browser process's
 // memory (1.2 GB peak, bench/storage), OPFS held none.
 import { sweepPartials } from "./downloads.mjs";
-import { base64, folder, named, ownerLock, uniqueName, unbase64, writeAll } from "./files.mjs";
+import { base64, folder, named, ownerLock, sha256Hex, uniqueName, unbase64, writeAll } from "./files.mjs";
 import { workerLink } from "./worker_link.mjs";
-import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
 
 export { discard } from "./files.mjs";
 
@@ -22,9 +21,9 @@ export function prepareRuntime() {
   ortLink.live();
 }
 
-// A session stays with the worker that made it: one that failed fails its runs, never a newer worker's
-// session of the same number.
-const ortCall = (op, args, transfer = [], link = ortLink.live()) => link.call({ op, args }, transfer);
+// A session stays with the worker that made it, as the runtime's start does: one that failed fails their calls,
+// never a newer worker's session of the same number.
+const ortCall = (link, op, args, transfer = []) => link.call({ op, args }, transfer);
 
 // Downloads run in download_worker.mjs (downloads.mjs): {status, headers (JSON text), size, sha256, body}.
 const downloads = workerLink("./download_worker.mjs", "downloads",
@@ -213,7 +212,7 @@ export function ortInit(wasm, numThreads, warmup, sha256) {
 function startRuntime(wasm, numThreads, warmup, sha256) {
   if (ortStarting) return;
   const link = ortLink.live();
-  const starting = ortCall("init", { wasm, numThreads, warmup, sha256 }, [], link).then((info) => { ortStarted = info; });
+  const starting = ortCall(link, "init", { wasm, numThreads, warmup, sha256 }).then((info) => { ortStarted = info; });
   starting.catch(() => { if (ortStarting === starting) ortStarting = null; });  // the next engine tries again
   ortStarting = starting;
   ortRuntime = { wasm, numThreads, warmup, sha256, adopted: false, link };
@@ -235,8 +234,8 @@ export function ortInfo() {
 // fails (its runtime did not start), the session is made anew, so a replay's failure is never the model's.
 // `start` names the createEngine call it is made for (endStart).
 const makeSession = (model, externalPaths, externalBodies) => {
-  const link = ortLink.live();
-  return ortCall("create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) }, [], link)
+  const link = ortRuntime?.link ?? ortLink.live();  // the worker the runtime started in
+  return ortCall(link, "create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) })
     .then((session) => ({ ...session, link }));
 };
 
@@ -265,12 +264,12 @@ export async function ortCreateSession(model, externalPaths, externalBodies, sta
 
 // Input buffers are Python's fresh copies, so they are moved, not copied again.
 export function ortRun(session, names, types, dims, buffers) {
-  return ortCall("run", { session: session.id, names, types, dims, buffers }, buffers.map((b) => b.buffer),
-                 session.link);
+  return ortCall(session.link, "run", { session: session.id, names, types, dims, buffers },
+                 buffers.map((b) => b.buffer));
 }
 
 export function ortRelease(session) {
-  ortCall("release", { session: session.id }, [], session.link).catch(() => {});
+  ortCall(session.link, "release", { session: session.id }).catch(() => {});
 }
 
 // Warm starts. A createEngine call that made an engine leaves a plan under starts/ (named by the sha256 of the
@@ -295,7 +294,7 @@ async function handleAt(path) {
   return dir.getFileHandle(path.at(-1));
 }
 
-const planName = async (start) => `${(await createSHA256()).init().update(start).digest("hex")}.json`;
+const planName = async (start) => `${await sha256Hex(start)}.json`;
 
 export async function replayStart(start) {
   let dir, name, plan;

@@ -1,8 +1,7 @@
 // Downloads, as download_worker.mjs runs them: each streams from fetch into an OPFS file (files.mjs), hashed on
 // the way in hash_worker.mjs, and can resume. Byte plumbing only.
-import { base64, discard, folder, named, uniqueName, unbase64, writeAt } from "./files.mjs";
+import { base64, discard, folder, named, sha256Hex, uniqueName, unbase64, writeAt } from "./files.mjs";
 import { workerLink } from "./worker_link.mjs";
-import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
 
 // streamFile (a download, in download_worker.mjs): {status, headers (JSON text), size, sha256, body}; a body only for
 // 2xx answers. A download that receives nothing for stallMs fails; onProgress(loaded, chunk, length) runs per chunk
@@ -39,7 +38,7 @@ function offThreadHasher() {
 // The URL's partial file, opened exclusively, with what its last checkpoint says; null when another engine
 // host is downloading the same URL (this one then writes a file of its own).
 async function partialKey(url) {
-  return { dir: await folder("partial"), key: (await createSHA256()).init().update(url).digest("hex") };
+  return { dir: await folder("partial"), key: await sha256Hex(url) };
 }
 
 async function partialFor(url) {
