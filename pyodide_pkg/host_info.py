@@ -21,6 +21,9 @@ from .options import RULES as ENGINE_RULES
 from .tasks import TABLE, find as find_task, for_backend
 
 
+BOOT: dict[str, Any] = {"snapshot": None}  # the engine host's boot: whether Python came from a memory snapshot
+
+
 def _rule(rule: Rule) -> dict[str, Any]:
     """A rule as the page shows it: the raw fields to build a field from, `describe` for the hint."""
     return {"kind": rule.kind, "default": rule.default, "choices": list(rule.choices), "minimum": rule.minimum,
@@ -72,7 +75,8 @@ async def hub_dtypes(options: Any) -> list[str]:
 
 
 async def runtime(settings_base_url: str | None) -> dict[str, Any]:
-    """Versions, cores and the settings collections' record counts (None for one that cannot be read)."""
+    """Versions, cores, the settings collections' record counts (None for one that cannot be read) and
+    whether the host's Python was restored from a memory snapshot ("used", why not, None with none)."""
     await platform.load_packages(["numpy"])
     import numpy
 
@@ -94,4 +98,5 @@ async def runtime(settings_base_url: str | None) -> dict[str, Any]:
             runtimes = records
     return {"python": sys.version.split()[0], "pyodide": pyodide_version, "numpy": numpy.__version__,
             "onnxRuntime": sorted({str(r.get("version")) for r in runtimes if r.get("version")}),
-            "cores": platform.cores(), "settingsBaseUrl": settings_base_url, "collections": counts}
+            "cores": platform.cores(), "settingsBaseUrl": settings_base_url, "collections": counts,
+            "snapshot": BOOT["snapshot"]}

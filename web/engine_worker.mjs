@@ -5,6 +5,7 @@
 //   page -> host: {id, op: "boot", config} once, then {id, op, args}
 //   host -> page: {id, answer} (JSON text) · {id, event} (a progress notification, JSON text) · {status} (JSON text)
 import * as bridge from "./bridge.mjs";
+import { sha256Hex } from "./files.mjs";
 
 let calling = null, booted = false;
 
@@ -16,8 +17,9 @@ let calling = null, booted = false;
 // it (README). micropip is not loaded at
 // boot, a page script can still load it with runPython. index.json's "compiled" names the stdlib, the same
 // wheels and Pyodide's numpy and Pillow wheels (sha256-checked against its lock when vendored) byte-compiled by
-// tools/vendor.py for one Pyodide version: used when the loaded Pyodide is that one (no module compiled from
-// source at boot), the plain stdlib, wheels and packages otherwise (e.g. another Pyodide).
+// tools/vendor.py for one Pyodide version, and a memory snapshot of Python started on that stdlib: used when the
+// loaded Pyodide is that one (no module compiled from source at boot), the plain stdlib, wheels and packages
+// otherwise (e.g. another Pyodide).
 async function boot(config) {
   bridge.prepareRuntime();
   const [{ loadPyodide, version }, index] = await Promise.all([
@@ -26,11 +28,21 @@ async function boot(config) {
   ]);
   const wheels = [...(index.dependencies ?? []), index.wheel];
   const compiled = index.compiled?.pyodide === version ? new URL(index.compiled.folder, config.wheelsURL) : null;
-  const pyodide = await loadPyodide({
+  const start = (snapshot) => loadPyodide({
     indexURL: config.pyodideIndexURL,
     ...(compiled && { stdLibURL: new URL(index.compiled.stdlib, compiled).href }),
+    ...(snapshot && { _loadSnapshot: snapshot }),
     packages: wheels.map((name) => new URL(name, compiled ?? config.wheelsURL).href),
   });
+  const snapshot = compiled && index.compiled.snapshot;
+  let pyodide, snapshotUse = snapshot ? "used" : null;
+  try {
+    pyodide = await start(snapshot && checkedSnapshot(compiled, index.compiled.stdlib, snapshot));
+  } catch (error) {
+    if (!snapshot) throw error;
+    snapshotUse = `not used: ${error.message.split("\n")[0]}`;
+    pyodide = await start(null);
+  }
   const names = wheels.map((name) => name.split("-")[0]);
   const missing = names.filter((name) => !(name in pyodide.loadedPackages));
   if (missing.length) {
@@ -41,8 +53,24 @@ async function boot(config) {
     .map(([name, file]) => [name, new URL(file, compiled).href]));
   pyodide.registerJsModule("ml_bridge", bridge);
   const api = pyodide.pyimport("pyodide_pkg.platform.browser_api");
-  api.start((status) => self.postMessage({ status }), JSON.stringify(packages));
+  api.start((status) => self.postMessage({ status }), JSON.stringify(packages), JSON.stringify({ snapshot: snapshotUse }));
   return api.call;
+}
+
+// Python's memory snapshot (tools/snapshot_python.mjs), restored instead of starting Python: only on the stdlib
+// it was made on (its sha256, checked here before use; Pyodide checks its own build id). Refused or broken, the
+// host starts Python as usual and runtimeInfo says why.
+async function checkedSnapshot(compiled, stdlibFile, snapshot) {
+  const read = (file) => fetch(new URL(file, compiled)).then((response) => {
+    if (!response.ok) throw new Error(`${response.url} answered HTTP ${response.status}`);
+    return response;
+  });
+  const [stdlib, packed] = await Promise.all([read(stdlibFile).then((r) => r.arrayBuffer()), read(snapshot.file)]);
+  const digest = await sha256Hex(new Uint8Array(stdlib));
+  if (digest !== snapshot.stdlib) {
+    throw new Error(`${snapshot.file} was made on a stdlib with sha256 ${snapshot.stdlib}, ${stdlibFile} has ${digest}`);
+  }
+  return new Response(packed.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
 }
 
 // A createEngine call that arrives while Pyodide boots replays the plan the same call left last time

@@ -44,11 +44,12 @@ def _status_changed(engine: engines.Engine) -> None:
         _post_status[0](json.dumps({"handle": handle, "status": engine.status}))
 
 
-def start(post_status: Post, packages: str = "{}") -> None:
+def start(post_status: Post, packages: str = "{}", boot: str = "{}") -> None:
     """Called once at boot: `engine.status` is a synchronous getter on the page, so every status change
     (an idle release included) is pushed to it rather than asked for. `packages` maps Pyodide packages to the
-    URLs of their byte-compiled copies (JSON)."""
+    URLs of their byte-compiled copies (JSON); `boot` is how the host started Python (runtimeInfo's)."""
     browser.PACKAGE_URLS.update(json.loads(packages))
+    host_info.BOOT.update(json.loads(boot))
     _post_status[:] = [post_status]
     engines.status_listener = _status_changed
 

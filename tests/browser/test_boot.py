@@ -1,8 +1,12 @@
 """The engine host boots Pyodide's Python 3.12 on the byte-compiled stdlib and wheels tools/vendor.py builds
 (web/vendor/wheels/pyc/): every module of the stdlib, of our wheels and of numpy is imported from a .pyc, none
-is compiled from source; a Pyodide the compiled copies were not made for gets the plain ones."""
+is compiled from source; a Pyodide the compiled copies were not made for gets the plain ones. Python itself is
+restored from the memory snapshot made beside them, unless the snapshot does not fit."""
 
+import gzip
 import json
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -59,6 +63,62 @@ def test_another_pyodide_gets_the_plain_stdlib_and_wheels(browser, server):
     assert found["json"][:2] == ["/lib/python312.zip/json/__init__.py", "zipimporter"]
     assert set(found["stdlib"].values()) == {"py"}
     assert all(w == ["py", False] for w in found["wheels"].values()), found["wheels"]
+
+
+SNAPSHOT_STATE = """async () => {
+  const { runtimeInfo, runPython } = await import('./engine.mjs');
+  const code = 'import pyodide_pkg.platform.browser_api as api, sys\\n[api.call is not None, "unicodedata" in sys.modules]';
+  return [(await runtimeInfo()).snapshot, await runPython(code)];
+}"""
+
+
+def test_python_is_restored_from_the_vendored_snapshot(page, fresh_log):
+    snapshot, ready = page.evaluate(SNAPSHOT_STATE)
+    assert snapshot == "used" and ready == [True, True]  # unicodedata: imported by the snapshot, not by a boot
+    assert "/vendor/wheels/pyc/python.snapshot.gz" in fresh_log.requests("GET", "/vendor/")
+
+
+def _index() -> dict:
+    return json.loads((ROOT / "web" / "vendor" / "wheels" / "index.json").read_text())
+
+
+def _snapshot_bytes() -> bytes:
+    return gzip.decompress((ROOT / "web" / "vendor" / "wheels" / "pyc" / _index()["compiled"]["snapshot"]["file"])
+                           .read_bytes())
+
+
+def _another_build(data: bytes) -> bytes:
+    """The same snapshot stamped with another Pyodide build id (8 little-endian words after a 16-byte header)."""
+    return data[:16] + bytes(32) + data[48:]
+
+
+@pytest.mark.parametrize("fault, expected", [
+    ("another stdlib", r"not used: python\.snapshot\.gz was made on a stdlib with sha256 0{64}, "
+                       r"python_stdlib\.pyc\.zip has [0-9a-f]{64}"),
+    ("another build", r"not used: Snapshot build id mismatch"),
+    ("not gzip", r"not used: .+"),
+])
+def test_a_snapshot_that_does_not_fit_is_not_used_and_python_starts_as_usual(browser, server, fault, expected):
+    import re
+
+    from tests.browser.test_main_thread import blank_page
+
+    index = _index()
+    if fault == "another stdlib":
+        index["compiled"]["snapshot"]["stdlib"] = "0" * 64
+    body = {"another build": gzip.compress(_another_build(_snapshot_bytes())), "not gzip": b"not a snapshot"}.get(fault)
+    context, tab = blank_page(browser, server.origin)
+    try:
+        tab.route("**/vendor/wheels/index.json", lambda route: route.fulfill(
+            body=json.dumps(index), content_type="application/json"))
+        if body is not None:
+            tab.route("**/vendor/wheels/pyc/python.snapshot.gz", lambda route: route.fulfill(
+                body=body, content_type="application/octet-stream"))
+        snapshot, ready = tab.evaluate(SNAPSHOT_STATE)
+    finally:
+        context.close()
+    assert re.fullmatch(expected, snapshot), snapshot
+    assert ready == [True, False]
 
 
 def test_task_modules_load_when_a_task_is_first_used(page):

@@ -86,7 +86,7 @@ def test_runtime_counts_the_settings_records(server):
     info = run(host_info.runtime(settings(server)))
     for name, count in info["collections"].items():
         assert count == len(json.loads((HUB.parent / "web" / "settings" / f"{name}.json").read_text())["data"])
-    assert info["onnxRuntime"] and info["numpy"] and info["pyodide"] is None
+    assert info["onnxRuntime"] and info["numpy"] and info["pyodide"] is None and info["snapshot"] is None
     assert run(host_info.runtime("http://127.0.0.1:9/settings"))["collections"]["ml-inference-options"] is None
 
 

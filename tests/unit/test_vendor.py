@@ -3,6 +3,7 @@
 import hashlib
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -235,3 +236,32 @@ def test_the_vendored_stdlib_is_compiled_whole():
                    *(vendor.VENDOR / "pyodide" / n for n in index["compiled"]["packages"].values())]:
         plain = [n for n in _names(source) if n.endswith(".py")]
         assert plain and {n + "c" for n in plain} <= set(_names(compiled / source.name)), source.name
+
+
+# Python's memory snapshot (snapshot_for_page), made by the real snapshotter: Pyodide in Node.
+
+def test_the_snapshot_records_its_build_and_stdlib_and_is_made_again_only_when_they_change(tmp_path, monkeypatch):
+    import gzip
+    import shutil
+    import struct
+    import subprocess
+
+    if shutil.which("node") is None or not (vendor.NODE / "pyodide" / "pyodide.asm.wasm").is_file():
+        pytest.skip("needs node and npm ci")
+    monkeypatch.setattr(vendor, "CACHE", tmp_path / ".cache")
+    runs = []
+    real_run = subprocess.run
+    monkeypatch.setattr(vendor.subprocess, "run", lambda command, **kw: runs.append(command) or real_run(command, **kw))
+    stdlib = Path(shutil.copy2(vendor.NODE / "pyodide" / "python_stdlib.zip", tmp_path / "stdlib.zip"))
+    found = vendor.snapshot_for_page(stdlib, tmp_path / "out")
+    data = gzip.decompress((tmp_path / "out" / found["file"]).read_bytes())
+    assert len(data) == found["bytes"] and found["stdlib"] == vendor.sha256(stdlib)
+    assert "".join(f"{word:08x}" for word in struct.unpack("<8I", data[16:48])) == found["build"]  # Pyodide's stamp
+    assert found["build"] in (vendor.NODE / "pyodide" / "pyodide.mjs").read_text()
+    assert found["modules"] == list(vendor.SNAPSHOT_MODULES) and len(runs) == 1
+    vendor.snapshot_for_page(stdlib, tmp_path / "out")
+    assert len(runs) == 1
+    with zipfile.ZipFile(stdlib, "a") as archive:
+        archive.writestr("extra.py", "")
+    assert vendor.snapshot_for_page(stdlib, tmp_path / "out")["stdlib"] == vendor.sha256(stdlib) != found["stdlib"]
+    assert len(runs) == 2
