@@ -65,7 +65,7 @@ STDLIB_KEEPS_SOURCES = False
 COMPILED_PACKAGES = ("numpy", "pillow")
 WHEELS_KEEP_SOURCES = False
 SNAPSHOTTER = ROOT / "tools" / "snapshot_python.mjs"
-SNAPSHOT = "python.snapshot.gz"
+SNAPSHOT = "python.snapshot"
 # Stdlib modules our boot and a first engine import beyond those Pyodide's start does (json for every message,
 # pickle and numbers under numpy, unicodedata for tokenizers). None touches JavaScript at import, which a
 # snapshot cannot hold; ctypes (numpy's too) is left out: it opens the main module, state a snapshot loses.
@@ -327,19 +327,22 @@ def compile_for_page(stdlib: Path, wheels: list[Path], out: Path,
         info = {"key": key, "python": found["version"], "magic": found["magic"],
                 "pyodide": json.loads((NODE / "pyodide" / "package.json").read_text())["version"]}
         stamp.write_text(json.dumps(info, indent=1) + "\n")
+    # The stdlib's name carries its sha256: a cached copy is never another stdlib, and a snapshot names its own.
+    stdlib_name = STDLIB_PYC.replace(".pyc.zip", f"-{sha256(cache / STDLIB_PYC)[:16]}.pyc.zip")
     for name in names:
-        copy_if_changed(cache / name, out / name)
+        copy_if_changed(cache / name, out / (stdlib_name if name == STDLIB_PYC else name))
     return {"pyodide": info["pyodide"], "python": info["python"], "magic": info["magic"],
-            "folder": f"{out.name}/", "stdlib": STDLIB_PYC}
+            "folder": f"{out.name}/", "stdlib": stdlib_name}
 
 
 def snapshot_for_page(stdlib: Path, out: Path) -> dict:
     """A memory snapshot of Pyodide's Python started on `stdlib` (its byte-compiled copy), into `out`.
 
     Restoring it skips Python's start and ~210 module imports: the engine host's warm boot to our API in
-    Chromium went from medians of 1346 to 949 ms (5 boots each, interleaved). 21 MB, 4 MB gzipped. The index
-    records Pyodide's build id and the stdlib's sha256: the host uses the snapshot only with that stdlib,
-    and Pyodide only in that build. Made once per input (.cache/pyc/snapshot.json)."""
+    Chromium went from medians of 1346 to 949 ms (5 boots each, interleaved). It is 21 MB, kept as it is:
+    gunzipping its 4 MB gzip took the host ~150 ms. The index records Pyodide's build id, which Pyodide checks,
+    and the name of the stdlib it was made on, which names that stdlib's sha256 and which the host checks.
+    Made once per input (.cache/pyc/snapshot.json)."""
     cache = CACHE / COMPILED
     stamp = cache / "snapshot.json"
     key = hashlib.sha256(json.dumps({
@@ -360,10 +363,10 @@ def snapshot_for_page(stdlib: Path, out: Path) -> dict:
         except subprocess.CalledProcessError as error:
             raise VendorError(f"{SNAPSHOTTER.name} failed:\n{error.stderr[-2000:]}") from None
         made = json.loads(done.stdout.strip().splitlines()[-1])
-        info = {"key": key, "build": made["build"], "bytes": made["bytes"], "stdlib": sha256(stdlib)}
+        info = {"key": key, "build": made["build"], "bytes": made["bytes"]}
         stamp.write_text(json.dumps(info, indent=1) + "\n")
     copy_if_changed(cache / SNAPSHOT, out / SNAPSHOT)
-    return {"file": SNAPSHOT, "build": info["build"], "stdlib": info["stdlib"], "bytes": info["bytes"],
+    return {"file": SNAPSHOT, "build": info["build"], "stdlib": stdlib.name, "bytes": info["bytes"],
             "modules": list(SNAPSHOT_MODULES)}
 
 
@@ -384,7 +387,7 @@ def build_wheel() -> str:
     compiled = compile_for_page(NODE / "pyodide" / "python_stdlib.zip",
                                 [out / n for n in [*dependencies, wheel]]
                                 + [VENDOR / "pyodide" / f for f in packages.values()], out / COMPILED)
-    compiled["snapshot"] = snapshot_for_page(out / COMPILED / STDLIB_PYC, out / COMPILED)
+    compiled["snapshot"] = snapshot_for_page(out / COMPILED / compiled["stdlib"], out / COMPILED)
     (out / "index.json").write_text(json.dumps({"wheel": wheel, "dependencies": dependencies,
                                                 "compiled": {**compiled, "packages": packages}}) + "\n")
     return wheel

@@ -5,7 +5,6 @@
 //   page -> host: {id, op: "boot", config} once, then {id, op, args}
 //   host -> page: {id, answer} (JSON text) · {id, event} (a progress notification, JSON text) · {status} (JSON text)
 import * as bridge from "./bridge.mjs";
-import { sha256Hex } from "./files.mjs";
 
 let calling = null, booted = false;
 
@@ -57,20 +56,16 @@ async function boot(config) {
   return api.call;
 }
 
-// Python's memory snapshot (tools/snapshot_python.mjs), restored instead of starting Python: only on the stdlib
-// it was made on (its sha256, checked here before use; Pyodide checks its own build id). Refused or broken, the
+// Python's memory snapshot (tools/snapshot_python.mjs), restored instead of starting Python: only with the stdlib
+// it was made on (its name, which carries its sha256; Pyodide checks its own build id). Refused or broken, the
 // host starts Python as usual and runtimeInfo says why.
-async function checkedSnapshot(compiled, stdlibFile, snapshot) {
-  const read = (file) => fetch(new URL(file, compiled)).then((response) => {
-    if (!response.ok) throw new Error(`${response.url} answered HTTP ${response.status}`);
-    return response;
-  });
-  const [stdlib, packed] = await Promise.all([read(stdlibFile).then((r) => r.arrayBuffer()), read(snapshot.file)]);
-  const digest = await sha256Hex(new Uint8Array(stdlib));
-  if (digest !== snapshot.stdlib) {
-    throw new Error(`${snapshot.file} was made on a stdlib with sha256 ${snapshot.stdlib}, ${stdlibFile} has ${digest}`);
-  }
-  return new Response(packed.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+async function checkedSnapshot(compiled, stdlib, snapshot) {
+  if (snapshot.stdlib !== stdlib) throw new Error(`${snapshot.file} was made on ${snapshot.stdlib}, not on ${stdlib}`);
+  const response = await fetch(new URL(snapshot.file, compiled));
+  if (!response.ok) throw new Error(`${response.url} answered HTTP ${response.status}`);
+  const bytes = await response.arrayBuffer();  // its size becomes the heap's: a cut one would never start
+  if (bytes.byteLength !== snapshot.bytes) throw new Error(`${response.url} has ${bytes.byteLength} bytes, not ${snapshot.bytes}`);
+  return bytes;
 }
 
 // A createEngine call that arrives while Pyodide boots replays the plan the same call left last time

@@ -46,6 +46,5 @@ export async function discard(body) {
 export const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
 export const unbase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
-// SHA-256 in hex of a short text, for file names (a partial download's by its URL, a warm start's plan by its
-// call), or of bytes held whole anyway (the stdlib a Python snapshot was made on).
-export const sha256Hex = async (data) => (await createSHA256()).init().update(data).digest("hex");
+// A short text's SHA-256 in hex, for file names (a partial download's by its URL, a warm start's plan by its call).
+export const sha256Hex = async (text) => (await createSHA256()).init().update(text).digest("hex");

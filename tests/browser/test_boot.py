@@ -3,7 +3,6 @@
 is compiled from source; a Pyodide the compiled copies were not made for gets the plain ones. Python itself is
 restored from the memory snapshot made beside them, unless the snapshot does not fit."""
 
-import gzip
 import json
 
 import pytest
@@ -41,7 +40,7 @@ def test_stdlib_and_wheels_load_from_pyodides_own_bytecode(page, fresh_log):
     assert {"pyodide_pkg.platform.browser_api", "jinja2", "markupsafe", "numpy", "numpy.linalg"} <= set(found["wheels"])
     assert all(w == ["pyc", True] for w in found["wheels"].values()), found["wheels"]
     requested = fresh_log.requests("GET", "/vendor/")
-    assert "/vendor/wheels/pyc/python_stdlib.pyc.zip" in requested
+    assert f"/vendor/wheels/pyc/{_index()['compiled']['stdlib']}" in requested
     assert "/vendor/pyodide/python_stdlib.zip" not in requested
     assert not [p for p in requested if p.startswith("/vendor/wheels/") and p.endswith(".whl")
                 and not p.startswith("/vendor/wheels/pyc/")]
@@ -75,7 +74,7 @@ SNAPSHOT_STATE = """async () => {
 def test_python_is_restored_from_the_vendored_snapshot(page, fresh_log):
     snapshot, ready = page.evaluate(SNAPSHOT_STATE)
     assert snapshot == "used" and ready == [True, True]  # unicodedata: imported by the snapshot, not by a boot
-    assert "/vendor/wheels/pyc/python.snapshot.gz" in fresh_log.requests("GET", "/vendor/")
+    assert "/vendor/wheels/pyc/python.snapshot" in fresh_log.requests("GET", "/vendor/")
 
 
 def _index() -> dict:
@@ -83,8 +82,7 @@ def _index() -> dict:
 
 
 def _snapshot_bytes() -> bytes:
-    return gzip.decompress((ROOT / "web" / "vendor" / "wheels" / "pyc" / _index()["compiled"]["snapshot"]["file"])
-                           .read_bytes())
+    return (ROOT / "web" / "vendor" / "wheels" / "pyc" / _index()["compiled"]["snapshot"]["file"]).read_bytes()
 
 
 def _another_build(data: bytes) -> bytes:
@@ -93,10 +91,12 @@ def _another_build(data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("fault, expected", [
-    ("another stdlib", r"not used: python\.snapshot\.gz was made on a stdlib with sha256 0{64}, "
-                       r"python_stdlib\.pyc\.zip has [0-9a-f]{64}"),
+    ("another stdlib", r"not used: python\.snapshot was made on python_stdlib-0{16}\.pyc\.zip, "
+                       r"not on python_stdlib-[0-9a-f]{16}\.pyc\.zip"),
     ("another build", r"not used: Snapshot build id mismatch"),
-    ("not gzip", r"not used: .+"),
+    ("not a snapshot", r"not used: Snapshot has invalid magic number"),
+    ("cut short", r"not used: http://.+/vendor/wheels/pyc/python\.snapshot has 1000 bytes, not \d+"),
+    ("missing", r"not used: http://.+/vendor/wheels/pyc/python\.snapshot answered HTTP 404"),
 ])
 def test_a_snapshot_that_does_not_fit_is_not_used_and_python_starts_as_usual(browser, server, fault, expected):
     import re
@@ -105,15 +105,16 @@ def test_a_snapshot_that_does_not_fit_is_not_used_and_python_starts_as_usual(bro
 
     index = _index()
     if fault == "another stdlib":
-        index["compiled"]["snapshot"]["stdlib"] = "0" * 64
-    body = {"another build": gzip.compress(_another_build(_snapshot_bytes())), "not gzip": b"not a snapshot"}.get(fault)
+        index["compiled"]["snapshot"]["stdlib"] = "python_stdlib-" + "0" * 16 + ".pyc.zip"
+    data = _snapshot_bytes()
+    body = {"another build": _another_build(data), "not a snapshot": bytes(len(data)), "cut short": data[:1000]}.get(fault)
     context, tab = blank_page(browser, server.origin)
     try:
         tab.route("**/vendor/wheels/index.json", lambda route: route.fulfill(
             body=json.dumps(index), content_type="application/json"))
-        if body is not None:
-            tab.route("**/vendor/wheels/pyc/python.snapshot.gz", lambda route: route.fulfill(
-                body=body, content_type="application/octet-stream"))
+        if fault != "another stdlib":
+            tab.route("**/vendor/wheels/pyc/python.snapshot", lambda route: route.fulfill(
+                status=404 if body is None else 200, body=body or b"", content_type="application/octet-stream"))
         snapshot, ready = tab.evaluate(SNAPSHOT_STATE)
     finally:
         context.close()
