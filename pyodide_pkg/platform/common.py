@@ -10,6 +10,18 @@ ProgressCallback = Callable[[int, int, "int | None"], None]
 
 BLOB_FIELD = "data"
 
+# Pyodide loads every shared library of a package as it installs it, one after another. These ones only an import
+# of their own module needs (numpy's import loads _multiarray_umath, _multiarray_tests and linalg's
+# _umath_linalg): the browser leaves them to that import, which loads them then (synchronously: a worker may).
+DEFERRED_LIBRARIES = ("numpy/random/", "numpy/fft/", "numpy/linalg/lapack_lite.", "numpy/_core/_simd.",
+                      "numpy/_core/_operand_flag_tests.", "numpy/_core/_rational_tests.",
+                      "numpy/_core/_struct_ufunc_tests.", "numpy/_core/_umath_tests.")
+
+
+def deferred_library(path: str) -> bool:
+    """Whether the shared library Pyodide unpacked at `path` is left to the import that needs it."""
+    return any(f"/site-packages/{prefix}" in path for prefix in DEFERRED_LIBRARIES)
+
 Body = Any
 """A file body held by the host, never read into Python unless asked: an OPFS file's handle in the browser, a
 file on disk under CPython. Record stores keep one in a record's BLOB_FIELD, sessions are made from one."""

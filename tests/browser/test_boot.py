@@ -151,3 +151,30 @@ def test_numpy_loads_beside_the_first_engine_and_onnx_runtime_has_its_own_worker
     assert found["after"] == [True, {"numThreads": 2, "isolated": True}]
     assert found["width"] > 0
     assert "/ort_worker.mjs" in fresh_log.requests("GET", "/ort_worker")
+
+
+LIBRARIES = r"""
+import js, pyodide_js, numpy as np
+def loaded():
+    return sorted({str(name).rsplit("/site-packages/", 1)[-1] for name in js.Object.keys(pyodide_js._module.LDSO.loadedLibsByName)
+                   if "/site-packages/numpy/" in str(name)})
+before = loaded()
+drawn = np.random.default_rng(SEED).random(3).tolist()
+spectrum = np.abs(np.fft.rfft(np.arange(8.0))).tolist()
+[before, loaded(), drawn, spectrum]
+"""
+
+
+def test_numpys_random_and_fft_libraries_load_when_first_imported(page):
+    """Pyodide would load all 19 of numpy's shared libraries as it installs it; random's, fft's and numpy's own
+    test helpers wait for their import, and then work as in CPython."""
+    import numpy as np
+
+    before, after, drawn, spectrum = page.evaluate(
+        "async (code) => (await import('./engine.mjs')).runPython(code, { SEED: 7 })", LIBRARIES)
+    assert [n for n in before if n.startswith(("numpy/random/", "numpy/fft/"))] == []
+    assert {n.split(".")[0] for n in before} == {"numpy/_core/_multiarray_umath", "numpy/_core/_multiarray_tests",
+                                                 "numpy/linalg/_umath_linalg"}
+    assert {"numpy/random/_generator", "numpy/random/_pcg64", "numpy/fft/_pocketfft_umath"} <= {n.split(".")[0] for n in after}
+    assert drawn == np.random.default_rng(7).random(3).tolist()
+    assert np.allclose(spectrum, np.abs(np.fft.rfft(np.arange(8.0))), rtol=0, atol=1e-12)

@@ -266,3 +266,21 @@ def test_the_snapshot_records_its_build_and_stdlib_and_is_made_again_only_when_t
         archive.writestr("extra.py", "")
     vendor.snapshot_for_page(stdlib, tmp_path / "out")
     assert len(runs) == 2
+
+
+def test_each_deferred_library_is_in_the_numpy_wheel_pyodide_ships():
+    """platform.common.DEFERRED_LIBRARIES names libraries of the vendored numpy wheel (a newer numpy that moved one
+    would otherwise be loaded at install again, silently); its core libraries are never deferred."""
+    from pyodide_pkg.platform.common import DEFERRED_LIBRARIES, deferred_library
+
+    lock = vendor.pyodide_lock()["packages"]["numpy"]
+    wheel = vendor.VENDOR / "pyodide" / lock["file_name"]
+    if not wheel.is_file():
+        pytest.skip("web/vendor is not built (make setup)")
+    unpacked = [f"/lib/python3.12/site-packages/{n}" for n in _names(wheel) if n.endswith(".so")]
+    for prefix in DEFERRED_LIBRARIES:
+        assert [p for p in unpacked if f"/site-packages/{prefix}" in p], prefix
+    kept = [p.rsplit("/site-packages/", 1)[1] for p in unpacked if not deferred_library(p)]
+    assert any(k.startswith("numpy/_core/_multiarray_umath.") for k in kept)
+    assert any(k.startswith("numpy/linalg/_umath_linalg.") for k in kept)
+    assert not deferred_library("/lib/python3.12/site-packages/PIL/_imaging.cpython-312-wasm32-emscripten.so")
