@@ -68,7 +68,8 @@ SNAPSHOTTER = ROOT / "tools" / "snapshot_python.mjs"
 SNAPSHOT = "python.snapshot"
 # Stdlib modules our boot and a first engine import beyond those Pyodide's start does (json for every message,
 # pickle and numbers under numpy, unicodedata for tokenizers). None touches JavaScript at import, which a
-# snapshot cannot hold; ctypes (numpy's too) is left out: it opens the main module, state a snapshot loses.
+# snapshot cannot hold. ctypes (numpy imports it too) is left out to be safe: its import calls dlopen, whose
+# bookkeeping lives in JavaScript, outside the snapshot.
 SNAPSHOT_MODULES = ("__future__", "dataclasses", "json", "numbers", "pickle", "unicodedata")
 
 
