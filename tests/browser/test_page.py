@@ -52,6 +52,7 @@ def test_about_tab_shows_the_runtime(page):
     numpy_wheel = next((ROOT / "web" / "vendor" / "pyodide").glob("numpy-*.whl")).name
     assert shown["Pyodide"] == packages["pyodide"] and shown["ONNX Runtime Web"] == packages["onnxruntime-web"]
     assert shown["numpy"] == numpy_wheel.split("-")[1] and shown["Python"].startswith("3.")
+    assert shown["Python's start"] == "restored from its memory snapshot"
     for name in ("ml-inference-options", "ml-model-allow-deny-list", "ml-onnx-runtime"):
         records = json.loads((ROOT / "web" / "settings" / f"{name}.json").read_text())["data"]
         assert shown[f"{name} records"] == str(len(records))

@@ -1,5 +1,5 @@
-// About: the runtime this page runs on, from the engine host (versions, settings counts) and the page
-// (isolation, SIMD, storage).
+// About: the runtime this page runs on, from the engine host (versions, how Python started, settings counts)
+// and the page (isolation, SIMD, storage).
 import { runtimeInfo } from "../engine.mjs";
 import { $, el, storageText } from "./ui.mjs";
 
@@ -12,7 +12,10 @@ export async function show() {
   const [info, storage] = await Promise.all([runtimeInfo(), storageText()]);
   const threads = crossOriginIsolated ? navigator.hardwareConcurrency : 1;
   const rows = [
-    ["Pyodide", info.pyodide], ["Python", info.python], ["numpy", info.numpy],
+    ["Pyodide", info.pyodide], ["Python", info.python],
+    ["Python's start", info.snapshot === "used" ? "restored from its memory snapshot"
+      : info.snapshot ? `started anew: the snapshot was ${info.snapshot}` : "started anew (no snapshot)"],
+    ["numpy", info.numpy],
     ["ONNX Runtime Web", info.onnxRuntime.join(", ") || "no record"],
     ["Cross-origin isolated", crossOriginIsolated ? "yes" : "no"],
     ["ONNX Runtime threads", `${threads} (of ${navigator.hardwareConcurrency} cores; ${crossOriginIsolated
