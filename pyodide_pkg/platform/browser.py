@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable
 import ml_bridge  # registered by web/engine.mjs before this package is imported
 from js import AbortSignal, Object, Uint8Array
 from js import fetch as js_fetch
+from pyodide import _package_loader
 from pyodide.ffi import JsException, JsProxy, create_proxy, to_js
 
 from ..errors import BackendError, DownloadError, IntegrityError, MLError, StorageError
@@ -192,25 +193,16 @@ def cores() -> int:
 PACKAGE_URLS: dict[str, str] = {}  # a Pyodide package's byte-compiled copy (web/engine_worker.mjs)
 
 
-def _defer_libraries() -> None:
-    """Pyodide lists a package's shared libraries to load as it installs it; the list loses the deferred ones."""
-    from pyodide import _package_loader as loader
+def _without_deferred_libraries(listed: Any) -> Any:
+    """Pyodide's list of a package's shared libraries to load as it installs it, less the deferred ones."""
+    return lambda *args: [path for path in listed(*args) if not deferred_library(path)]
 
-    listed = loader.get_dynlibs
-    if getattr(listed, "defers", False):
-        return
 
-    def get_dynlibs(*args: Any) -> list[str]:
-        return [path for path in listed(*args) if not deferred_library(path)]
-
-    get_dynlibs.defers = True  # type: ignore[attr-defined]
-    loader.get_dynlibs = get_dynlibs
+_package_loader.get_dynlibs = _without_deferred_libraries(_package_loader.get_dynlibs)
 
 
 async def load_packages(names: list[str]) -> None:
     import pyodide_js
-
-    _defer_libraries()
 
     def loaded() -> set[str]:  # keys are the distributions' own names ("Pillow" for "pillow")
         return {name.lower() for name in pyodide_js.loadedPackages.to_py()}

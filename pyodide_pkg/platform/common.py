@@ -22,6 +22,7 @@ def deferred_library(path: str) -> bool:
     """Whether the shared library Pyodide unpacked at `path` is left to the import that needs it."""
     return any(f"/site-packages/{prefix}" in path for prefix in DEFERRED_LIBRARIES)
 
+
 Body = Any
 """A file body held by the host, never read into Python unless asked: an OPFS file's handle in the browser, a
 file on disk under CPython. Record stores keep one in a record's BLOB_FIELD, sessions are made from one."""
