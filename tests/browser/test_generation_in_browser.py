@@ -13,6 +13,7 @@ from tests.unit.test_generation import TOKEN_KEY, engine_options, like_generate,
 
 RUNS = [("tiny-gpt2", {"max_new_tokens": 8}), ("tiny-gpt2", {"max_new_tokens": 6, "num_beams": 3}),
         ("tiny-llama", {"max_new_tokens": 6, "repetition_penalty": 1.4}),
+        ("tiny-llama", {"max_new_tokens": 8, "do_sample": True, "seed": 7, "top_k": 20}),  # numpy.random, deferred
         ("tiny-t5", {"max_new_tokens": 6, "num_beams": 2}), ("tiny-bart", {"max_new_tokens": 6}),
         ("tiny-marian", {"max_new_tokens": 6, "no_repeat_ngram_size": 2}),
         ("tiny-vit-gpt2", {"max_new_tokens": 6, "num_beams": 2})]
