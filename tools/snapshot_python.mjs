@@ -2,26 +2,33 @@
 // engine host restores it instead of starting Python. Made in Node from the byte-compiled stdlib the page
 // loads; Pyodide refuses it under another build (its build id is in the snapshot) and the host with another
 // stdlib (vendor.py records the stdlib's name, which carries its sha256).
-// Nothing in it may hold a JavaScript object: only stdlib modules that do not touch `js` are imported.
+// Nothing in it may hold a JavaScript object: only stdlib modules that do not touch `js` are imported, and the
+// prelude (pyodide_pkg/platform/zip_imports.py: stdlib only) is run and its install() called.
 //
-//   node tools/snapshot_python.mjs <stdlib zip> <out> <module> [<module> ...]
+//   node tools/snapshot_python.mjs <stdlib zip> <out> <prelude.py> <module> [<module> ...]
 //
 // Prints one JSON line: Pyodide's build id and the snapshot's size.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "..", "..");
-const [stdlib, out, ...modules] = process.argv.slice(2);
-if (!out) {
-  console.error("usage: node tools/snapshot_python.mjs <stdlib zip> <out> [<module> ...]");
+const [stdlib, out, prelude, ...modules] = process.argv.slice(2);
+if (!prelude) {
+  console.error("usage: node tools/snapshot_python.mjs <stdlib zip> <out> <prelude.py> [<module> ...]");
   process.exit(2);
 }
 const { loadPyodide } = await import(resolve(ROOT, "node_modules", "pyodide", "pyodide.mjs"));
 const pyodide = await loadPyodide({ indexURL: resolve(ROOT, "node_modules", "pyodide") + "/",
                                     stdLibURL: resolve(stdlib), _makeSnapshot: true });
 pyodide.globals.set("MODULES", pyodide.toPy(modules));
-pyodide.runPython("import importlib\nfor name in MODULES: importlib.import_module(name)\ndel importlib, MODULES");
+pyodide.globals.set("PRELUDE", readFileSync(prelude, "utf8"));
+pyodide.runPython(`import importlib
+for name in MODULES: importlib.import_module(name)
+prelude = {"__name__": "snapshot_prelude"}
+exec(compile(PRELUDE, ${JSON.stringify(prelude)}, "exec"), prelude)
+prelude["install"]()
+del importlib, MODULES, PRELUDE, prelude`);
 const snapshot = pyodide.makeMemorySnapshot();
 writeFileSync(out, snapshot);
 console.log(JSON.stringify({ build: pyodide._api.config.BUILD_ID, bytes: snapshot.length }));

@@ -15,6 +15,7 @@ from pyodide import _package_loader
 from pyodide.ffi import JsException, JsProxy, create_proxy, to_js
 
 from ..errors import BackendError, DownloadError, IntegrityError, MLError, StorageError
+from . import zip_imports
 from .common import BLOB_FIELD, Body, Download, ProgressCallback, Response, deferred_library
 
 if TYPE_CHECKING:
@@ -199,6 +200,7 @@ def _without_deferred_libraries(listed: Any) -> Any:
 
 
 _package_loader.get_dynlibs = _without_deferred_libraries(_package_loader.get_dynlibs)
+zip_imports.install()
 
 
 async def load_packages(names: list[str]) -> None:
