@@ -120,7 +120,8 @@ def compile_inputs(tmp_path, monkeypatch):
                                                "json/tool.py": b"import json\n", "README.txt": b"hi",
                                                "broken.py": b"def (:\n"})
     wheel = _zip(tmp_path / "demo-1.0-py3-none-any.whl", {
-        "demo/__init__.py": b"VALUE = 2\n", "demo/data.json": b"{}",
+        "demo/__init__.py": b"VALUE = 2\n", "demo/__init__.pyi": b"VALUE: int\n", "demo/data.json": b"{}",
+        "demo/include/demo.h": b"int demo;\n", "demo/lib/libdemo.a": b"!<arch>\n", "demo/py.typed": b"",
         "demo-1.0.dist-info/METADATA": b"Name: demo\n", "demo-1.0.dist-info/RECORD": b"stale,,\n"})
     monkeypatch.setattr(vendor, "NODE", tmp_path / "node_modules")
     monkeypatch.setattr(vendor, "CACHE", tmp_path / ".cache")
@@ -140,7 +141,7 @@ def test_compiled_copies_hold_a_pyc_for_every_py_in_the_legacy_place(compile_inp
     assert found["pyodide"] == "0.27.7" and found["folder"] == "out/"
     digest = vendor.sha256(tmp_path / "out" / found["stdlib"])
     assert found["stdlib"] == f"python_stdlib-{digest[:16]}.pyc.zip"  # named for what it holds
-    # what did not compile stays a source; everything else keeps its place and order
+    # what did not compile stays a source; files only a build reads are left out; the rest keeps its place and order
     assert _names(tmp_path / "out" / found["stdlib"]) == ["json/", "json/__init__.pyc", "json/tool.pyc",
                                                             "README.txt", "broken.py"]
     out = tmp_path / "out" / wheel.name
@@ -154,6 +155,21 @@ def test_compiled_copies_hold_a_pyc_for_every_py_in_the_legacy_place(compile_inp
             assert digest == vendor._record_hash(data) and int(size) == len(data)
         assert [line.split(",")[0] for line in record] == _names(out) and record[-1].endswith(",,")
         assert archive.read("demo/__init__.pyc")[4:8] == (1).to_bytes(4, "little")  # hash-based, unchecked
+
+
+def test_build_only_files_of_the_vendored_packages_are_left_out_and_their_runtime_files_kept():
+    """numpy's and Pillow's compiled copies (make setup) lose typing stubs, C headers and the like, nothing else."""
+    index_path = vendor.VENDOR / "wheels" / "index.json"
+    if not index_path.is_file():
+        pytest.skip("web/vendor is not built (make setup)")
+    index = json.loads(index_path.read_text())
+    for file in index["compiled"]["packages"].values():
+        source = _names(vendor.VENDOR / "pyodide" / file)
+        build_only = [n for n in source if n.endswith(vendor.BUILD_ONLY) and ".dist-info/" not in n]
+        compiled = set(_names(vendor.VENDOR / "wheels" / index["compiled"]["folder"] / file))
+        kept = {n + "c" if n.endswith(".py") else n for n in source} - set(build_only)
+        assert kept == compiled and not compiled & set(build_only), file
+    assert any(n.endswith(".pyi") for n in _names(vendor.VENDOR / "pyodide" / index["compiled"]["packages"]["numpy"]))
 
 
 def test_kept_sources_go_beside_the_pyc_in_a_zip_and_under_pycache_in_a_wheel(compile_inputs, tmp_path):
