@@ -8,17 +8,19 @@ import * as bridge from "./bridge.mjs";
 
 let calling = null, booted = false;
 
-// Our wheels by URL in loadPyodide's own package step, which overlaps their downloads with the runtime's start
-// (measured faster than micropip). numpy is not in it: it takes ~0.6 s to load and import, and the engine needs it
-// only once a task's code runs, so Python loads it then (platform.load_packages; beside the settings when a warm
-// start is replayed). Loading it here, in the background, held this thread while Python read the settings: in
-// A B B A order, a warm start's first result came ~180 ms later and a fresh profile's engine ~300 ms later with
-// it (README). micropip is not loaded at
-// boot, a page script can still load it with runPython. index.json's "compiled" names the stdlib, the same
-// wheels and Pyodide's numpy and Pillow wheels (sha256-checked against its lock when vendored) byte-compiled by
-// tools/vendor.py for one Pyodide version, and a memory snapshot of Python started on that stdlib: used when the
-// loaded Pyodide is that one (no module compiled from source at boot), the plain stdlib, wheels and packages
-// otherwise (e.g. another Pyodide).
+// Our wheels are pure Python: Python imports them from their archives as they are, put on sys.path (zipimport,
+// as it imports the stdlib), fetched while Pyodide starts. Pyodide's package loader unpacked every file in Python
+// first: 240 ms of a warm boot against 50. numpy is not loaded here: it takes ~0.6 s to load and import, and the
+// engine needs it only once a task's code runs, so Python loads it then (platform.load_packages; beside the
+// settings when a warm start is replayed). Loading it here, in the background, held this thread while Python read
+// the settings: in A B B A order, a warm start's first result came ~180 ms later and a fresh profile's engine
+// ~300 ms later with it (README). micropip is not loaded at boot, a page script can still load it with runPython.
+// index.json's "compiled" names the stdlib, the same wheels and Pyodide's numpy and Pillow wheels
+// (sha256-checked against its lock when vendored) byte-compiled by tools/vendor.py for one Pyodide version, and a
+// memory snapshot of Python started on that stdlib: used when the loaded Pyodide is that one (no module compiled
+// from source at boot), the plain stdlib, wheels and packages otherwise (e.g. another Pyodide).
+const WHEELS = "/lib/wheels";
+
 async function boot(config) {
   bridge.prepareRuntime();
   const [{ loadPyodide, version }, index] = await Promise.all([
@@ -27,11 +29,12 @@ async function boot(config) {
   ]);
   const wheels = [...(index.dependencies ?? []), index.wheel];
   const compiled = index.compiled?.pyodide === version ? new URL(index.compiled.folder, config.wheelsURL) : null;
+  const wheelBytes = Promise.all(wheels.map((name) => fetchBytes(new URL(name, compiled ?? config.wheelsURL))));
+  wheelBytes.catch(() => {});  // awaited once Python is up
   const start = (snapshot) => loadPyodide({
     indexURL: config.pyodideIndexURL,
     ...(compiled && { stdLibURL: new URL(index.compiled.stdlib, compiled).href }),
     ...(snapshot && { _loadSnapshot: snapshot }),
-    packages: wheels.map((name) => new URL(name, compiled ?? config.wheelsURL).href),
   });
   const snapshot = compiled && index.compiled.snapshot;
   let pyodide, snapshotUse = snapshot ? "used" : null;
@@ -42,11 +45,12 @@ async function boot(config) {
     snapshotUse = `not used: ${error.message.split("\n")[0]}`;
     pyodide = await start(null);
   }
-  const names = wheels.map((name) => name.split("-")[0]);
-  const missing = names.filter((name) => !(name in pyodide.loadedPackages));
-  if (missing.length) {
-    throw new Error(`Pyodide could not load ${missing.join(", ")} from ${config.pyodideIndexURL} and ${config.wheelsURL}`);
-  }
+  pyodide.FS.mkdirTree(WHEELS);
+  const archives = (await wheelBytes).map((bytes, i) => {
+    pyodide.FS.writeFile(`${WHEELS}/${wheels[i]}`, bytes);
+    return `${WHEELS}/${wheels[i]}`;
+  });
+  pyodide.pyimport("sys").path.extend(pyodide.toPy(archives));
   // numpy's import from the compiled copy took 257-448 ms against 483-697 from source (Pyodide in Node).
   const packages = Object.fromEntries(Object.entries(compiled ? index.compiled.packages ?? {} : {})
     .map(([name, file]) => [name, new URL(file, compiled).href]));
@@ -56,15 +60,20 @@ async function boot(config) {
   return api.call;
 }
 
+async function fetchBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${response.url} answered HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
 // Python's memory snapshot (tools/snapshot_python.mjs), restored instead of starting Python: only with the stdlib
 // it was made on (its name, which carries its sha256; Pyodide checks its own build id). Refused or broken, the
 // host starts Python as usual and runtimeInfo says why.
 async function checkedSnapshot(compiled, stdlib, snapshot) {
   if (snapshot.stdlib !== stdlib) throw new Error(`${snapshot.file} was made on ${snapshot.stdlib}, not on ${stdlib}`);
-  const response = await fetch(new URL(snapshot.file, compiled));
-  if (!response.ok) throw new Error(`${response.url} answered HTTP ${response.status}`);
-  const bytes = await response.arrayBuffer();  // its size becomes the heap's: a cut one would never start
-  if (bytes.byteLength !== snapshot.bytes) throw new Error(`${response.url} has ${bytes.byteLength} bytes, not ${snapshot.bytes}`);
+  const url = new URL(snapshot.file, compiled);
+  const bytes = await fetchBytes(url);  // its size becomes the heap's: a cut one would never start
+  if (bytes.byteLength !== snapshot.bytes) throw new Error(`${url} has ${bytes.byteLength} bytes, not ${snapshot.bytes}`);
   return bytes;
 }
 

@@ -4,6 +4,7 @@ is compiled from source; a Pyodide the compiled copies were not made for gets th
 restored from the memory snapshot made beside them, unless the snapshot does not fit."""
 
 import json
+import re
 
 import pytest
 
@@ -12,7 +13,6 @@ from tests.conftest import ROOT
 # Every module imported so far, by where it came from: the stdlib zip, our wheels, or elsewhere.
 ORIGINS = r"""
 import sys, json, jinja2, markupsafe, numpy, pyodide_pkg, pyodide_pkg.platform.browser_api
-from importlib.machinery import SourcelessFileLoader
 stdlib_zip = f"/lib/python{sys.version_info.major}{sys.version_info.minor}.zip/"
 ours = ("pyodide_pkg", "jinja2", "markupsafe", "numpy")
 found = {"version": sys.version.split()[0], "json": [json.__spec__.origin, type(json.__spec__.loader).__name__,
@@ -24,7 +24,7 @@ for name, module in list(sys.modules.items()):
     if origin.startswith(stdlib_zip):
         found["stdlib"][name] = origin.rsplit(".", 1)[-1]
     elif name.split(".")[0] in ours and not origin.endswith(".so"):  # numpy's extension modules aside
-        found["wheels"][name] = [origin.rsplit(".", 1)[-1], isinstance(spec.loader, SourcelessFileLoader)]
+        found["wheels"][name] = [origin.rsplit(".", 1)[-1], type(spec.loader).__name__, origin.split("/")[2]]
 found
 """
 
@@ -38,7 +38,10 @@ def test_stdlib_and_wheels_load_from_pyodides_own_bytecode(page, fresh_log):
                              "/lib/python312.zip/json/__init__.py"]  # tracebacks name the module's own path
     assert len(found["stdlib"]) > 50 and set(found["stdlib"].values()) == {"pyc"}, found["stdlib"]
     assert {"pyodide_pkg.platform.browser_api", "jinja2", "markupsafe", "numpy", "numpy.linalg"} <= set(found["wheels"])
-    assert all(w == ["pyc", True] for w in found["wheels"].values()), found["wheels"]
+    # our pure-Python wheels are imported from their archives, numpy from the files Pyodide unpacked
+    for name, where in found["wheels"].items():
+        assert where == (["pyc", "SourcelessFileLoader", "python3.12"] if name.startswith("numpy")
+                         else ["pyc", "zipimporter", "wheels"]), (name, where)
     requested = fresh_log.requests("GET", "/vendor/")
     assert f"/vendor/wheels/pyc/{_index()['compiled']['stdlib']}" in requested
     assert "/vendor/pyodide/python_stdlib.zip" not in requested
@@ -61,7 +64,26 @@ def test_another_pyodide_gets_the_plain_stdlib_and_wheels(browser, server):
         context.close()
     assert found["json"][:2] == ["/lib/python312.zip/json/__init__.py", "zipimporter"]
     assert set(found["stdlib"].values()) == {"py"}
-    assert all(w == ["py", False] for w in found["wheels"].values()), found["wheels"]
+    for name, where in found["wheels"].items():
+        assert where == (["py", "SourceFileLoader", "python3.12"] if name.startswith("numpy")
+                         else ["py", "zipimporter", "wheels"]), (name, where)
+
+
+def test_a_wheel_that_cannot_be_fetched_fails_the_boot_by_its_url_and_the_next_engine_boots_again(browser, server):
+    from tests.browser.test_main_thread import blank_page
+
+    wheel = _index()["wheel"]
+    context, tab = blank_page(browser, server.origin)
+    try:
+        tab.route(f"**/vendor/wheels/pyc/{wheel}", lambda route: route.fulfill(status=404, body=b"gone"))
+        failed = tab.evaluate("""async () => { const { runPython } = await import('./engine.mjs');
+          return runPython('1').then(() => null, (error) => error.message); }""")
+        tab.unroute(f"**/vendor/wheels/pyc/{wheel}")
+        again = tab.evaluate(RUN, "import pyodide_pkg\npyodide_pkg.__name__")
+    finally:
+        context.close()
+    assert re.fullmatch(rf"http://\S+/vendor/wheels/pyc/{re.escape(wheel)} answered HTTP 404", failed), failed
+    assert again == "pyodide_pkg"
 
 
 SNAPSHOT_STATE = """async () => {
@@ -132,8 +154,6 @@ def _another_build(data: bytes) -> bytes:
     ("missing", r"not used: http://.+/vendor/wheels/pyc/python\.snapshot answered HTTP 404"),
 ])
 def test_a_snapshot_that_does_not_fit_is_not_used_and_python_starts_as_usual(browser, server, fault, expected):
-    import re
-
     from tests.browser.test_main_thread import blank_page
 
     index = _index()
