@@ -4,8 +4,9 @@
 // (pyodide_pkg/platform/browser_api.py) and posts back the JSON text Python answers.
 //   page -> host: {id, op: "boot", config} once, then {id, op, args}
 //   host -> page: {id, answer} (JSON text) · {id, event} (a progress notification, JSON text) · {status} (JSON text)
-import * as bridge from "./bridge.mjs";
-
+// bridge.mjs and the modules it imports load beside Pyodide's start: as a static import they came first, and the
+// boot message waited ~140 ms for them on a warm start.
+const bridgeLoaded = import("./bridge.mjs");
 let calling = null, booted = false;
 
 // Our wheels are pure Python: Python imports them from their archives as they are, put on sys.path (zipimport,
@@ -22,7 +23,7 @@ let calling = null, booted = false;
 const WHEELS = "/lib/wheels";
 
 async function boot(config) {
-  bridge.prepareRuntime();
+  bridgeLoaded.then((bridge) => bridge.prepareRuntime(), () => {});  // a failed import fails the boot below
   const [{ loadPyodide, version }, index] = await Promise.all([
     import(new URL("pyodide.mjs", config.pyodideIndexURL).href),
     fetch(new URL("index.json", config.wheelsURL)).then((response) => response.json()),
@@ -54,7 +55,7 @@ async function boot(config) {
   // numpy's import from the compiled copy took 257-448 ms against 483-697 from source (Pyodide in Node).
   const packages = Object.fromEntries(Object.entries(compiled ? index.compiled.packages ?? {} : {})
     .map(([name, file]) => [name, new URL(file, compiled).href]));
-  pyodide.registerJsModule("ml_bridge", bridge);
+  pyodide.registerJsModule("ml_bridge", await bridgeLoaded);
   const api = pyodide.pyimport("pyodide_pkg.platform.browser_api");
   api.start((status) => self.postMessage({ status }), JSON.stringify(packages), JSON.stringify({ snapshot: snapshotUse }));
   return api.call;
@@ -87,7 +88,7 @@ self.onmessage = async ({ data: { id, op, args, config } }) => {
     return;
   }
   const start = op === "create" ? JSON.stringify(args) : undefined;
-  if (start && !booted) bridge.replayStart(start).catch(() => {});
+  if (start && !booted) bridgeLoaded.then((bridge) => bridge.replayStart(start)).catch(() => {});
   const emit = op === "create" ? (event) => self.postMessage({ id, event }) : undefined;
   let answer;
   try {
