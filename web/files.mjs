@@ -2,8 +2,6 @@
 // (downloads.mjs) both write them. Every body and unresumable download a context writes carries its owner's name;
 // the context holds a Web Lock of that name for its whole life, so such a file whose owner's lock is free was left
 // by a context that is gone (a closed tab, a crash). Resumable downloads are kept apart, in partial/.
-import { createSHA256 } from "./vendor/hash-wasm/index.esm.min.js";
-
 const OWNER = crypto.randomUUID();
 export const ownerLock = (owner) => `ml-engine-host-${owner}`;
 navigator.locks.request(ownerLock(OWNER), () => new Promise(() => {}));
@@ -47,4 +45,8 @@ export const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
 export const unbase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 // A short text's SHA-256 in hex, for file names (a partial download's by its URL, a warm start's plan by its call).
-export const sha256Hex = async (text) => (await createSHA256()).init().update(text).digest("hex");
+// WebCrypto, not hash-wasm (kept for incremental hashing, hash_worker.mjs): importing hash-wasm's 216 KB module put
+// it on the engine host's start.
+export const sha256Hex = async (text) => Array.from(
+  new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))),
+  (byte) => byte.toString(16).padStart(2, "0")).join("");
