@@ -71,13 +71,11 @@ WHEELS_KEEP_SOURCES = False
 SNAPSHOTTER = ROOT / "tools" / "snapshot_python.mjs"
 SNAPSHOT = "python.snapshot"
 # Stdlib modules our boot and a first engine import beyond those Pyodide's start does (json for every message,
-# pickle and numbers under numpy, unicodedata for tokenizers, importlib.metadata imported by the first
-# importlib.invalidate_caches() that Pyodide calls as it loads our wheels: ~0.3 s of imports). None touches JavaScript at import, which a
+# pickle and numbers under numpy, unicodedata for tokenizers, importlib.metadata for the importlib.invalidate_caches()
+# Pyodide calls after it loads numpy: ~0.3 s of imports). None touches JavaScript at import, which a
 # snapshot cannot hold. ctypes (numpy imports it too) is left out to be safe: its import calls dlopen, whose
 # bookkeeping lives in JavaScript, outside the snapshot.
 SNAPSHOT_MODULES = ("__future__", "dataclasses", "importlib.metadata", "json", "numbers", "pickle", "unicodedata")
-# Run in the snapshot's Python before it is saved (stdlib only): import caches that survive package loads.
-SNAPSHOT_PRELUDE = ROOT / "pyodide_pkg" / "platform" / "zip_imports.py"
 
 
 class VendorError(Exception):
@@ -357,7 +355,6 @@ def snapshot_for_page(stdlib: Path, out: Path) -> dict:
     stamp = cache / "snapshot.json"
     key = hashlib.sha256(json.dumps({
         "stdlib": sha256(stdlib), "snapshotter": sha256(SNAPSHOTTER), "modules": SNAPSHOT_MODULES,
-        "prelude": sha256(SNAPSHOT_PRELUDE),
         "runtime": [sha256(NODE / "pyodide" / n) for n in ("pyodide.asm.wasm", "pyodide.asm.js", "pyodide.mjs")],
     }, sort_keys=True).encode()).hexdigest()
     try:
@@ -367,8 +364,7 @@ def snapshot_for_page(stdlib: Path, out: Path) -> dict:
     if info.get("key") != key or not (cache / SNAPSHOT).is_file():
         cache.mkdir(parents=True, exist_ok=True)
         try:
-            done = subprocess.run(["node", str(SNAPSHOTTER), str(stdlib), str(cache / SNAPSHOT), str(SNAPSHOT_PRELUDE),
-                                   *SNAPSHOT_MODULES],
+            done = subprocess.run(["node", str(SNAPSHOTTER), str(stdlib), str(cache / SNAPSHOT), *SNAPSHOT_MODULES],
                                   check=True, capture_output=True, text=True)
         except FileNotFoundError:
             raise VendorError("node is missing: it runs Pyodide to make the memory snapshot") from None

@@ -5,9 +5,8 @@ loads. Each importer into that archive (17 once the engine host runs) then reads
 directory again, in Python: 120-140 ms per package load in the engine host. The archive does not change while
 Python runs, so an importer reads it again only when its size or modification time differ from the last read.
 
-Stdlib only and free of package-relative imports: tools/snapshot_python.mjs runs this file in the Python its
-memory snapshot saves, so a restored engine host starts with it installed (which covers the load of our own
-wheels at boot); platform/browser.py installs it when Python started without the snapshot.
+platform/browser.py installs it as it is imported, before the engine host loads any package (our own wheels are
+imported from their archives, not loaded as packages).
 """
 
 from __future__ import annotations

@@ -88,16 +88,14 @@ def test_a_wheel_that_cannot_be_fetched_fails_the_boot_by_its_url_and_the_next_e
 
 SNAPSHOT_STATE = """async () => {
   const { runtimeInfo, runPython } = await import('./engine.mjs');
-  const code = 'import pyodide_pkg.platform.browser_api as api, sys, zipimport\\n' +
-    '[api.call is not None, "unicodedata" in sys.modules, zipimport.zipimporter.invalidate_caches.__globals__["__name__"]]';
+  const code = 'import pyodide_pkg.platform.browser_api as api, sys\\n[api.call is not None, "unicodedata" in sys.modules]';
   return [(await runtimeInfo()).snapshot, await runPython(code)];
 }"""
 
 
 def test_python_is_restored_from_the_vendored_snapshot(page, fresh_log):
     snapshot, ready = page.evaluate(SNAPSHOT_STATE)
-    # unicodedata is imported by the snapshot, not by a boot; the zip importers' cache was installed in it
-    assert snapshot == "used" and ready == [True, True, "snapshot_prelude"]
+    assert snapshot == "used" and ready == [True, True]  # unicodedata: imported by the snapshot, not by a boot
     assert "/vendor/wheels/pyc/python.snapshot" in fresh_log.requests("GET", "/vendor/")
 
 
@@ -172,7 +170,7 @@ def test_a_snapshot_that_does_not_fit_is_not_used_and_python_starts_as_usual(bro
     finally:
         context.close()
     assert re.fullmatch(expected, snapshot), snapshot
-    assert ready == [True, False, "pyodide_pkg.platform.zip_imports"]  # installed by platform.browser instead
+    assert ready == [True, False]
 
 
 def test_task_modules_load_when_a_task_is_first_used(page):
