@@ -40,21 +40,26 @@ def test_without_it_every_importer_rereads_the_archive_on_every_invalidation(arc
     assert reads.count(str(path)) == 4
 
 
-def test_an_unchanged_archive_is_read_once_for_all_its_importers_then_not_again(archive):
+@pytest.fixture
+def installed(archive):
+    """zip_imports installed and the caches invalidated once: the archive is read once for both its importers."""
     path, reads = archive
     zip_imports.install()
     importlib.invalidate_caches()
     assert reads.count(str(path)) == 1
+    return archive
+
+
+def test_an_unchanged_archive_is_not_read_again(installed):
+    path, reads = installed
     importlib.invalidate_caches()
     importlib.invalidate_caches()
     assert reads.count(str(path)) == 1
     assert importlib.import_module("zipped_pkg.first").VALUE == 1
 
 
-def test_a_changed_archive_is_read_again_and_its_new_modules_import(archive):
-    path, reads = archive
-    zip_imports.install()
-    importlib.invalidate_caches()
+def test_a_changed_archive_is_read_again_and_its_new_modules_import(installed):
+    path, reads = installed
     with zipfile.ZipFile(path, "a") as changed:
         changed.writestr("zipped_pkg/second.py", "VALUE = 2\n")
     with pytest.raises(ModuleNotFoundError):  # the importers' listing is the old one until caches are invalidated
@@ -64,10 +69,8 @@ def test_a_changed_archive_is_read_again_and_its_new_modules_import(archive):
     assert importlib.import_module("zipped_pkg.second").VALUE == 2
 
 
-def test_a_vanished_archive_is_forgotten_as_before(archive):
-    path, reads = archive
-    zip_imports.install()
-    importlib.invalidate_caches()
+def test_a_vanished_archive_is_forgotten_as_before(installed):
+    path, _ = installed
     path.unlink()
     importlib.invalidate_caches()
     assert str(path) not in zipimport._zip_directory_cache
