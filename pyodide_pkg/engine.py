@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 from . import platform
 from . import settings as remote_settings
 from .cache import Cache
-from .errors import EngineClosedError, OptionsError, SettingsError
+from .errors import BackendError, EngineClosedError, OptionsError, SettingsError
 from .hub import ModelHub, is_loopback
 from .model_files import FileSource
 from .options import PipelineOptions, check_caller_options, merge, record_options
@@ -108,6 +108,11 @@ class Engine:
         if _engines.get(self.engine_id) is self:
             del _engines[self.engine_id]
 
+    def _close_if_lost(self, error: BackendError) -> None:
+        """A backend whose worker is gone took this engine's sessions with it; a new engine gets a new worker."""
+        if error.lost:
+            self._close(f"engine {self.engine_id!r} was closed because its backend stopped: {error}")
+
     def _check_open(self) -> Pipeline:
         if self.status != READY or self.pipeline is None:
             raise EngineClosedError(self.closed_reason or f"engine {self.engine_id!r} is {self.status}")
@@ -131,6 +136,9 @@ class Engine:
             result = await pipeline(args, options)
             ok = True
             return result
+        except BackendError as error:
+            self._close_if_lost(error)
+            raise
         finally:
             self._busy -= 1
             self.runs_served += 1
@@ -144,6 +152,9 @@ class Engine:
         try:
             async for piece in pipeline.stream(args, options):
                 yield piece
+        except BackendError as error:
+            self._close_if_lost(error)
+            raise
         finally:
             self._busy -= 1
             self.runs_served += 1

@@ -38,9 +38,16 @@ class StorageError(MLError):
 
 
 class BackendError(MLError):
-    """The inference backend could not start (its worker or module did not load): no model is at fault."""
+    """The inference backend could not start, run or go on (its worker or module failed): no model is at fault.
+
+    `lost`: the backend's worker is gone, and the sessions in it with it; the engine that ran it closes, so the
+    next createEngine makes a new one on a new worker."""
 
     name = "BackendError"
+
+    def __init__(self, message: str, lost: bool = False) -> None:
+        super().__init__(message)
+        self.lost = lost
 
 
 class SettingsError(MLError):

@@ -72,7 +72,7 @@ async def ensure_runtime(records: list[dict[str, Any]], cache: Cache, num_thread
     body = await fetch_cached(cache, record["url"], model=RUNTIME_MODEL, revision=record["version"],
                               file=WASM_NAME, task=RUNTIME_TASK, engine_id=None, notify=notify,
                               sha256=record["sha256"])
-    if _initialised is not None:  # the binary in use, hashed when it was loaded
+    if _initialised is not None and platform.runtime_running():  # the binary in use, hashed when it was loaded
         return record
     started = platform.init_runtime(body, num_threads, warmup_graph(), record["sha256"])
     if starting is not None:

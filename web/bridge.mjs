@@ -224,6 +224,11 @@ function resetRuntime() {
   replays.clear();
 }
 
+// Whether the runtime Python started is still up: its worker has not failed since.
+export function ortRunning() {
+  return Boolean(ortStarted && ortRuntime && !ortRuntime.link.failed);
+}
+
 // {numThreads, isolated} once the runtime has started, else null.
 export function ortInfo() {
   return ortStarted;
@@ -266,6 +271,11 @@ export async function ortCreateSession(model, externalPaths, externalBodies, sta
 export function ortRun(session, names, types, dims, buffers) {
   return ortCall(session.link, "run", { session: session.id, names, types, dims, buffers },
                  buffers.map((b) => b.buffer));
+}
+
+// Whether the worker `session` lives in has failed (and every session in it with it).
+export function ortLost(session) {
+  return Boolean(session.link.failed);
 }
 
 export function ortRelease(session) {

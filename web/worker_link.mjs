@@ -54,7 +54,10 @@ function connect(script, name, failure) {
     if (error) waiting.reject(Object.assign(new Error(error.message), { name: error.name }));
     else waiting.resolve(value);
   };
-  worker.onerror = (event) => link.end(failure(script, event.message ?? "its script did not load"));
+  worker.onerror = (event) => {
+    event.preventDefault();  // handled here: not reported on as the host's own uncaught error, which ended the host
+    link.end(failure(script, event.message ?? "its script did not load"));
+  };
   return link;
 }
 

@@ -19,6 +19,8 @@ Interface:
         only; posted to the runtime's worker by the call itself, which runs the binary only if it has that
         sha256 (an IntegrityError otherwise); `warmup` is a graph whose session starts the runtime (compiles its
         WASM, starts its threads) ahead of the model's
+    runtime_running() -> bool: the browser only; whether the runtime init_runtime started is still up (its
+        worker can fail later, taking its sessions along)
     async create_session(model: Body | bytes, num_threads, external={graph name: Body}) -> session with
         input_names, output_names, async run(feeds) -> dict[str, ndarray], release()
     async load_gguf(body, params) -> a wllama model with info, async complete(params) (llama-server's streamed
@@ -38,7 +40,7 @@ RUNTIME_BINARY = IN_BROWSER
 
 if IN_BROWSER:
     from .browser import (cores, create_session, discard, download, fetch, init_runtime,
-                          load_gguf, load_packages, open_store, page_blob, page_image, read_body)
+                          load_gguf, load_packages, open_store, page_blob, page_image, read_body, runtime_running)
 else:
     from .cpython import (cores, create_session, discard, download, fetch, load_gguf, load_packages,
                           open_store, page_blob, page_image, read_body)
@@ -46,4 +48,5 @@ else:
 from .common import Body, Download, Response
 
 __all__ = ["IN_BROWSER", "RUNTIME_BINARY", "Body", "Download", "Response", "cores", "create_session", "discard", "download", "fetch",
-           "init_runtime", "load_gguf", "load_packages", "open_store", "page_blob", "page_image", "read_body"]
+           "init_runtime", "load_gguf", "load_packages", "open_store", "page_blob", "page_image", "read_body",
+           "runtime_running"]

@@ -147,6 +147,10 @@ def init_runtime(wasm: Body, num_threads: int, warmup: bytes, sha256: str) -> Aw
     return done()
 
 
+def runtime_running() -> bool:
+    return bool(ml_bridge.ortRunning())
+
+
 class OrtWebSession:
     def __init__(self, session: Any) -> None:
         self.session = session
@@ -161,7 +165,11 @@ class OrtWebSession:
         types = [a.dtype.name for a in arrays]
         dims = [list(a.shape) for a in arrays]
         buffers = [to_uint8(a.tobytes()) for a in arrays]
-        out = await ml_bridge.ortRun(self.session, to_js(names), to_js(types), to_js(dims), to_js(buffers))
+        try:
+            out = await ml_bridge.ortRun(self.session, to_js(names), to_js(types), to_js(dims), to_js(buffers))
+        except JsException as error:
+            raise BackendError(f"ONNX Runtime Web could not run the model: {error}",
+                               lost=bool(ml_bridge.ortLost(self.session))) from None
         result = {}
         for name, dtype, shape, data in zip(out.names, out.types, out.dims, out.buffers):
             result[str(name)] = np.frombuffer(data.to_bytes(), dtype=str(dtype)).reshape(list(shape)).copy()

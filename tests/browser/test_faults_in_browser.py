@@ -130,6 +130,47 @@ def test_a_runtime_worker_that_cannot_start_fails_the_engine_by_name(page, fresh
     assert [int(status) for method, path, status in fresh_log.log if path == "/ort_worker.mjs"][-1] == 200
 
 
+# Appended to web/ort_worker.mjs as served: the worker fails (an uncaught error) when asked for its first run.
+FAIL_AT_FIRST_RUN = b"""
+const serveCall = self.onmessage;
+self.onmessage = (event) => {
+  if (event.data.op !== "run") return serveCall(event);
+  setTimeout(() => { throw new Error("simulated failure after load"); });
+};
+"""
+
+RUN_ONCE = """async (options) => {
+  const { createEngine } = await import('./engine.mjs');
+  const engine = await createEngine(options);
+  try {
+    await engine.run({ args: [['one sentence']] });
+    return { ok: true, status: engine.status };
+  } catch (e) {
+    return { ok: false, name: e.name, message: e.message, status: engine.status };
+  }
+}"""
+
+
+def test_a_runtime_worker_that_fails_after_load_closes_its_engine_and_the_next_engine_starts_another(page, fresh_log):
+    """The worker's sessions go with it: the run fails naming the worker, the engine closes (createEngine would
+    otherwise hand back an engine that can never run), and the next createEngine runs on a new worker."""
+    from tests.conftest import ROOT
+
+    failing = (ROOT / "web" / "ort_worker.mjs").read_bytes() + FAIL_AT_FIRST_RUN
+    fresh_log.hook = lambda method, url: ((200, failing, {"Content-Type": "text/javascript"})
+                                          if url == "/ort_worker.mjs" else None)
+    page.reload()  # the host starts its runtime worker as it boots
+    failed = page.evaluate(RUN_ONCE, options("worker-lost"))
+    assert not failed["ok"] and failed["name"] == "BackendError", failed
+    assert re.search(r"ONNX Runtime Web could not run the model: .*ONNX Runtime's worker \S+/ort_worker.mjs failed: "
+                     r".*simulated failure after load", failed["message"]), failed["message"]
+    assert failed["status"] == "closed"
+    fresh_log.hook = None
+    again = page.evaluate(RUN_ONCE, options("worker-lost"))
+    assert again == {"ok": True, "status": "ready"}, again
+    assert attempt(page, "worker-lost")["answer"]["ok"]
+
+
 def test_a_file_larger_than_the_free_space_fails_before_it_is_written(page, fresh_log):
     """navigator.storage.estimate() is asked first (Chromium's DevTools quota override does not show in the
     estimate, so the file here announces 20 GB instead)."""

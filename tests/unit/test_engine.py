@@ -130,6 +130,37 @@ def test_bad_requests_leave_engine_usable(server, store_dir):
     assert len(run(go())[0]) == 384
 
 
+@pytest.mark.parametrize("lost", [False, True])
+def test_a_backend_that_stops_closes_its_engine_and_the_next_create_makes_a_new_one(server, store_dir, monkeypatch,
+                                                                                    lost):
+    """The browser's runtime worker can fail after load, taking its sessions with it (BackendError.lost): the
+    engine closes, naming why, and createEngine makes another. A run the backend refuses leaves the engine be."""
+    from pyodide_pkg.errors import BackendError
+    from pyodide_pkg.platform import cpython
+
+    real_run = cpython.OrtSession.run
+
+    async def failing(session, feeds):
+        raise BackendError("its worker failed: simulated", lost=lost)
+
+    async def go():
+        engine = await pyodide_pkg.create_engine(options(server, dtype="fp32"))
+        monkeypatch.setattr(cpython.OrtSession, "run", failing)
+        with pytest.raises(BackendError, match="simulated"):
+            await engine.run({"args": ["hello"]})
+        status = engine.status
+        monkeypatch.setattr(cpython.OrtSession, "run", real_run)
+        again = await pyodide_pkg.create_engine(options(server, dtype="fp32"))
+        return engine, status, again, await again.run({"args": ["hello"], "options": {"pooling": "mean"}})
+
+    engine, status, again, out = run(go())
+    assert status == ("closed" if lost else "ready") and (again is not engine) == lost and len(out[0]) == 384
+    if lost:
+        assert "closed because its backend stopped: its worker failed: simulated" in engine.closed_reason
+        with pytest.raises(EngineClosedError, match="backend stopped"):
+            run(engine.run({"args": ["hello"]}))
+
+
 def test_unknown_task_and_missing_dtype_file(server, store_dir):
     with pytest.raises(OptionsError, match="unknown taskName 'translation-xyz'"):
         run(pyodide_pkg.create_engine(options(server, taskName="translation-xyz")))
