@@ -17,10 +17,12 @@ def screenshot(page, name):
 
 def open_tab(page, name):
     page.click(f"#tab-{name}")
-    assert page.is_visible(f"#panel-{name}") and page.url.endswith(f"#{name}")
+    assert page.is_visible(f"#panel-{name}") and page.evaluate("location.hash") == f"#{name}"
 
 
 def test_tabs_are_deep_linked_and_keyboard_driven(page, server):
+    """The hash is read in the page: Playwright's page.url is updated by events and can lag behind it (the likely
+    cause of one failure under a loaded full suite)."""
     page.goto(f"{server.origin}/#engines")
     page.reload()
     page.wait_for_function("document.body.dataset.ready === 'true'", timeout=config.TIMEOUT_MS)
@@ -28,14 +30,14 @@ def test_tabs_are_deep_linked_and_keyboard_driven(page, server):
     assert [page.is_hidden(f"#panel-{t}") for t in TABS] == [t != "engines" for t in TABS]
     page.focus("#tab-engines")
     page.keyboard.press("ArrowRight")
-    assert page.url.endswith("#benchmark") and page.evaluate("document.activeElement.id") == "tab-benchmark"
+    assert page.evaluate("[location.hash, document.activeElement.id]") == ["#benchmark", "tab-benchmark"]
     page.keyboard.press("End")
-    assert page.url.endswith("#about") and page.is_visible("#panel-about")
+    assert page.evaluate("location.hash") == "#about" and page.is_visible("#panel-about")
     page.keyboard.press("ArrowRight")  # wraps around
-    assert page.url.endswith("#run")
+    assert page.evaluate("location.hash") == "#run"
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("Home")
-    assert page.url.endswith("#run") and page.evaluate("document.activeElement.id") == "tab-run"
+    assert page.evaluate("[location.hash, document.activeElement.id]") == ["#run", "tab-run"]
     page.keyboard.press("Tab")  # into the panel
     assert page.evaluate("document.activeElement.closest('[role=tabpanel]').id") == "panel-run"
     page.evaluate("location.hash = '#models'")
