@@ -6,7 +6,8 @@
 // OPFS rather than IndexedDB Blobs: writing a 1 GB Blob into IndexedDB held the whole file in the browser process's
 // memory (1.2 GB peak, bench/storage), OPFS held none.
 import { sweepPartials } from "./downloads.mjs";
-import { base64, folder, named, ownerLock, sha256Hex, uniqueName, unbase64, writeAll } from "./files.mjs";
+import { folder, named, ownerLock, uniqueName, writeAll } from "./files.mjs";
+import { pathOf, writePlan } from "./plans.mjs";
 import { workerLink } from "./worker_link.mjs";
 
 export { discard } from "./files.mjs";
@@ -201,7 +202,8 @@ export async function idbGetAllJson(db, storeName, indexName, prefixJson) {
 // before running it. The call is posted at once (file handles cross as they are), so the start goes on while
 // Python works; a start a warm start began (replayStart) with the same binary is taken over, one with another
 // binary is dropped with its sessions. A runtime whose worker failed since is started anew, in another.
-export function ortInit(wasm, numThreads, warmup, sha256) {
+export async function ortInit(wasm, numThreads, warmup, sha256) {
+  await replaysRead();
   if (ortStarting && ortRuntime.link.failed) ortStarting = ortStarted = ortRuntime = null;
   if (ortStarting && !ortRuntime.adopted && ortRuntime.sha256 !== sha256) resetRuntime();
   startRuntime(wasm, numThreads, warmup, sha256);
@@ -249,12 +251,13 @@ export async function ortCreateSession(model, externalPaths, externalBodies, sta
   const create = () => makeSession(model, externalPaths, externalBodies);
   let session = null;
   if (replays.size) {
+    await replaysRead();
     const signature = JSON.stringify([await Promise.all(bodies.map(pathOf)), externalPaths]);
-    for (const replay of replays.values()) {
-      session = replay.get(signature) ?? null;
+    for (const { sessions } of replays.values()) {
+      session = sessions.get(signature) ?? null;
       if (session) {
-        replay.delete(signature);
-        session = session.then((made) => { warm.taken += 1; return made; }, create);
+        sessions.delete(signature);
+        session = session.then((taken) => { warm.taken += 1; return taken; }, create);
         break;
       }
     }
@@ -282,86 +285,53 @@ export function ortRelease(session) {
   ortCall(session.link, "release", { session: session.id }).catch(() => {});
 }
 
-// Warm starts. A createEngine call that made an engine leaves a plan under starts/ (named by the sha256 of the
-// call's JSON): the runtime binary and the cached files each session was made from. When the same call reaches
-// a host still booting, the plan is replayed: the runtime starts and the sessions are made while Pyodide boots,
-// and Python, deciding as always what to load, takes each session whose files are the ones it chose
-// (ortCreateSession); the rest are released when that call ends. A plan whose files are gone is dropped.
+// Warm starts (plans.mjs). When a createEngine call reaches a host still booting, the plan the same call left is
+// replayed by the runtime's worker, which reads it and starts the runtime and the sessions itself: this thread
+// is busy starting Python, and each step of the replay waited for it (~200-300 ms). Python, deciding as always
+// what to load, takes each session whose files are the ones it chose (ortCreateSession); the rest are released
+// when that call ends.
 const made = new Map();     // createEngine call -> [{bodies: its sessions' files, externalPaths}]
-const replays = new Map();  // createEngine call -> Map(files' signature -> session being made)
+const replays = new Map();  // createEngine call -> {read: the worker's answer, handled, sessions: Map(files' signature -> session)}
 const warm = { replayed: 0, taken: 0 };  // sessions replayed, and replayed sessions Python used
 
 export function warmStarts() {
   return { ...warm };
 }
 
-const pathOf = async (body) => (body instanceof FileSystemFileHandle
-  ? (await navigator.storage.getDirectory()).resolve(body) : null);
+const replaysRead = () => Promise.all([...replays.values()].map(({ read }) => read));
 
-async function handleAt(path) {
-  let dir = await navigator.storage.getDirectory();
-  for (const name of path.slice(0, -1)) dir = await dir.getDirectoryHandle(name);
-  return dir.getFileHandle(path.at(-1));
-}
-
-const planName = async (start) => `${await sha256Hex(start)}.json`;
-
-export async function replayStart(start) {
-  let dir, name, plan;
-  try {
-    dir = await folder("starts");
-    name = await planName(start);
-    plan = JSON.parse(await (await (await dir.getFileHandle(name)).getFile()).text());
-  } catch {
-    return;  // none
-  }
-  let wasm, bodies;
-  try {
-    wasm = await handleAt(plan.runtime.where);
-    bodies = await Promise.all(plan.sessions.map(({ where }) => Promise.all(where.map(handleAt))));
-  } catch {
-    await dir.removeEntry(name).catch(() => {});
-    return;
-  }
+export function replayStart(start) {
   if (ortStarting) return;  // Python started the runtime first
-  startRuntime(wasm, plan.runtime.numThreads, plan.runtime.warmup && unbase64(plan.runtime.warmup), plan.runtime.sha256);
-  const replay = new Map();
-  plan.sessions.forEach(({ where, externalPaths }, i) => {
-    const [model, ...external] = bodies[i];
-    const session = makeSession(model, externalPaths, external);
-    session.catch(() => {});  // Python makes it again if it wants it
-    replay.set(JSON.stringify([where, externalPaths]), session);
-    warm.replayed += 1;
-  });
+  const link = ortLink.live();
+  const replay = { sessions: new Map() };
+  replay.read = ortCall(link, "replay", { start }).then((plan) => {
+    if (!plan || link.failed) return;
+    const { wasm, numThreads, warmup, sha256 } = plan.runtime;
+    startRuntime(wasm, numThreads, warmup, sha256);  // joins the worker's start
+    for (const { where, externalPaths, id } of plan.sessions) {
+      const session = ortCall(link, "made", { session: id }).then((described) => ({ ...described, link }));
+      session.catch(() => {});  // Python makes it again if it wants it
+      replay.sessions.set(JSON.stringify([where, externalPaths]), session);
+      warm.replayed += 1;
+    }
+  }).catch(() => {});
   replays.set(start, replay);
 }
 
 // Whether the createEngine call `start` is being replayed: its sessions are under way without Python.
 export function replaying(start) {
-  return replays.has(start);
+  return Boolean(replays.get(start)?.sessions.size);
 }
 
 // The createEngine call `start` ended: sessions its replay made and Python did not take are released, and when
 // it made an engine from cached files only, its plan is written.
 export async function endStart(start, succeeded) {
-  for (const session of replays.get(start)?.values() ?? []) session.then(ortRelease, () => {});
+  const replay = replays.get(start);
   replays.delete(start);
+  replay?.read.then(() => { for (const session of replay.sessions.values()) session.then(ortRelease, () => {}); });
   const sessions = made.get(start) ?? [];
   made.delete(start);
-  if (!succeeded || !sessions.length || !ortRuntime) return;
-  const wheres = await Promise.all(sessions.map(({ bodies }) => Promise.all(bodies.map(pathOf))));
-  const runtime = await pathOf(ortRuntime.wasm);
-  if (!runtime || wheres.some((where) => where.includes(null))) return;
-  const plan = {
-    runtime: { where: runtime, numThreads: ortRuntime.numThreads, sha256: ortRuntime.sha256,
-               warmup: ortRuntime.warmup ? base64(ortRuntime.warmup) : null },
-    sessions: sessions.map(({ externalPaths }, i) => ({ where: wheres[i], externalPaths })),
-  };
-  try {
-    const writable = await (await (await folder("starts")).getFileHandle(await planName(start), { create: true })).createWritable();
-    await writable.write(JSON.stringify(plan));
-    await writable.close();
-  } catch { /* the next start is a cold one */ }
+  if (succeeded && sessions.length && ortRuntime) await writePlan(start, ortRuntime, sessions);
 }
 
 // wllama (llama.cpp in WebAssembly) for the GGUF backend. It gets the cached file as a File (a Blob read from

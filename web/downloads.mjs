@@ -1,6 +1,7 @@
 // Downloads, as download_worker.mjs runs them: each streams from fetch into an OPFS file (files.mjs), hashed on
 // the way in hash_worker.mjs, and can resume. Byte plumbing only.
-import { base64, discard, folder, named, sha256Hex, uniqueName, unbase64, writeAt } from "./files.mjs";
+import { base64, sha256Hex, unbase64 } from "./encoding.mjs";
+import { discard, folder, named, uniqueName, writeAt } from "./files.mjs";
 import { workerLink } from "./worker_link.mjs";
 
 // streamFile (a download, in download_worker.mjs): {status, headers (JSON text), size, sha256, body}; a body only for

@@ -39,14 +39,3 @@ export async function writeAll(handle, chunks) {
 export async function discard(body) {
   try { await body.remove(); } catch { /* already gone */ }
 }
-
-// Bytes kept in JSON (a hasher's state, a warm start's warm-up graph).
-export const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
-export const unbase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-
-// A short text's SHA-256 in hex, for file names (a partial download's by its URL, a warm start's plan by its call).
-// WebCrypto, not hash-wasm (kept for incremental hashing, hash_worker.mjs): importing hash-wasm's 216 KB module put
-// it on the engine host's start.
-export const sha256Hex = async (text) => Array.from(
-  new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))),
-  (byte) => byte.toString(16).padStart(2, "0")).join("");

@@ -2,13 +2,15 @@
 // WASM, starting its threads) and a session's creation (~0.4 s for a 90 MB graph) run here, beside Python, which
 // meanwhile loads numpy, the tokenizer and the task's code. Byte plumbing only: sessions by number, tensors as
 // transferred buffers.
-// Calls (worker_link.mjs): {op: "init" | "create" | "run" | "release", args}.
+// Calls (worker_link.mjs): {op: "replay" | "init" | "create" | "made" | "run" | "release", args}.
+import { hex } from "./encoding.mjs";
+import { readPlan } from "./plans.mjs";
 import { answerCalls, moved } from "./worker_link.mjs";
 
 const loading = import(new URL("./vendor/ort/ort.wasm.min.mjs", import.meta.url));
 loading.catch(() => {});  // reported by init, which awaits it
 let ort = null, starting = null;
-const sessions = new Map();
+const sessions = new Map();  // number -> the session being made, then made
 let nextSession = 1;
 
 const ARRAYS = {
@@ -22,8 +24,6 @@ const movable = (data) => (data.byteOffset === 0 && data.byteLength === data.buf
 
 // What the runtime started with: threads need a cross-origin isolated worker (SharedArrayBuffer).
 const started = () => ({ numThreads: ort.env.wasm.numThreads, isolated: crossOriginIsolated });
-
-const hex = (digest) => Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
 
 const file = (body) => (body instanceof FileSystemFileHandle ? body.getFile() : body);  // a cached body
 
@@ -51,17 +51,21 @@ const ops = {
   },
   // `model` is a cached body or bytes; external data files are bodies named as the graph names them. ONNX
   // Runtime copies each into its heap and lets go of them once the session exists.
-  async create({ model, external }) {
-    if (!starting) throw new Error("ONNX Runtime has not been started");
-    await starting;
-    const graph = await file(model);
-    const bytes = graph instanceof Blob ? new Uint8Array(await graph.arrayBuffer()) : graph;
-    const externalData = await Promise.all(external.map(async ([path, body]) => ({ path, data: await file(body) })));
-    const session = await ort.InferenceSession.create(bytes, {
-      executionProviders: ["wasm"], ...(externalData.length ? { externalData } : {}) });
-    const id = nextSession++;
-    sessions.set(id, session);
-    return { id, inputNames: session.inputNames, outputNames: session.outputNames };
+  create(files) {
+    return described(begin(files));
+  },
+  // A warm start (plans.mjs): the plan the createEngine call `start` left is read and its runtime and sessions
+  // started here, as the message arrives, while the engine host's thread is still busy starting Python. Answers
+  // {runtime, sessions: [{where, externalPaths, id}]} (each session by the number `made` waits on), or null.
+  async replay({ start }) {
+    const plan = await readPlan(start);
+    if (!plan || starting) return null;  // none, or the engine host started the runtime first
+    ops.init(plan.runtime).catch(() => {});  // the host's init for the same binary joins it
+    return { runtime: plan.runtime, sessions: plan.sessions.map(({ where, externalPaths, model, external }) => (
+      { where, externalPaths, id: begin({ model, external: externalPaths.map((path, i) => [path, external[i]]) }) })) };
+  },
+  made({ session }) {
+    return described(session);
   },
   async run({ session, names, types, dims, buffers }) {
     const feeds = {};
@@ -71,7 +75,7 @@ const ops = {
       const bytes = buffers[i];
       feeds[name] = new ort.Tensor(types[i], new Kind(bytes.buffer, bytes.byteOffset, bytes.byteLength / Kind.BYTES_PER_ELEMENT), dims[i]);
     });
-    const results = await sessions.get(session).run(feeds);
+    const results = await (await sessions.get(session)).run(feeds);
     const out = { names: [], types: [], dims: [], buffers: [] };
     for (const [name, tensor] of Object.entries(results)) {
       const data = movable(tensor.data);
@@ -84,10 +88,33 @@ const ops = {
     return moved(out, out.buffers.map((b) => b.buffer));
   },
   async release({ session }) {
-    await sessions.get(session)?.release();
+    const made = sessions.get(session);
     sessions.delete(session);
+    await (await made?.catch(() => null))?.release();
     return null;
   },
 };
+
+function begin({ model, external }) {
+  const id = nextSession++;
+  const making = (async () => {
+    if (!starting) throw new Error("ONNX Runtime has not been started");
+    await starting;
+    const graph = await file(model);
+    const bytes = graph instanceof Blob ? new Uint8Array(await graph.arrayBuffer()) : graph;
+    const externalData = await Promise.all(external.map(async ([path, body]) => ({ path, data: await file(body) })));
+    return ort.InferenceSession.create(bytes, {
+      executionProviders: ["wasm"], ...(externalData.length ? { externalData } : {}) });
+  })();
+  making.catch(() => sessions.delete(id));
+  sessions.set(id, making);
+  return id;
+}
+
+async function described(id) {
+  const session = await sessions.get(id);
+  if (!session) throw new Error(`no session ${id}`);
+  return { id, inputNames: session.inputNames, outputNames: session.outputNames };
+}
 
 answerCalls(({ op, args }) => ops[op](args));
