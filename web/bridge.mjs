@@ -7,28 +7,21 @@
 // memory (1.2 GB peak, bench/storage), OPFS held none.
 import { sweepPartials } from "./downloads.mjs";
 import { folder, named, ownerLock, uniqueName, writeAll } from "./files.mjs";
-import { pathOf, writePlan } from "./plans.mjs";
 import { workerLink } from "./worker_link.mjs";
 
 export { discard } from "./files.mjs";
-
-// ONNX Runtime Web lives in a worker of its own (ort_worker.mjs), started with the host so that its module
-// loads beside Pyodide.
-const ortLink = workerLink("./ort_worker.mjs", "onnx-runtime",
-                           (script, why) => new Error(`ONNX Runtime's worker ${script} failed: ${why}`));
-let ortStarting = null, ortStarted = null, ortRuntime = null;
-
-export function prepareRuntime() {
-  ortLink.live();
-}
-
-// A session stays with the worker that made it, as the runtime's start does: one that failed fails their calls,
-// never a newer worker's session of the same number.
-const ortCall = (link, op, args, transfer = []) => link.call({ op, args }, transfer);
+// ONNX Runtime Web: its worker, sessions and warm starts (loaded by the host before this module).
+export * from "./ort_host.mjs";
 
 // Downloads run in download_worker.mjs (downloads.mjs): {status, headers (JSON text), size, sha256, body}.
 const downloads = workerLink("./download_worker.mjs", "downloads",
                              (script, why) => new Error(`the download worker ${script} failed: ${why}`));
+
+// Started with the host, so that its module (and its imports) load beside Pyodide: started by the first download,
+// a fresh profile's downloads began ~0.5 s after Python asked for them.
+export function prepareDownloads() {
+  downloads.live();
+}
 
 export function download(url, timeoutMs, stallMs, onProgress) {
   return downloads.live().call({ url, timeoutMs, stallMs }, [], onProgress);
@@ -195,143 +188,6 @@ export async function idbGetAllJson(db, storeName, indexName, prefixJson) {
   const records = await request(source.getAll(range));
   for (const record of records) delete record.bodyFile;
   return JSON.stringify(records);
-}
-
-// ONNX Runtime compiles its WASM and starts its threads at its first session: `warmup` (a one-node graph Python
-// gives) is that session, made now, while the model's files download. Its worker checks the binary's sha256
-// before running it. The call is posted at once (file handles cross as they are), so the start goes on while
-// Python works; a start a warm start began (replayStart) with the same binary is taken over, one with another
-// binary is dropped with its sessions. A runtime whose worker failed since is started anew, in another.
-export async function ortInit(wasm, numThreads, warmup, sha256) {
-  await replaysRead();
-  if (ortStarting && ortRuntime.link.failed) ortStarting = ortStarted = ortRuntime = null;
-  if (ortStarting && !ortRuntime.adopted && ortRuntime.sha256 !== sha256) resetRuntime();
-  startRuntime(wasm, numThreads, warmup, sha256);
-  ortRuntime.adopted = true;
-  return ortStarting;
-}
-
-function startRuntime(wasm, numThreads, warmup, sha256) {
-  if (ortStarting) return;
-  const link = ortLink.live();
-  const starting = ortCall(link, "init", { wasm, numThreads, warmup, sha256 }).then((info) => { ortStarted = info; });
-  starting.catch(() => { if (ortStarting === starting) ortStarting = null; });  // the next engine tries again
-  ortStarting = starting;
-  ortRuntime = { wasm, numThreads, warmup, sha256, adopted: false, link };
-}
-
-function resetRuntime() {
-  ortLink.end(new Error("ONNX Runtime's worker was restarted"));
-  ortStarting = ortStarted = ortRuntime = null;
-  replays.clear();
-}
-
-// Whether the runtime Python started is still up: its worker has not failed since.
-export function ortRunning() {
-  return Boolean(ortStarted && ortRuntime && !ortRuntime.link.failed);
-}
-
-// {numThreads, isolated} once the runtime has started, else null.
-export function ortInfo() {
-  return ortStarted;
-}
-
-// A model is a body (or bytes); external data files are bodies named as the graph names them. The runtime's
-// worker reads the files. A session a warm start is making from the same files is taken instead; if that one
-// fails (its runtime did not start), the session is made anew, so a replay's failure is never the model's.
-// `start` names the createEngine call it is made for (endStart).
-const makeSession = (model, externalPaths, externalBodies) => {
-  const link = ortRuntime?.link ?? ortLink.live();  // the worker the runtime started in
-  return ortCall(link, "create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) })
-    .then((session) => ({ ...session, link }));
-};
-
-export async function ortCreateSession(model, externalPaths, externalBodies, start) {
-  const bodies = [model, ...externalBodies];
-  const create = () => makeSession(model, externalPaths, externalBodies);
-  let session = null;
-  if (replays.size) {
-    await replaysRead();
-    const signature = JSON.stringify([await Promise.all(bodies.map(pathOf)), externalPaths]);
-    for (const { sessions } of replays.values()) {
-      session = sessions.get(signature) ?? null;
-      if (session) {
-        sessions.delete(signature);
-        session = session.then((taken) => { warm.taken += 1; return taken; }, create);
-        break;
-      }
-    }
-  }
-  session ??= create();
-  if (start) {
-    if (!made.has(start)) made.set(start, []);
-    made.get(start).push({ bodies, externalPaths });
-  }
-  return session;
-}
-
-// Input buffers are Python's fresh copies, so they are moved, not copied again.
-export function ortRun(session, names, types, dims, buffers) {
-  return ortCall(session.link, "run", { session: session.id, names, types, dims, buffers },
-                 buffers.map((b) => b.buffer));
-}
-
-// Whether the worker `session` lives in has failed (and every session in it with it).
-export function ortLost(session) {
-  return Boolean(session.link.failed);
-}
-
-export function ortRelease(session) {
-  ortCall(session.link, "release", { session: session.id }).catch(() => {});
-}
-
-// Warm starts (plans.mjs). When a createEngine call reaches a host still booting, the plan the same call left is
-// replayed by the runtime's worker, which reads it and starts the runtime and the sessions itself: this thread
-// is busy starting Python, and each step of the replay waited for it (~200-300 ms). Python, deciding as always
-// what to load, takes each session whose files are the ones it chose (ortCreateSession); the rest are released
-// when that call ends.
-const made = new Map();     // createEngine call -> [{bodies: its sessions' files, externalPaths}]
-const replays = new Map();  // createEngine call -> {read: the worker's answer, handled, sessions: Map(files' signature -> session)}
-const warm = { replayed: 0, taken: 0 };  // sessions replayed, and replayed sessions Python used
-
-export function warmStarts() {
-  return { ...warm };
-}
-
-const replaysRead = () => Promise.all([...replays.values()].map(({ read }) => read));
-
-export function replayStart(start) {
-  if (ortStarting) return;  // Python started the runtime first
-  const link = ortLink.live();
-  const replay = { sessions: new Map() };
-  replay.read = ortCall(link, "replay", { start }).then((plan) => {
-    if (!plan || link.failed) return;
-    const { wasm, numThreads, warmup, sha256 } = plan.runtime;
-    startRuntime(wasm, numThreads, warmup, sha256);  // joins the worker's start
-    for (const { where, externalPaths, id } of plan.sessions) {
-      const session = ortCall(link, "made", { session: id }).then((described) => ({ ...described, link }));
-      session.catch(() => {});  // Python makes it again if it wants it
-      replay.sessions.set(JSON.stringify([where, externalPaths]), session);
-      warm.replayed += 1;
-    }
-  }).catch(() => {});
-  replays.set(start, replay);
-}
-
-// Whether the createEngine call `start` is being replayed: its sessions are under way without Python.
-export function replaying(start) {
-  return Boolean(replays.get(start)?.sessions.size);
-}
-
-// The createEngine call `start` ended: sessions its replay made and Python did not take are released, and when
-// it made an engine from cached files only, its plan is written.
-export async function endStart(start, succeeded) {
-  const replay = replays.get(start);
-  replays.delete(start);
-  replay?.read.then(() => { for (const session of replay.sessions.values()) session.then(ortRelease, () => {}); });
-  const sessions = made.get(start) ?? [];
-  made.delete(start);
-  if (succeeded && sessions.length && ortRuntime) await writePlan(start, ortRuntime, sessions);
 }
 
 // wllama (llama.cpp in WebAssembly) for the GGUF backend. It gets the cached file as a File (a Blob read from

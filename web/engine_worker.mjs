@@ -5,8 +5,10 @@
 //   page -> host: {id, op: "boot", config} once, then {id, op, args}
 //   host -> page: {id, answer} (JSON text) · {id, event} (a progress notification, JSON text) · {status} (JSON text)
 // bridge.mjs and the modules it imports load beside Pyodide's start: as a static import they came first, and the
-// boot message waited ~140 ms for them on a warm start.
+// boot message waited ~140 ms for them on a warm start. ort_host.mjs (bridge.mjs's ONNX Runtime half) is imported
+// on its own, as it is a shorter chain: it starts the runtime's worker, and a warm start's replay in it, sooner.
 const bridgeLoaded = import("./bridge.mjs");
+const ortHostLoaded = import("./ort_host.mjs");
 let calling = null, booted = false;
 
 // Our wheels are pure Python: Python imports them from their archives as they are, put on sys.path (zipimport,
@@ -23,7 +25,8 @@ let calling = null, booted = false;
 const WHEELS = "/lib/wheels";
 
 async function boot(config) {
-  bridgeLoaded.then((bridge) => bridge.prepareRuntime(), () => {});  // a failed import fails the boot below
+  ortHostLoaded.then((ort) => ort.prepareRuntime(), () => {});  // a failed import fails the boot below
+  bridgeLoaded.then((bridge) => bridge.prepareDownloads(), () => {});
   const [{ loadPyodide, version }, index] = await Promise.all([
     import(new URL("pyodide.mjs", config.pyodideIndexURL).href),
     fetch(new URL("index.json", config.wheelsURL)).then((response) => response.json()),
@@ -79,7 +82,7 @@ async function checkedSnapshot(compiled, stdlib, snapshot) {
 }
 
 // A createEngine call that arrives while Pyodide boots replays the plan the same call left last time
-// (bridge.replayStart): its runtime and sessions start now. Python gets the call's JSON as its name.
+// (ort_host.replayStart): its runtime and sessions start now. Python gets the call's JSON as its name.
 self.onmessage = async ({ data: { id, op, args, config } }) => {
   if (op === "boot") {
     calling = boot(config);
@@ -88,7 +91,7 @@ self.onmessage = async ({ data: { id, op, args, config } }) => {
     return;
   }
   const start = op === "create" ? JSON.stringify(args) : undefined;
-  if (start && !booted) bridgeLoaded.then((bridge) => bridge.replayStart(start)).catch(() => {});
+  if (start && !booted) ortHostLoaded.then((ort) => ort.replayStart(start)).catch(() => {});
   const emit = op === "create" ? (event) => self.postMessage({ id, event }) : undefined;
   let answer;
   try {

@@ -1,4 +1,4 @@
-// ONNX Runtime Web in a worker of its own, started by bridge.mjs in the engine host. Its start (compiling the
+// ONNX Runtime Web in a worker of its own, started by ort_host.mjs in the engine host. Its start (compiling the
 // WASM, starting its threads) and a session's creation (~0.4 s for a 90 MB graph) run here, beside Python, which
 // meanwhile loads numpy, the tokenizer and the task's code. Byte plumbing only: sessions by number, tensors as
 // transferred buffers.

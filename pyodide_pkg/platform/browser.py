@@ -124,8 +124,8 @@ async def open_store(name: str, schema: dict[str, Any]) -> IndexedDBStore:
 start_call: ContextVar[str | None] = ContextVar("start_call", default=None)
 
 
-def replaying(start: str) -> bool:
-    return bool(ml_bridge.replaying(start))
+async def replaying(start: str) -> bool:
+    return bool(await ml_bridge.replaying(start))
 
 
 def end_start(start: str, succeeded: bool) -> None:

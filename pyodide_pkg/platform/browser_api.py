@@ -73,6 +73,14 @@ def _engine(handle: Any) -> engines.Engine:
 _holders: dict[int, int] = {}  # handle -> createEngine calls that got it and have not abandoned it
 
 
+async def _numpy_if_replaying(start: str) -> None:
+    """A replayed call's sessions are under way: numpy loads while the settings are fetched. Not on a cold start,
+    where numpy's load held this thread while Python read the settings (a fresh profile's engine came ~300 ms
+    later); known once the runtime's worker has read the call's plan or found none."""
+    if await browser.replaying(start):
+        await import_numpy()
+
+
 async def _create(options: Any, emit: Post | None = None, start: str | None = None) -> dict[str, Any]:
     notify = None
     if emit is not None:
@@ -81,8 +89,7 @@ async def _create(options: Any, emit: Post | None = None, start: str | None = No
     if start is None:
         made = _handle(await engines.create_engine(options, notify))
     else:
-        if browser.replaying(start):  # its sessions are under way: numpy loads while the settings are fetched
-            asyncio.ensure_future(import_numpy()).add_done_callback(lambda f: f.cancelled() or f.exception())
+        asyncio.ensure_future(_numpy_if_replaying(start)).add_done_callback(lambda f: f.cancelled() or f.exception())
         browser.start_call.set(start)
         succeeded = False
         try:

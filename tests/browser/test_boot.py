@@ -5,6 +5,7 @@ restored from the memory snapshot made beside them, unless the snapshot does not
 
 import json
 import re
+import time
 
 import pytest
 
@@ -202,6 +203,21 @@ def test_numpy_loads_beside_the_first_engine_and_onnx_runtime_has_its_own_worker
     assert found["after"] == [True, {"numThreads": 2, "isolated": True}]
     assert found["width"] > 0
     assert "/ort_worker.mjs" in fresh_log.requests("GET", "/ort_worker")
+
+
+def test_the_host_starts_its_runtime_and_download_workers_as_it_boots(page, fresh_log):
+    """Their modules load beside Pyodide's: started by the first download, a fresh profile's downloads began
+    ~0.5 s after Python asked for them. No engine is made here, so nothing else asks for either."""
+    fresh_log.log.clear()
+    page.reload()
+    assert page.evaluate("async () => (await import('./engine.mjs')).runPython('1 + 1')") == 2
+    scripts = ["/download_worker.mjs", "/ort_worker.mjs"]
+    for _ in range(100):
+        if all(fresh_log.requests("GET", script) for script in scripts):
+            break
+        time.sleep(0.05)
+    assert [bool(fresh_log.requests("GET", script)) for script in scripts] == [True, True]
+    assert fresh_log.requests("GET", "/hub") == []
 
 
 LIBRARIES = r"""

@@ -97,37 +97,34 @@ def test_a_download_cut_off_resumes_where_it_stopped(page, fresh_log):
     assert statuses == [200, 206], statuses
 
 
-@pytest.mark.parametrize("script, worker", [("download_worker.mjs", "download worker"),
-                                            ("hash_worker.mjs", "SHA-256 worker")])
-def test_a_download_helper_that_cannot_start_fails_the_download_by_name(page, fresh_log, script, worker):
-    """Downloads stream in web/download_worker.mjs and are hashed in web/hash_worker.mjs, beside the engine host:
-    when either cannot start, the download fails naming its file and the worker, nothing is stored, and the
-    next download starts another worker."""
+HELPERS = {  # a worker of the engine host's: the error a call that needs it gets when it cannot start
+    "download_worker.mjs": ("DownloadError", r"could not download \S+: .*the download worker \S+/download_worker.mjs failed"),
+    "hash_worker.mjs": ("DownloadError", r"could not download \S+: .*the SHA-256 worker \S+/hash_worker.mjs failed"),
+    "ort_worker.mjs": ("BackendError",
+                       r"ONNX Runtime Web could not start: .*ONNX Runtime's worker \S+/ort_worker.mjs failed"),
+}
+
+
+@pytest.mark.parametrize("script", HELPERS)
+def test_a_worker_that_cannot_start_fails_the_engine_by_name_and_the_next_engine_starts_another(page, fresh_log,
+                                                                                                 script):
+    """Downloads stream in web/download_worker.mjs and are hashed in web/hash_worker.mjs, and ONNX Runtime Web
+    runs in web/ort_worker.mjs, beside the engine host: when one cannot start, creating the engine fails naming
+    the worker's script (and the file, for a download), nothing is stored, and the next engine starts another
+    worker (a failed worker used to take every later call with it)."""
+    name, message = HELPERS[script]
+    fresh_log.log.clear()
     fresh_log.hook = lambda method, url: (404, b"gone") if url == f"/{script}" else None
+    page.reload()  # the page's engine host started its runtime and download workers as it booted; this one's cannot
     failed = attempt(page, "no-helper")["answer"]
-    assert not failed["ok"] and failed["name"] == "DownloadError", failed
-    assert re.search(rf"could not download \S+: .*the {worker} \S+/{script} failed", failed["message"]), \
-        failed["message"]
+    assert not failed["ok"] and failed["name"] == name, failed
+    assert re.search(message, failed["message"]), failed["message"]
     fresh_log.hook = None
     found = attempt(page, "no-helper")
     assert found["answer"]["ok"], found["answer"]
     assert GRAPH in {f["path"] for f in found["files"]}
     statuses = [int(status) for method, path, status in fresh_log.log if path == f"/{script}"]
-    assert set(statuses[:-1]) == {404} and statuses[-1] == 200, statuses  # each failed download asked for it anew
-
-
-def test_a_runtime_worker_that_cannot_start_fails_the_engine_by_name(page, fresh_log):
-    """ONNX Runtime Web runs in web/ort_worker.mjs: when it cannot start, creating the engine fails naming the
-    script, and the next engine starts another worker (a failed worker used to take every later call with it)."""
-    fresh_log.hook = lambda method, url: (404, b"gone") if url == "/ort_worker.mjs" else None
-    page.reload()  # the page's engine host started the worker as it booted; this host's cannot
-    failed = attempt(page, "no-runtime")["answer"]
-    assert not failed["ok"] and failed["name"] == "BackendError", failed
-    assert re.search(r"ONNX Runtime Web could not start: .*ONNX Runtime's worker \S+/ort_worker.mjs failed",
-                     failed["message"]), failed["message"]
-    fresh_log.hook = None
-    assert attempt(page, "no-runtime")["answer"]["ok"]
-    assert [int(status) for method, path, status in fresh_log.log if path == "/ort_worker.mjs"][-1] == 200
+    assert set(statuses[:-1]) == {404} and statuses[-1] == 200, statuses  # each failed call asked for it anew
 
 
 # Appended to web/ort_worker.mjs as served: the worker fails (an uncaught error) when asked for its first run.
