@@ -1,6 +1,6 @@
 // The JS half of pyodide_pkg/platform/browser.py: downloads, file bodies, IndexedDB and ONNX Runtime Web.
 // Model bytes stay here. A download streams into a file of the origin private file system (OPFS) in
-// download_worker.mjs (downloads.mjs), hashed on the way in hash_worker.mjs; storing it moves the file beside its
+// download_worker.mjs (downloads.mjs) and is hashed there; storing it moves the file beside its
 // store's other bodies and IndexedDB keeps only its name with the metadata; ONNX Runtime reads the file in
 // ort_worker.mjs. Python holds a body as a handle (a FileSystemFileHandle) and reads only the small files it parses.
 // OPFS rather than IndexedDB Blobs: writing a 1 GB Blob into IndexedDB held the whole file in the browser process's

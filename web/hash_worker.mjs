@@ -1,6 +1,6 @@
-// SHA-256 of downloads in a worker of its own, started by downloads.mjs: hashing a 90 MB graph took ~0.4 s of the
-// thread that also writes the chunks. Byte plumbing only: hashers by number, fed in message order (chunks are
-// transferred, never copied).
+// SHA-256 of large downloads (smaller ones are hashed whole once written), in a worker of its own, started by
+// downloads.mjs: hashing a 90 MB graph took ~0.4 s of the thread that also writes the chunks. Byte plumbing
+// only: hashers by number, fed in message order (chunks are transferred, never copied).
 // Messages (worker_link.mjs): {id, op: "update", chunk} | {id, op: "load", state} | {id, op: "drop"}, and the calls
 // {id, op: "caughtUp" | "save" | "digest"}.
 import { answerCalls } from "./worker_link.mjs";

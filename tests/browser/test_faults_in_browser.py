@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import assert_cache_intact
 from tests.unit.test_faults import GRAPH, MODEL, REVISION, cut_once, faulty
+from tools.external_models import GIANT
 
 ATTEMPT = """async ([options, stallSeconds]) => {
   const { createEngine, listFiles, runPython } = await import('./engine.mjs');
@@ -28,13 +29,13 @@ ATTEMPT = """async ([options, stallSeconds]) => {
 }"""
 
 
-def options(engine_id):
+def options(engine_id, **model):
     return {"taskName": "feature-extraction", "modelId": MODEL, "modelRevision": REVISION, "dtype": "q8",
-            "engineId": engine_id}
+            "engineId": engine_id, **model}
 
 
-def attempt(page, engine_id, stall_seconds=0):
-    found = page.evaluate(ATTEMPT, [options(engine_id), stall_seconds])
+def attempt(page, engine_id, stall_seconds=0, **model):
+    found = page.evaluate(ATTEMPT, [options(engine_id, **model), stall_seconds])
     assert_cache_intact(found["files"])
     return found
 
@@ -97,32 +98,46 @@ def test_a_download_cut_off_resumes_where_it_stopped(page, fresh_log):
     assert statuses == [200, 206], statuses
 
 
-HELPERS = {  # a worker of the engine host's: the error a call that needs it gets when it cannot start
-    "download_worker.mjs": ("DownloadError", r"could not download \S+: .*the download worker \S+/download_worker.mjs failed"),
-    "hash_worker.mjs": ("DownloadError", r"could not download \S+: .*the SHA-256 worker \S+/hash_worker.mjs failed"),
-    "ort_worker.mjs": ("BackendError",
-                       r"ONNX Runtime Web could not start: .*ONNX Runtime's worker \S+/ort_worker.mjs failed"),
+def test_a_small_download_is_hashed_whole_once_written_without_the_hash_worker(page, fresh_log):
+    """hash-wasm's ~200 MB/s bounded a 90 MB graph's download; the browser's own SHA-256 hashes it whole once
+    written. Its records' sha256 are the hub files' (attempt checks), and a wrong byte is still caught (CELLS)."""
+    found = attempt(page, "hashed-whole")
+    assert found["answer"]["ok"], found["answer"]
+    assert GRAPH in {f["path"] for f in found["files"]}
+    assert fresh_log.requests("GET", "/hash_worker.mjs") == []
+
+
+# Only a file larger than downloads.mjs's WHOLE_HASH (256 MiB) is hashed on the way in, in hash_worker.mjs.
+LARGE = {"modelId": GIANT, "modelRevision": "v1", "dtype": "fp32"}
+# A worker of the engine host's: the error a call that needs it gets when it cannot start, and a model that needs it.
+HELPERS = {
+    "download_worker.mjs": (
+        "DownloadError", r"could not download \S+: .*the download worker \S+/download_worker.mjs failed", {}),
+    "hash_worker.mjs": (
+        "DownloadError", r"could not download \S+: .*the SHA-256 worker \S+/hash_worker.mjs failed", LARGE),
+    "ort_worker.mjs": (
+        "BackendError", r"ONNX Runtime Web could not start: .*ONNX Runtime's worker \S+/ort_worker.mjs failed", {}),
 }
 
 
 @pytest.mark.parametrize("script", HELPERS)
 def test_a_worker_that_cannot_start_fails_the_engine_by_name_and_the_next_engine_starts_another(page, fresh_log,
                                                                                                  script):
-    """Downloads stream in web/download_worker.mjs and are hashed in web/hash_worker.mjs, and ONNX Runtime Web
-    runs in web/ort_worker.mjs, beside the engine host: when one cannot start, creating the engine fails naming
-    the worker's script (and the file, for a download), nothing is stored, and the next engine starts another
-    worker (a failed worker used to take every later call with it)."""
-    name, message = HELPERS[script]
+    """Downloads stream in web/download_worker.mjs and large ones are hashed in web/hash_worker.mjs, and ONNX
+    Runtime Web runs in web/ort_worker.mjs, beside the engine host: when one cannot start, creating the engine
+    fails naming the worker's script (and the file, for a download), nothing is stored, and the next engine
+    starts another worker (a failed worker used to take every later call with it)."""
+    name, message, model = HELPERS[script]
     fresh_log.log.clear()
     fresh_log.hook = lambda method, url: (404, b"gone") if url == f"/{script}" else None
     page.reload()  # the page's engine host started its runtime and download workers as it booted; this one's cannot
-    failed = attempt(page, "no-helper")["answer"]
+    failed = attempt(page, "no-helper", **model)["answer"]
     assert not failed["ok"] and failed["name"] == name, failed
     assert re.search(message, failed["message"]), failed["message"]
     fresh_log.hook = None
-    found = attempt(page, "no-helper")
+    found = attempt(page, "no-helper", **model)
     assert found["answer"]["ok"], found["answer"]
-    assert GRAPH in {f["path"] for f in found["files"]}
+    assert (GRAPH if not model else "onnx/model.onnx_data") in {f["path"] for f in found["files"]}
     statuses = [int(status) for method, path, status in fresh_log.log if path == f"/{script}"]
     assert set(statuses[:-1]) == {404} and statuses[-1] == 200, statuses  # each failed call asked for it anew
 
