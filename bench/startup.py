@@ -239,6 +239,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as folder:
         built = ROOT / "hub" / MODEL / REVISION  # Transformers.js reads tokenizer_config.json at `main`
         server = serve.start(0, hub=linked_hub(Path(folder), {f"{MODEL}/{REVISION}": built, f"{MODEL}/main": built}))
+        server.precompute_digests()
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(**config().launch_args())

@@ -64,6 +64,14 @@ class Server(ThreadingHTTPServer):
             self._digests[key] = digest.hexdigest()
         return self._digests[key]
 
+    def precompute_digests(self) -> None:
+        """A real server has every file's ETag at hand; this one hashes a file at its first request (90 MB: ~0.5 s
+        before the first byte), which a benchmark's first round would pay. Hashing them all now spares it."""
+        for root in (self.web, self.hub):
+            for folder, _, names in os.walk(root, followlinks=True):
+                for name in names:
+                    self.sha256(Path(folder) / name)
+
     def etag(self, path: Path) -> str:
         return f'"{self.sha256(path)[:32]}"'
 

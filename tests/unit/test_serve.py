@@ -1,6 +1,7 @@
 """The dev server behaves like a real hub and serves the page cross-origin isolated."""
 
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,31 @@ def test_hub_head_range_etag(server):
                                   "/nothing-here.txt"])
 def test_no_escape_and_404(server, path):
     assert fetch(server.origin + path)[0] == 404
+
+
+def test_precomputed_digests_are_the_ones_requests_get(tmp_path):
+    """bench/startup.py hashes every served file before timing anything, as a real server has its ETags at hand;
+    a request then gets the same ETag and X-Linked-Etag it would have got by hashing at the request."""
+    import hashlib
+
+    from tools import serve
+
+    web, hub = tmp_path / "web", tmp_path / "hub" / "org" / "model" / "v1"
+    web.mkdir()
+    hub.mkdir(parents=True)
+    (web / "index.html").write_text("<!doctype html>")
+    (hub / "model.onnx").write_bytes(b"\x08\x07" * 5000)
+    linked = tmp_path / "hub" / "org" / "linked"
+    linked.symlink_to(hub, target_is_directory=True)
+    server = serve.start(0, web, hub=tmp_path / "hub")
+    try:
+        server.precompute_digests()
+        assert sorted(Path(path).relative_to(tmp_path).as_posix() for path, _, _ in server._digests) == [
+            "hub/org/linked/model.onnx", "hub/org/model/v1/model.onnx", "web/index.html"]
+        digest = hashlib.sha256((hub / "model.onnx").read_bytes()).hexdigest()
+        for folder in ("model/v1", "linked"):
+            status, headers, _ = fetch(f"{server.origin}/hub/org/{folder}/model.onnx", "HEAD")
+            assert status == 200 and headers["ETag"] == f'"{digest[:32]}"' and headers["X-Linked-Etag"] == f'"{digest}"'
+        assert len(server._digests) == 3  # nothing was hashed again
+    finally:
+        server.shutdown()
