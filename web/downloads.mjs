@@ -26,8 +26,9 @@ let hashers = 0;
 
 // A file of up to WHOLE_HASH bytes is hashed whole once written, by the browser (WebCrypto): hash-wasm's ~200 MB/s
 // bounded its download (a 90 MB graph's took 0.62-0.81 s, where fetching it took ~0.2 s). A larger one is hashed
-// on the way in, as hashing it whole would hold all its bytes in memory at once.
-const WHOLE_HASH = 256 << 20;
+// on the way in, as hashing it whole holds its bytes in memory twice over (ours, and WebCrypto's copy): the bench's
+// peak renderer memory rose ~40 MB with a 90 MB graph.
+const WHOLE_HASH = 128 << 20;
 
 function wholeFileHasher(access) {
   return {

@@ -107,7 +107,7 @@ def test_a_small_download_is_hashed_whole_once_written_without_the_hash_worker(p
     assert fresh_log.requests("GET", "/hash_worker.mjs") == []
 
 
-# Only a file larger than downloads.mjs's WHOLE_HASH (256 MiB) is hashed on the way in, in hash_worker.mjs.
+# Only a file larger than downloads.mjs's WHOLE_HASH (128 MiB) is hashed on the way in, in hash_worker.mjs.
 LARGE = {"modelId": GIANT, "modelRevision": "v1", "dtype": "fp32"}
 # A worker of the engine host's: the error a call that needs it gets when it cannot start, and a model that needs it.
 HELPERS = {
