@@ -10,7 +10,7 @@ import { folder, named, ownerLock, uniqueName, writeAll } from "./files.mjs";
 import { workerLink } from "./worker_link.mjs";
 
 export { discard } from "./files.mjs";
-// ONNX Runtime Web: its worker, sessions and warm starts (loaded by the host before this module).
+// ONNX Runtime Web: its worker, sessions and warm starts (engine_worker.mjs imports it on its own too, sooner).
 export * from "./ort_host.mjs";
 
 // Downloads run in download_worker.mjs (downloads.mjs): {status, headers (JSON text), size, sha256, body}.

@@ -1,7 +1,7 @@
 // The engine host's side of ONNX Runtime Web, which runs in a worker of its own (ort_worker.mjs): the runtime's
 // start, sessions, runs and warm starts. Python calls it through bridge.mjs, which re-exports it. A module of its
-// own, imported by engine_worker.mjs at once, so that the runtime's worker and a warm start's replay in it start
-// beside Pyodide's, before bridge.mjs and its imports have loaded.
+// own, imported by engine_worker.mjs on its own, so that the runtime's worker and a warm start's replay in it do
+// not wait for bridge.mjs's longer chain of imports.
 import { pathOf, writePlan } from "./plans.mjs";
 import { workerLink } from "./worker_link.mjs";
 
@@ -19,9 +19,9 @@ const ortCall = (link, op, args, transfer = []) => link.call({ op, args }, trans
 
 // ONNX Runtime compiles its WASM and starts its threads at its first session: `warmup` (a one-node graph Python
 // gives) is that session, made now, while the model's files download. Its worker checks the binary's sha256
-// before running it. The call is posted at once (file handles cross as they are), so the start goes on while
-// Python works; a start a warm start began (replayStart) with the same binary is taken over, one with another
-// binary is dropped with its sessions. A runtime whose worker failed since is started anew, in another.
+// before running it. The call is posted at once (file handles cross as they are; behind a warm start's replay,
+// once the worker has answered it), so the start goes on while Python works; a start a warm start began
+// (replayStart) with the same binary is taken over, one with another binary is dropped with its sessions. A runtime whose worker failed since is started anew, in another.
 export async function ortInit(wasm, numThreads, warmup, sha256) {
   await replaysRead();
   if (ortStarting && ortRuntime.link.failed) ortStarting = ortStarted = ortRuntime = null;
@@ -121,7 +121,7 @@ export function warmStarts() {
 const replaysRead = () => Promise.all([...replays.values()].map(({ read }) => read));
 
 export function replayStart(start) {
-  if (ortStarting) return;  // Python started the runtime first
+  if (ortStarting || replays.has(start)) return;  // Python started the runtime first, or the same call is replaying
   const link = ortLink.live();
   const replay = { sessions: new Map() };
   replay.read = ortCall(link, "replay", { start }).then((plan) => {
