@@ -68,6 +68,30 @@ def test_the_same_call_on_the_next_load_replays_its_sessions(browser, server):
         assert found["result"] == cold["result"]
 
 
+TWICE = """async ([options, texts]) => {
+  const { createEngine, runPython } = await import('./engine.mjs');
+  const [first, second] = await Promise.all([createEngine(options), createEngine(options)]);
+  const result = await second.run({ args: [texts], options: { pooling: 'mean', normalize: true } });
+  const warm = await runPython('import ml_bridge\\nml_bridge.warmStarts().to_py()');
+  return { same: first.engineId === second.engineId, result, warm };
+}"""
+
+
+def test_the_same_call_twice_while_the_host_boots_shares_one_replay(browser, server):
+    """Both calls reach the booting host with the same JSON: the second joins the first's replay (when it replaced
+    it, the replayed session was neither taken nor ever released)."""
+    options = engine_options(server, EXTERNAL, "feature-extraction")
+    context, tab = blank_page(browser, server.origin)
+    try:
+        cold = start(tab, server.origin, options)
+        tab.goto(f"{server.origin}/blank.html")
+        twice = tab.evaluate(TWICE, [options, TEXTS])
+    finally:
+        context.close()
+    assert twice["same"] and twice["result"] == cold["result"]
+    assert twice["warm"] == {"replayed": 1, "taken": 1}, twice
+
+
 def test_a_changed_runtime_binary_is_never_run_and_is_fetched_again(browser, server):
     options = {"featureId": "sentence-embeddings", "settingsBaseUrl": f"{server.origin}/settings"}
     context, tab = blank_page(browser, server.origin)
