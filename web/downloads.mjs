@@ -58,7 +58,11 @@ function offThreadHasher() {
 }
 
 // The URL's partial file, opened exclusively, with what its last checkpoint says; null when another engine
-// host is downloading the same URL (this one then writes a file of its own).
+// host is downloading the same URL (this one then writes a file of its own). A host that was just closed (a
+// reload) lets go of the file a moment later: one with a checkpoint to resume from is asked for again for
+// ~1.5 s (with the download worker started at boot, a reloaded page's download came before that release).
+const HELD_RETRIES_MS = [100, 200, 400, 800];
+
 async function partialKey(url) {
   return { dir: await folder("partial"), key: await sha256Hex(url) };
 }
@@ -66,12 +70,18 @@ async function partialKey(url) {
 async function partialFor(url) {
   const { dir, key } = await partialKey(url);
   const handle = await dir.getFileHandle(key, { create: true });
-  let access;
-  try {
-    access = await handle.createSyncAccessHandle();
-  } catch {
-    return null;
+  let access = null;
+  for (const wait of [0, ...HELD_RETRIES_MS]) {
+    if (wait) {
+      if (!(await dir.getFileHandle(`${key}.json`).then(() => true, () => false))) break;  // nothing to resume
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    try {
+      access = await handle.createSyncAccessHandle();
+      break;
+    } catch { /* held */ }
   }
+  if (!access) return null;
   let saved = null;
   try {
     saved = JSON.parse(await (await (await dir.getFileHandle(`${key}.json`)).getFile()).text());
