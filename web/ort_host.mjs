@@ -21,7 +21,8 @@ const ortCall = (link, op, args, transfer = []) => link.call({ op, args }, trans
 // gives) is that session, made now, while the model's files download. Its worker checks the binary's sha256
 // before running it. The call is posted at once (file handles cross as they are; behind a warm start's replay,
 // once the worker has answered it), so the start goes on while Python works; a start a warm start began
-// (replayStart) with the same binary is taken over, one with another binary is dropped with its sessions. A runtime whose worker failed since is started anew, in another.
+// (replayStart) with the same binary is taken over, one with another binary is dropped with its sessions. A
+// runtime whose worker failed since is started anew, in another.
 export async function ortInit(wasm, numThreads, warmup, sha256) {
   await replaysRead();
   if (ortStarting && ortRuntime.link.failed) ortStarting = ortStarted = ortRuntime = null;
