@@ -39,7 +39,9 @@ function wholeFileHasher(access) {
     save: async () => null,
     async digest() {
       const bytes = new Uint8Array(access.getSize());
-      if (access.read(bytes, { at: 0 }) !== bytes.byteLength) throw new Error("the written file could not be read back");
+      if (access.read(bytes, { at: 0 }) !== bytes.byteLength) {
+        throw new Error("the written file could not be read back");
+      }
       return hex(await crypto.subtle.digest("SHA-256", bytes));
     },
   };
