@@ -72,16 +72,13 @@ async function partialKey(url) {
 async function partialFor(url) {
   const { dir, key } = await partialKey(url);
   const handle = await dir.getFileHandle(key, { create: true });
-  let access = null;
-  for (const wait of [0, ...HELD_RETRIES_MS]) {
-    if (wait) {
-      if (!(await dir.getFileHandle(`${key}.json`).then(() => true, () => false))) break;  // nothing to resume
+  const exclusive = () => handle.createSyncAccessHandle().catch(() => null);  // null while another holds it
+  let access = await exclusive();
+  if (!access && await dir.getFileHandle(`${key}.json`).then(() => true, () => false)) {  // something to resume
+    for (const wait of HELD_RETRIES_MS) {
       await new Promise((resolve) => setTimeout(resolve, wait));
+      if ((access = await exclusive())) break;
     }
-    try {
-      access = await handle.createSyncAccessHandle();
-      break;
-    } catch { /* held */ }
   }
   if (!access) return null;
   let saved = null;

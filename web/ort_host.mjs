@@ -73,11 +73,11 @@ export async function ortCreateSession(model, externalPaths, externalBodies, sta
   let session = null;
   if (replays.size) {
     await replaysRead();
-    const signature = JSON.stringify([await Promise.all(bodies.map(pathOf)), externalPaths]);
+    const key = signature(await Promise.all(bodies.map(pathOf)), externalPaths);
     for (const { sessions } of replays.values()) {
-      session = sessions.get(signature) ?? null;
+      session = sessions.get(key) ?? null;
       if (session) {
-        sessions.delete(signature);
+        sessions.delete(key);
         session = session.then((taken) => { warm.taken += 1; return taken; }, create);
         break;
       }
@@ -119,6 +119,9 @@ export function warmStarts() {
   return { ...warm };
 }
 
+// A session's files, as a replay and Python name them: their paths in OPFS and the graph's names for its data.
+const signature = (paths, externalPaths) => JSON.stringify([paths, externalPaths]);
+
 const replaysRead = () => Promise.all([...replays.values()].map(({ read }) => read));
 
 export function replayStart(start) {
@@ -132,7 +135,7 @@ export function replayStart(start) {
     for (const { where, externalPaths, id } of plan.sessions) {
       const session = ortCall(link, "made", { session: id }).then((described) => ({ ...described, link }));
       session.catch(() => {});  // Python makes it again if it wants it
-      replay.sessions.set(JSON.stringify([where, externalPaths]), session);
+      replay.sessions.set(signature(where, externalPaths), session);
       warm.replayed += 1;
     }
   }).catch(() => {});

@@ -62,7 +62,7 @@ const ops = {
     if (!plan || starting) return null;  // none, or the engine host started the runtime first
     ops.init(plan.runtime).catch(() => {});  // the host's init for the same binary joins it
     return { runtime: plan.runtime, sessions: plan.sessions.map(({ where, externalPaths, model, external }) => (
-      { where, externalPaths, id: begin({ model, external: externalPaths.map((path, i) => [path, external[i]]) }) })) };
+      { where, externalPaths, id: begin({ model, external }) })) };
   },
   made({ session }) {
     return described(session);

@@ -18,7 +18,8 @@ async function handleAt(path) {
 }
 
 // {runtime: {wasm, numThreads, warmup, sha256}, sessions: [{where, externalPaths, model, external}]} with file
-// handles, or null: none, or one whose files are gone (then it is dropped).
+// handles (`external`: [[path as the graph names it, handle]], as the runtime's worker takes it), or null: none,
+// or one whose files are gone (then it is dropped).
 export async function readPlan(start) {
   let dir, name, plan;
   try {
@@ -33,7 +34,7 @@ export async function readPlan(start) {
     const wasm = await handleAt(where);
     const sessions = await Promise.all(plan.sessions.map(async ({ where: paths, externalPaths }) => {
       const [model, ...external] = await Promise.all(paths.map(handleAt));
-      return { where: paths, externalPaths, model, external };
+      return { where: paths, externalPaths, model, external: externalPaths.map((path, i) => [path, external[i]]) };
     }));
     return { runtime: { wasm, numThreads, warmup: warmup && unbase64(warmup), sha256 }, sessions };
   } catch {
