@@ -128,8 +128,9 @@ async def replaying(start: str) -> bool:
     return bool(await ml_bridge.replaying(start))
 
 
-def end_start(start: str, succeeded: bool) -> None:
-    ml_bridge.endStart(start, succeeded)
+async def end_start(start: str, succeeded: bool) -> None:
+    """Awaited, so the call's plan is written before createEngine answers: a reload right after found none."""
+    await ml_bridge.endStart(start, succeeded)
 
 
 def init_runtime(wasm: Body, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]:

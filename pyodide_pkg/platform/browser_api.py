@@ -96,7 +96,7 @@ async def _create(options: Any, emit: Post | None = None, start: str | None = No
             made = _handle(await engines.create_engine(options, notify))
             succeeded = True
         finally:
-            browser.end_start(start, succeeded)
+            await browser.end_start(start, succeeded)
     _holders[made["handle"]] = _holders.get(made["handle"], 0) + 1
     return made
 
