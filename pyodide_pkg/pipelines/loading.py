@@ -194,7 +194,7 @@ class LoadContext:
             body = await asyncio.shield(graph)
             suspects = [path]  # a graph that does not parse is the only suspect; a session that fails, all files
             try:
-                named = await external_data.referenced(lambda start, end: platform.read_body(body, start, end))
+                named = await self._referenced(path, body)
                 data = list(dict.fromkeys([*declared, *(posixpath.join(folder, n) for n in named)]))
                 external = dict(zip([posixpath.relpath(d, folder) for d in data],
                                     await asyncio.gather(*(asyncio.shield(self.body(d)) for d in data))))
@@ -216,6 +216,16 @@ class LoadContext:
                 raise ModelError(f"{self.options.modelId}@{self.options.modelRevision}: {path}: {error}") from None
             graph = self.body(path)
         raise AssertionError("unreachable")
+
+    async def _referenced(self, path: str, body: Any) -> list[str]:
+        """The data files the graph names: walked once per copy of it, then read from its cache record."""
+        cache, repo = self.files.cache, self.options.model_repo
+        sha256, names = await cache.external_data(*repo, path)
+        if names is None:
+            names = await external_data.referenced(lambda start, end: platform.read_body(body, start, end))
+            if sha256:
+                await cache.remember_external_data(*repo, path, sha256, names)
+        return names
 
     async def first_session(self, *paths: str) -> Any:
         """The first of these files the hub has (e.g. a merged decoder, else the plain one)."""

@@ -7,6 +7,7 @@ import pytest
 
 from tests import text_task_cases as cases
 from tests.conftest import HUB, assert_cache_intact
+from tests.unit.test_external_data import onnx_locations
 from tests.unit.test_text_tasks import assert_same, engine_options, our_results
 from tools.external_models import EXTERNAL, GIANT, GIANT_BYTES
 
@@ -39,6 +40,40 @@ def test_onnx_community_style_export_in_browser(page, server, store_dir):
     found = load_and_run(page, server, EXTERNAL, requests)
     assert_like_cpython(found["results"], our_results(server, EXTERNAL, "feature-extraction", requests))
     assert "onnx/model.onnx_data" in {f["path"] for f in found["files"]}
+
+
+REMEMBERED = """async ([options, key, marker]) => {
+  const { createEngine } = await import('./engine.mjs');
+  await (await createEngine(options)).terminate();
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open('modelFiles');
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  const store = (mode) => db.transaction('headers', mode).objectStore('headers');
+  const record = await new Promise((resolve) => { const get = store('readonly').get(key); get.onsuccess = () => resolve(get.result); });
+  const walked = structuredClone(record.externalData);
+  record.externalData.names.push(marker);  // what only the record can tell the next load
+  await new Promise((resolve) => { store('readwrite').put(record).onsuccess = resolve; });
+  db.close();
+  try {
+    await createEngine({ ...options, engineId: 'again' });
+    return { walked, error: null };
+  } catch (error) {
+    return { walked, error: `${error.name}: ${error.message}` };
+  }
+}"""
+
+
+def test_a_graph_walk_is_kept_in_its_cache_record_and_the_next_load_goes_by_it(page, server, store_dir):
+    """A warm start reads which data files the graph needs from the graph's record instead of walking it."""
+    options = {k: v for k, v in engine_options(server, EXTERNAL, "feature-extraction").items() if k != "settingsBaseUrl"}
+    graph = HUB / EXTERNAL / "v1" / "onnx" / "model.onnx"
+    found = page.evaluate(REMEMBERED, [options, [EXTERNAL, "v1", "onnx/model.onnx"], "marker.onnx_data"])
+    assert found["walked"] == {"sha256": hashlib.sha256(graph.read_bytes()).hexdigest(),
+                               "names": onnx_locations(graph)}
+    assert f"/hub/{EXTERNAL}/v1/onnx/marker.onnx_data" in server.requests("GET")
+    assert "DownloadError" in found["error"] and "marker.onnx_data" in found["error"]
 
 
 def test_gigabyte_model_loads_without_passing_through_python(page, server, store_dir):

@@ -1,6 +1,7 @@
 """External data: which files a graph needs (config.json's declaration, the graph's own locations), and
 models stored that way loading through createEngine under CPython with the results transformers gives."""
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from onnx import helper, numpy_helper
 from onnx.external_data_helper import uses_external_data
 
 from pyodide_pkg import external_data
+from pyodide_pkg.cache import Cache
 from pyodide_pkg.errors import ModelError
 from tests import text_task_cases as cases
 from tests.conftest import HUB, run
@@ -140,3 +142,29 @@ def test_gigabyte_model_in_two_undeclared_chunks(server, store_dir, transformers
     assert_like_transformers(our_results(server, GIANT, "feature-extraction", requests[:3]), requests[:3], wants[:3])
     stored = sorted(p.stat().st_size for p in (store_dir / "modelFiles.files").iterdir())
     assert stored[-1] >= GIANT_BYTES
+
+
+def test_a_graph_is_walked_once_per_copy_of_it(server, store_dir, transformers_vectors, monkeypatch):
+    """The walk's answer is kept in the graph's cache record for the bytes it was found in; the next load reads
+    it there instead of walking the graph again."""
+    requests, wants = transformers_vectors
+    graph, file = HUB / EXTERNAL / "v1" / "onnx" / "model.onnx", "onnx/model.onnx"
+    our_results(server, EXTERNAL, "feature-extraction", requests[:1])
+    cache = run(Cache.open())
+    assert run(cache.external_data(EXTERNAL, "v1", file)) == (hashlib.sha256(graph.read_bytes()).hexdigest(),
+                                                              onnx_locations(graph))
+
+    async def walked(read):
+        raise AssertionError("the graph was walked again")
+    monkeypatch.setattr(external_data, "referenced", walked)
+    assert_like_transformers(our_results(server, EXTERNAL, "feature-extraction", requests), requests, wants)
+
+
+def test_a_walk_found_in_other_bytes_is_not_trusted(server, store_dir):
+    file = "onnx/model.onnx"
+    our_results(server, EXTERNAL, "feature-extraction", [(["one sentence"], {})])
+    cache = run(Cache.open())
+    sha256, names = run(cache.external_data(EXTERNAL, "v1", file))
+    run(cache.remember_external_data(EXTERNAL, "v1", file, "0" * 64, ["elsewhere.bin"]))
+    assert run(cache.external_data(EXTERNAL, "v1", file)) == (sha256, None)
+    assert run(cache.external_data(EXTERNAL, "v1", "onnx/nothing.onnx")) == (None, None)
