@@ -10,6 +10,8 @@ outputs as transformers on its checkpoint):
     vocabulary are never looked up, so outputs are the tiny model's), split in two chunks
     (model.onnx_data holds the table, model.onnx_data_1 the rest) that config.json does not declare: only
     the graph names them. It is the model that shows a file too big for one Python copy loads anyway.
+  - test/tiny-bert-undeclared: test/tiny-bert-external with the source's config.json, which declares nothing:
+    its one data file is found by walking the graph.
 
     python -m tools.external_models [--hub hub]
 """
@@ -29,6 +31,7 @@ SOURCE = ("test/tiny-bert-feature-extraction", "v1")
 REVISION = "v1"
 EXTERNAL = "test/tiny-bert-external"
 GIANT = "test/tiny-bert-1gb"
+UNDECLARED = "test/tiny-bert-undeclared"
 GIANT_BYTES = 1 << 30
 RECIPE = 1
 BESIDE = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
@@ -64,6 +67,11 @@ def build_external(source: Path, target: Path) -> None:
     _copy_beside(source, target, {"transformers.js_config": {"use_external_data_format": {"model.onnx": True}}})
     onnx.save(fused, target / "onnx" / "model.onnx", save_as_external_data=True, all_tensors_to_one_file=True,
               location="model.onnx_data", size_threshold=1024)
+
+
+def build_undeclared(source: Path, target: Path) -> None:
+    build_external(source, target)
+    _copy_beside(source, target, {})
 
 
 def _point(tensor, location: str, offset: int, length: int) -> None:
@@ -122,7 +130,7 @@ def build(hub: Path) -> list[Path]:
     if not (source / "onnx" / "model.onnx").is_file():
         raise SystemExit(f"external_models: {source} is missing; tools.build_hub makes it first")
     built = []
-    for model, make in ((EXTERNAL, build_external), (GIANT, build_giant)):
+    for model, make in ((EXTERNAL, build_external), (GIANT, build_giant), (UNDECLARED, build_undeclared)):
         target = hub / model / REVISION
         if up_to_date(target):
             continue

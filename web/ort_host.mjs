@@ -86,9 +86,20 @@ export async function ortCreateSession(model, externalPaths, externalBodies, sta
   session ??= create();
   if (start) {
     if (!made.has(start)) made.set(start, []);
-    made.get(start).push({ bodies, externalPaths });
+    const entry = { bodies, externalPaths };
+    made.get(start).push(entry);
+    session.then((taken) => { entry.session = taken; }, () => unplanned((e) => e === entry));
   }
   return session;
+}
+
+// A session that could not be made, or was released while its createEngine call ran (made while Python walked
+// its graph, then made again with the data files the walk found), is left out of the call's plan.
+function unplanned(which) {
+  for (const entries of made.values()) {
+    const at = entries.findIndex(which);
+    if (at >= 0) entries.splice(at, 1);
+  }
 }
 
 // Input buffers are Python's fresh copies, so they are moved, not copied again.
@@ -103,6 +114,7 @@ export function ortLost(session) {
 }
 
 export function ortRelease(session) {
+  unplanned((entry) => entry.session === session);
   ortCall(session.link, "release", { session: session.id }).catch(() => {});
 }
 

@@ -8,7 +8,7 @@ import json
 from tests.browser.test_main_thread import blank_page
 from tests.conftest import ROOT
 from tests.unit.test_text_tasks import engine_options
-from tools.external_models import EXTERNAL
+from tools.external_models import EXTERNAL, UNDECLARED
 
 START = """async ([options, texts]) => {
   const { createEngine, runPython } = await import('./engine.mjs');
@@ -66,6 +66,21 @@ def test_the_same_call_on_the_next_load_replays_its_sessions(browser, server):
     assert again["warm"] == {"replayed": 1, "taken": 1}, again
     for found in (warm, other, gone, again):
         assert found["result"] == cold["result"]
+
+
+def test_a_session_made_while_its_graph_was_walked_and_dropped_is_not_replayed(browser, server):
+    """config.json declares no data file: the session made while the new graph was walked, without the file the
+    walk found, is dropped (ONNX Runtime refuses it, or it is released), and the plan holds only the one kept."""
+    options = engine_options(server, UNDECLARED, "feature-extraction")
+    context, tab = blank_page(browser, server.origin)
+    try:
+        cold = start(tab, server.origin, options)
+        warm = start(tab, server.origin, options)
+    finally:
+        context.close()
+    assert cold["ok"] and cold["warm"] == {"replayed": 0, "taken": 0}, cold
+    assert warm["warm"] == {"replayed": 1, "taken": 1}, warm
+    assert warm["result"] == cold["result"]
 
 
 TWICE = """async ([options, texts]) => {

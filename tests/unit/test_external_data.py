@@ -11,14 +11,14 @@ import transformers
 from onnx import helper, numpy_helper
 from onnx.external_data_helper import uses_external_data
 
-from pyodide_pkg import external_data
+from pyodide_pkg import external_data, platform
 from pyodide_pkg.cache import Cache
 from pyodide_pkg.errors import ModelError
 from tests import text_task_cases as cases
 from tests.conftest import HUB, run
 from tests.unit.test_text_tasks import our_results
 from tools.build_hub import tiny_source
-from tools.external_models import EXTERNAL, GIANT, GIANT_BYTES
+from tools.external_models import EXTERNAL, GIANT, GIANT_BYTES, UNDECLARED
 
 
 @pytest.mark.parametrize("setting, path, names", [
@@ -168,3 +168,42 @@ def test_a_walk_found_in_other_bytes_is_not_trusted(server, store_dir):
     run(cache.remember_external_data(EXTERNAL, "v1", file, "0" * 64, ["elsewhere.bin"]))
     assert run(cache.external_data(EXTERNAL, "v1", file)) == (sha256, None)
     assert run(cache.external_data(EXTERNAL, "v1", "onnx/nothing.onnx")) == (None, None)
+
+
+@pytest.fixture
+def sessions_made(monkeypatch):
+    """The data files each session of a load was asked for with, and whether it failed or was released."""
+    made, create = [], platform.create_session
+
+    async def spy(model, num_threads, external=None):
+        entry = {"external": sorted(external or {}), "released": False, "failed": False}
+        made.append(entry)
+        try:
+            session = await create(model, num_threads, external)
+        except RuntimeError:
+            entry["failed"] = True
+            raise
+        release = session.release
+
+        def released():
+            entry["released"] = True
+            release()
+        session.release = released
+        return session
+    monkeypatch.setattr(platform, "create_session", spy)
+    return made
+
+
+@pytest.mark.parametrize("model, made", [
+    pytest.param(EXTERNAL, [["model.onnx_data"]], id="declared"),
+    pytest.param(UNDECLARED, [[], ["model.onnx_data"]], id="only-the-graph-names-it"),
+])
+def test_a_new_graph_is_walked_while_its_session_is_made_with_what_config_declares(
+        server, store_dir, transformers_vectors, sessions_made, model, made):
+    """The session made during the walk is the one kept unless the walk names more; then it is dropped (made or
+    not: without its data file ONNX Runtime may refuse it) for one with every file."""
+    requests, wants = transformers_vectors
+    assert_like_transformers(our_results(server, model, "feature-extraction", requests), requests, wants)
+    assert [s["external"] for s in sessions_made] == made
+    if len(made) == 2:
+        assert sessions_made[0]["failed"] or sessions_made[0]["released"]
