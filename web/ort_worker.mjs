@@ -27,6 +27,12 @@ const started = () => ({ numThreads: ort.env.wasm.numThreads, isolated: crossOri
 
 const file = (body) => (body instanceof FileSystemFileHandle ? body.getFile() : body);  // a cached body
 
+// A graph's bytes, read while the runtime starts.
+async function bytesOf(model) {
+  const graph = await file(model);
+  return graph instanceof Blob ? new Uint8Array(await graph.arrayBuffer()) : graph;
+}
+
 const ops = {
   // `wasm` is the cached binary, run only once its bytes have the `sha256` the settings name (hashed whole by the
   // browser, as ONNX Runtime takes it whole: 20-25 ms for 14 MB where hash-wasm took 62-97); `warmup` is a
@@ -60,7 +66,8 @@ const ops = {
   async replay({ start }) {
     const plan = await readPlan(start);
     if (!plan || starting) return null;  // none, or the engine host started the runtime first
-    ops.init(plan.runtime).catch(() => {});  // the host's init for the same binary joins it
+    // The host's init for the same binary joins this one. No warm-up graph: the plan's sessions start the runtime.
+    ops.init({ ...plan.runtime, warmup: null }).catch(() => {});
     return { runtime: plan.runtime, sessions: plan.sessions.map(({ where, externalPaths, model, external }) => (
       { where, externalPaths, id: begin({ model, external }) })) };
   },
@@ -99,10 +106,10 @@ function begin({ model, external }) {
   const id = nextSession++;
   const making = (async () => {
     if (!starting) throw new Error("ONNX Runtime has not been started");
+    const reading = Promise.all([bytesOf(model), ...external.map(async ([path, body]) => ({ path, data: await file(body) }))]);
+    reading.catch(() => {});  // the runtime's failure, if it fails, is the one to report
     await starting;
-    const graph = await file(model);
-    const bytes = graph instanceof Blob ? new Uint8Array(await graph.arrayBuffer()) : graph;
-    const externalData = await Promise.all(external.map(async ([path, body]) => ({ path, data: await file(body) })));
+    const [bytes, ...externalData] = await reading;
     return ort.InferenceSession.create(bytes, {
       executionProviders: ["wasm"], ...(externalData.length ? { externalData } : {}) });
   })();
