@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -69,12 +68,6 @@ COMPILED_PACKAGES = ("numpy", "pillow")
 # Pyodide unpacks every file in Python as it loads the package (~90 ms less of numpy's load without them).
 BUILD_ONLY = (".pyi", ".pxd", ".pyx", ".h", ".c", ".a", ".pc", ".ini", "/py.typed")
 WHEELS_KEEP_SOURCES = False
-# A compiled package goes to the page as a pack: its files uncompressed one after another, behind a JSON list of
-# [path, start, end] and that list's length (4 bytes, little-endian). The host writes them into Pyodide's file
-# system as views of the one buffer it fetched (bridge.mjs unpack): Pyodide's loader inflated and wrote each member
-# of the wheel in Python, most of numpy's load (in a spike in Chromium, warm worker with the snapshot, 4 loads each:
-# load and import 313-445 ms against 511-857 through Pyodide's loader).
-PACK = ".pack"
 SNAPSHOTTER = ROOT / "tools" / "snapshot_python.mjs"
 SNAPSHOT = "python.snapshot"
 # Stdlib modules our boot and a first engine import beyond those Pyodide's start does (json for every message,
@@ -385,29 +378,6 @@ def snapshot_for_page(stdlib: Path, out: Path) -> dict:
             "modules": list(SNAPSHOT_MODULES)}
 
 
-def pack(wheel: Path, target: Path) -> None:
-    """`wheel`'s files as a pack (PACK), in the wheel's order."""
-    with zipfile.ZipFile(wheel) as archive:
-        files = [(info.filename, archive.read(info)) for info in archive.infolist() if not info.is_dir()]
-    entries, at = [], 0
-    for name, data in files:
-        entries.append([name, at, at + len(data)])
-        at += len(data)
-    header = json.dumps(entries).encode()
-    with target.open("wb") as out:
-        out.write(struct.pack("<I", len(header)) + header)
-        for _, data in files:
-            out.write(data)
-
-
-def unpacked(path: Path) -> dict[str, bytes]:
-    """A pack's files by path (what the host writes)."""
-    data = path.read_bytes()
-    size = struct.unpack("<I", data[:4])[0]
-    base = 4 + size
-    return {name: data[base + start:base + end] for name, start, end in json.loads(data[4:base])}
-
-
 def build_wheel() -> str:
     """Our pure-Python wheel and its pure dependencies, installed in the page by Pyodide's package loader,
     as they are and byte-compiled (in wheels/pyc/, with Pyodide's stdlib: what the engine host loads)."""
@@ -426,12 +396,8 @@ def build_wheel() -> str:
                                 [out / n for n in [*dependencies, wheel]]
                                 + [VENDOR / "pyodide" / f for f in packages.values()], out / COMPILED)
     compiled["snapshot"] = snapshot_for_page(out / COMPILED / compiled["stdlib"], out / COMPILED)
-    packs = {name: Path(file).stem + PACK for name, file in packages.items()}
-    for name, file in packages.items():
-        pack(out / COMPILED / file, out / COMPILED / packs[name])
-        (out / COMPILED / file).unlink()
     (out / "index.json").write_text(json.dumps({"wheel": wheel, "dependencies": dependencies,
-                                                "compiled": {**compiled, "packages": packs}}) + "\n")
+                                                "compiled": {**compiled, "packages": packages}}) + "\n")
     return wheel
 
 

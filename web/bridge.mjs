@@ -27,27 +27,6 @@ export function download(url, timeoutMs, stallMs, onProgress) {
   return downloads.live().call({ url, timeoutMs, stallMs }, [], onProgress);
 }
 
-// A Pyodide package as tools/vendor.py packs it, written under `root` in Pyodide's file system `FS`: each file a
-// view of the one fetched buffer (Emscripten's MEMFS keeps a view it may own), nothing inflated or copied.
-// Answers the paths written.
-export async function unpack(FS, url, root) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${response.url} answered HTTP ${response.status}`);
-  const buffer = await response.arrayBuffer();
-  const size = new DataView(buffer).getUint32(0, true);
-  const base = 4 + size;
-  const folders = new Set(), written = [];
-  for (const [path, start, end] of JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, size)))) {
-    const file = `${root}/${path}`;
-    const folder = file.slice(0, file.lastIndexOf("/"));
-    if (!folders.has(folder)) FS.mkdirTree(folder);
-    folders.add(folder);
-    FS.writeFile(file, new Uint8Array(buffer, base + start, end - start), { canOwn: true });
-    written.push(file);
-  }
-  return written;
-}
-
 export async function readBody(body, start, end) {
   const file = await body.getFile();
   return new Uint8Array(await (start === undefined ? file : file.slice(start, end)).arrayBuffer());

@@ -4,10 +4,7 @@ A body is a JsProxy of the body file's FileSystemFileHandle: Python passes it al
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 import json
-import sys
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable
 
@@ -203,8 +200,7 @@ def cores() -> int:
     return int(navigator.hardwareConcurrency or 1)
 
 
-PACKAGE_URLS: dict[str, str] = {}  # a Pyodide package's byte-compiled copy, packed (web/engine_worker.mjs)
-_unpacking: dict[str, asyncio.Future] = {}
+PACKAGE_URLS: dict[str, str] = {}  # a Pyodide package's byte-compiled copy (web/engine_worker.mjs)
 
 
 def _without_deferred_libraries(listed: Any) -> Any:
@@ -222,40 +218,12 @@ async def load_packages(names: list[str]) -> None:
     def loaded() -> set[str]:  # keys are the distributions' own names ("Pillow" for "pillow")
         return {name.lower() for name in pyodide_js.loadedPackages.to_py()}
 
-    missing = [n.lower() for n in names if n.lower() not in loaded()]
-    await asyncio.gather(*(_unpacked(n) for n in missing if n in PACKAGE_URLS))
-    others = [n for n in missing if n not in PACKAGE_URLS]
-    if others:
-        await pyodide_js.loadPackage(to_js(others))
-        failed = [n for n in others if n not in loaded()]
+    missing = [n for n in names if n.lower() not in loaded()]
+    if missing:
+        await pyodide_js.loadPackage(to_js([PACKAGE_URLS.get(n.lower(), n) for n in missing]))
+        failed = [n for n in missing if n.lower() not in loaded()]
         if failed:  # loadPackage reports failures to the console, not by raising
             raise RuntimeError(f"Pyodide could not load the package(s) {', '.join(failed)}")
-
-
-def _unpacked(name: str) -> asyncio.Future:
-    """Our packed copy of a Pyodide package, written into site-packages by the host (tools/vendor.py says why).
-    Its shared libraries are loaded as Pyodide's loader does, deferred ones aside: left to the import, each was
-    compiled on this thread (one fresh visit each: numpy's import took 630 ms against 328). Pyodide's bookkeeping
-    lists it as loaded, so a page script's own loadPackage of it does nothing."""
-    if name not in _unpacking:
-        _unpacking[name] = asyncio.ensure_future(_unpack(name, PACKAGE_URLS[name]))
-    return _unpacking[name]
-
-
-async def _unpack(name: str, url: str) -> None:
-    import pyodide_js
-
-    site = next(p for p in sys.path if p.endswith("/site-packages"))
-    try:
-        written = await ml_bridge.unpack(pyodide_js.FS, url, site)
-        for path in written:
-            if path.endswith(".so") and not deferred_library(path):
-                await pyodide_js._api.loadDynlib(path, False, to_js([f"{site}/{name}.libs"]))
-    except JsException as error:
-        del _unpacking[name]  # the next ask tries again
-        raise RuntimeError(f"could not load the package {name} from {url}: {error}") from None
-    importlib.invalidate_caches()
-    setattr(pyodide_js.loadedPackages, name, url)
 
 
 async def page_blob(value: Any) -> bytes | None:

@@ -12,8 +12,7 @@ BLOB_FIELD = "data"
 
 # Pyodide loads every shared library of a package as it installs it, one after another. These ones only an import
 # of their own module needs (numpy's import loads _multiarray_umath, _multiarray_tests and linalg's
-# _umath_linalg): the browser leaves them to that import, which loads them then (synchronously: a worker may). Our
-# packs (platform/browser.py) leave every library to its import: this is for a Pyodide they were not made for.
+# _umath_linalg): the browser leaves them to that import, which loads them then (synchronously: a worker may).
 DEFERRED_LIBRARIES = ("numpy/random/", "numpy/fft/", "numpy/linalg/lapack_lite.", "numpy/_core/_simd.",
                       "numpy/_core/_operand_flag_tests.", "numpy/_core/_rational_tests.",
                       "numpy/_core/_struct_ufunc_tests.", "numpy/_core/_umath_tests.")

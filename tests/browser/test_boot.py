@@ -245,22 +245,3 @@ def test_numpys_random_and_fft_libraries_load_when_first_imported(page):
     assert {"numpy/random/_generator", "numpy/random/_pcg64", "numpy/fft/_pocketfft_umath"} <= {n.split(".")[0] for n in after}
     assert drawn == np.random.default_rng(7).random(3).tolist()
     assert np.allclose(spectrum, np.abs(np.fft.rfft(np.arange(8.0))), rtol=0, atol=1e-12)
-
-
-PACKAGES = r"""
-import pyodide_js, numpy
-from importlib.metadata import version
-await pyodide_js.loadPackage("numpy")
-[pyodide_js.loadedPackages.to_py().get("numpy"), version("numpy"), numpy.__file__]
-"""
-
-
-def test_numpy_is_written_from_its_pack_and_pyodide_lists_it_as_loaded(page, fresh_log):
-    """numpy's byte-compiled copy comes as one pack (tools/vendor.py) written into site-packages; Pyodide lists it as
-    loaded, so a page script's own loadPackage fetches nothing, and importlib.metadata finds its version."""
-    pack = json.loads((ROOT / "web" / "vendor" / "wheels" / "index.json").read_text())["compiled"]["packages"]["numpy"]
-    source, found, where = page.evaluate("async (code) => (await import('./engine.mjs')).runPython(code)", PACKAGES)
-    assert source.endswith(f"/{pack}") and found == pack.split("-")[1]
-    assert where.startswith("/lib/python3.12/site-packages/numpy/")
-    fetched = [p for p in fresh_log.requests("GET") if "numpy" in p]
-    assert len(fetched) == 1 and fetched[0].endswith(f"/{pack}")
