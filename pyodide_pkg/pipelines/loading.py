@@ -9,6 +9,7 @@ the caller, so one bad transfer never poisons the cache.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import posixpath
 from dataclasses import dataclass, field
@@ -226,7 +227,8 @@ class LoadContext:
             try:
                 named = await walk
                 if sha256:
-                    await cache.remember_external_data(*repo, path, sha256, named)
+                    with contextlib.suppress(MLError):  # not remembered (a full store): the next load walks again
+                        await cache.remember_external_data(*repo, path, sha256, named)
             except BaseException:
                 early.add_done_callback(_released)
                 raise

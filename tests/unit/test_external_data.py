@@ -13,7 +13,7 @@ from onnx.external_data_helper import uses_external_data
 
 from pyodide_pkg import external_data, platform
 from pyodide_pkg.cache import Cache
-from pyodide_pkg.errors import ModelError
+from pyodide_pkg.errors import ModelError, StorageError
 from tests import text_task_cases as cases
 from tests.conftest import HUB, run
 from tests.unit.test_text_tasks import our_results
@@ -158,6 +158,17 @@ def test_a_graph_is_walked_once_per_copy_of_it(server, store_dir, transformers_v
         raise AssertionError("the graph was walked again")
     monkeypatch.setattr(external_data, "referenced", walked)
     assert_like_transformers(our_results(server, EXTERNAL, "feature-extraction", requests), requests, wants)
+
+
+def test_a_walk_that_cannot_be_remembered_leaves_the_engine_as_it_was(server, store_dir, transformers_vectors,
+                                                                      monkeypatch):
+    requests, wants = transformers_vectors
+
+    async def full(*args):
+        raise StorageError("the browser's storage quota for this site is used up")
+    monkeypatch.setattr(Cache, "remember_external_data", full)
+    assert_like_transformers(our_results(server, EXTERNAL, "feature-extraction", requests[:2]), requests[:2], wants[:2])
+    assert run(run(Cache.open()).external_data(EXTERNAL, "v1", "onnx/model.onnx"))[1] is None
 
 
 def test_a_walk_found_in_other_bytes_is_not_trusted(server, store_dir):
