@@ -121,7 +121,7 @@ class Cache:
 
     async def external_data(self, model: str, revision: str, file: str) -> tuple[str | None, list[str] | None]:
         """(the cached graph's sha256, the external data files its walk found, if it was walked). The walk reads
-        a page of the graph per large initializer: 110-150 ms of the host's thread on a warm start (90 MB)."""
+        a page of the graph per large initializer: 110-270 ms of the host's thread on a warm start (90 MB)."""
         record = await self.get_record(model, revision, file) or {}
         walked = record.get(EXTERNAL_DATA) or {}
         sha256 = record.get("sha256")

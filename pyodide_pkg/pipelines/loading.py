@@ -217,7 +217,7 @@ class LoadContext:
     async def _session_of(self, path: str, body: Any, declared: list[str], suspects: list[str]) -> Any:
         """Which data files the graph names is walked once per copy of it and kept in its cache record (a warm
         start reads it there). While a new copy is walked, its session is made with the files config.json
-        declares (the walk of a 90 MB graph took ~300 ms on a fresh profile, all of it before the session); only
+        declares (the walk of a 90 MB graph took 165-310 ms on a fresh profile, all of it before the session); only
         when the walk names more is that session dropped for one with them all."""
         cache, repo, folder = self.files.cache, self.options.model_repo, posixpath.dirname(path)
         sha256, named = await cache.external_data(*repo, path)
