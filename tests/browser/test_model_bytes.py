@@ -9,7 +9,7 @@ from tests import text_task_cases as cases
 from tests.conftest import HUB, assert_cache_intact
 from tests.unit.test_external_data import onnx_locations
 from tests.unit.test_text_tasks import assert_same, engine_options, our_results
-from tools.external_models import EXTERNAL, GIANT, GIANT_BYTES
+from tools.external_models import EXTERNAL, GIANT, GIANT_BYTES, UNDECLARED
 
 HEAP = "import pyodide_js\npyodide_js._module.HEAPU8.length"
 
@@ -35,10 +35,11 @@ def assert_like_cpython(got, want):
     assert_same(got, want, tolerance=1e-4)
 
 
-def test_onnx_community_style_export_in_browser(page, server, store_dir):
+@pytest.mark.parametrize("model", [EXTERNAL, UNDECLARED], ids=["declared", "only-the-graph-names-it"])
+def test_onnx_community_style_export_in_browser(page, server, store_dir, model):
     requests = cases.feature_extraction()
-    found = load_and_run(page, server, EXTERNAL, requests)
-    assert_like_cpython(found["results"], our_results(server, EXTERNAL, "feature-extraction", requests))
+    found = load_and_run(page, server, model, requests)
+    assert_like_cpython(found["results"], our_results(server, model, "feature-extraction", requests))
     assert "onnx/model.onnx_data" in {f["path"] for f in found["files"]}
 
 
