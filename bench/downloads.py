@@ -26,7 +26,6 @@ from typing import Any
 
 from bench.browser import config
 from bench.report import print_table, save
-from bench.startup import ISOLATION
 from bench.storage import synthetic
 
 FLOOR = """async ([url, hash]) => {
@@ -91,10 +90,8 @@ def main() -> None:
                         else:
                             browser = p.chromium.launch(**config().launch_args())
                             context = browser.new_context()
-                        context.route(f"{server.origin}/bench.html", lambda route: route.fulfill(
-                            body="<!doctype html>", content_type="text/html", headers=ISOLATION))
                         page = context.new_page()
-                        page.goto(f"{server.origin}/bench.html")
+                        page.goto(f"{server.origin}/blank.html")
                         times = measure(page, f"{server.origin}/hub/{path.name}", sha256, args.rounds)
                         context.close()
                         if profile != "disk":

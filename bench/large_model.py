@@ -48,8 +48,10 @@ from typing import Any
 
 from bench.browser import config, load_transformers_js
 from bench.report import print_table, save
-from bench.startup import ISOLATION, peak_mb
+from bench.startup import peak_mb
 from bench.storage import chromium
+
+ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL, REVISION = "test/tiny-bert-1gb", "v1"

@@ -28,7 +28,6 @@ from bench.report import print_table, save
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTENCES = json.loads((ROOT / "tests" / "data" / "sentences.json").read_text())
-ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
 
 MEASURE = """async ([sentences, runs]) => {
   const tasks = [];
@@ -141,8 +140,6 @@ def measure(browser: Any, origin: str, runs: int) -> dict[str, float]:
     try:
         page = context.new_page()
         page.set_default_timeout(config().TIMEOUT_MS)
-        page.route(f"{origin}/blank.html", lambda route: route.fulfill(
-            body="<!doctype html><title>blank</title>", content_type="text/html", headers=ISOLATION))
         page.goto(f"{origin}/blank.html")
         found = page.evaluate(MEASURE, [SENTENCES, runs])
     finally:

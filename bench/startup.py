@@ -7,11 +7,14 @@ with mean pooling and normalization on the 20 sentences of tests/data/sentences.
     Cache API storage on (`env.useBrowserCache`), the onnxruntime-web build it pins;
   - bare onnxruntime-web (web/vendor/ort, 2 threads): `InferenceSession.create` on the model's URL, fed the
     token ids Hugging Face's AutoTokenizer gives under CPython, pooled in a few lines of JS (the floor).
-Each runner gets a new browser context (a fresh profile: empty HTTP cache, IndexedDB and Cache API) on a
-cross-origin isolated blank page, where it is measured from navigation start: the library is imported,
-then load (createEngine / pipeline / session create, downloads included), a first run, and N warm runs.
-The page is then navigated again in the same context (everything cached) and timed from navigation start
-(performance.timeOrigin) to the first result: what a returning user waits. A 'longtask' observer installed
+Each runner gets a new profile on disk (empty HTTP cache, code cache, IndexedDB, Cache API and origin
+private file system) and the dev server's cross-origin isolated blank page, where it is measured from
+navigation start: the library is imported, then load (createEngine / pipeline / session create, downloads
+included), a first run, and N warm runs. The page is then navigated again in the same profile (everything
+cached) and timed from navigation start (performance.timeOrigin) to the first result: what a returning
+user waits. A profile on disk, as a returning user has: an in-memory (incognito) context has no code cache,
+and Playwright's routing turns the HTTP cache off, so either would deny every runner the compiled WASM
+(ONNX Runtime's, Pyodide's) that Chromium keeps for a URL. A 'longtask' observer installed
 before any page script (buffered) gives the longest main-thread task and the blocked time (the part of
 each overlapping task beyond 50 ms) during load and during the warm runs; a 20 ms setInterval heartbeat
 is a second view: its longest gap is how long the page's timers could not run. The two can disagree both
@@ -42,7 +45,6 @@ from bench.report import print_table, save
 ROOT = Path(__file__).resolve().parent.parent
 MODEL, REVISION = "sentence-transformers/all-MiniLM-L6-v2", "v1.0"
 SENTENCES = json.loads((ROOT / "tests" / "data" / "sentences.json").read_text())
-ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
 RUNNERS = {"ours": ("ours", 2), "TJS 1 thread": ("tjs", 1), "TJS 2 threads": ("tjs", 2), "bare ORT": ("ort", 2)}
 
 OBSERVE = """window.__longtasks = [];
@@ -175,20 +177,19 @@ def token_feeds() -> dict[str, list[list[int]]]:
 
 
 def visit(page: Any, origin: str, kind: str, threads: int, feeds: dict[str, Any], runs: int) -> dict[str, Any]:
-    page.goto(f"{origin}/startup.html")
+    page.goto(f"{origin}/blank.html")
     if kind == "tjs":
         load_transformers_js(page, origin)
     return page.evaluate(VISIT, [kind, threads, MODEL, REVISION, SENTENCES, feeds, runs])
 
 
-def measure(browser: Any, origin: str, kind: str, threads: int, feeds: dict[str, Any], runs: int) -> dict[str, Any]:
+def measure(playwright: Any, profile: str, origin: str, kind: str, threads: int, feeds: dict[str, Any],
+            runs: int) -> dict[str, Any]:
     """A fresh profile: first visit (load, runs, memory), then a second visit with everything cached."""
     before = renderers()
-    context = browser.new_context()
+    context = playwright.chromium.launch_persistent_context(profile, **config().launch_args())
     try:
         context.add_init_script(OBSERVE)
-        context.route(f"{origin}/startup.html", lambda route: route.fulfill(
-            body="<!doctype html><title>startup</title>", content_type="text/html", headers=ISOLATION))
         page = context.new_page()
         page.set_default_timeout(config().TIMEOUT_MS)
         fresh = visit(page, origin, kind, threads, feeds, runs)
@@ -236,19 +237,17 @@ def main() -> None:
 
     feeds = token_feeds()
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in RUNNERS}
-    with tempfile.TemporaryDirectory(prefix="bench-startup-") as folder:
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as folder, \
+            tempfile.TemporaryDirectory(prefix="bench-startup-profiles-") as profiles:
         built = ROOT / "hub" / MODEL / REVISION  # Transformers.js reads tokenizer_config.json at `main`
         server = serve.start(0, hub=linked_hub(Path(folder), {f"{MODEL}/{REVISION}": built, f"{MODEL}/main": built}))
         server.precompute_digests()
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(**config().launch_args())
-                try:
-                    for _ in range(args.rounds):
-                        for name, (kind, threads) in RUNNERS.items():
-                            samples[name].append(measure(browser, server.origin, kind, threads, feeds, args.runs))
-                finally:
-                    browser.close()
+                for round_ in range(args.rounds):
+                    for name, (kind, threads) in RUNNERS.items():
+                        profile = f"{profiles}/{round_}-{kind}-{threads}"
+                        samples[name].append(measure(p, profile, server.origin, kind, threads, feeds, args.runs))
         finally:
             server.shutdown()
     columns: dict[str, dict[str, object]] = {
@@ -261,7 +260,7 @@ def main() -> None:
     for other in ("TJS 1 thread", "TJS 2 threads", "bare ORT"):
         columns[f"ours / {other}"] = {key: ratio(ours[key], columns[other][key]) for key in samples["ours"][0]["row"]}
     print_table(f"start-up, {MODEL} fp32, 20 sentences, Chromium; median of {args.rounds} interleaved round(s), "
-                "each on a fresh profile", columns)
+                "each on a fresh profile on disk", columns)
     print(json.dumps({"saved": str(save("startup", columns))}))
 
 

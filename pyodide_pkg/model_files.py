@@ -62,7 +62,8 @@ _in_flight: dict[tuple[str, str, str], asyncio.Future] = {}
 
 async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, file: str, task: str,
                        engine_id: str | None, notify: Notify | None, sha256: str | None = None,
-                       downloads: asyncio.Semaphore | None = None, optional: bool = False) -> platform.Body | None:
+                       downloads: asyncio.Semaphore | None = None, optional: bool = False,
+                       http_cache: bool = False) -> platform.Body | None:
     """The cache-or-download step shared by model files and the runtime binary. Engines asking for a file
     that is already on its way wait for that one step (one GET), then record their own use of it. The step
     ends only once the cache holds its outcome (an absent file's too), so a later ask finds it there."""
@@ -78,7 +79,8 @@ async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fil
             return None
         if body is None and not optional:  # that ask took a 404 for absence; this one needs the file
             return await fetch_cached(cache, url, model=model, revision=revision, file=file, task=task,
-                                      engine_id=engine_id, notify=notify, sha256=sha256, downloads=downloads)
+                                      engine_id=engine_id, notify=notify, sha256=sha256, downloads=downloads,
+                                      http_cache=http_cache)
         if body is not None:
             await cache.record_use(task=task, model=model, revision=revision, file=file, engine_id=engine_id)
         return body
@@ -86,7 +88,7 @@ async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fil
     try:
         body = await _fetch_cached(cache, url, model=model, revision=revision, file=file, task=task,
                                    engine_id=engine_id, notify=notify, sha256=sha256, downloads=downloads,
-                                   optional=optional)
+                                   optional=optional, http_cache=http_cache)
         step.set_result(body)
         return body
     except BaseException as error:
@@ -99,7 +101,8 @@ async def fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fil
 
 async def _fetch_cached(cache: Cache, url: str, *, model: str, revision: str, file: str, task: str,
                         engine_id: str | None, notify: Notify | None, sha256: str | None,
-                        downloads: asyncio.Semaphore | None, optional: bool) -> platform.Body | None:
+                        downloads: asyncio.Semaphore | None, optional: bool,
+                        http_cache: bool) -> platform.Body | None:
     progress = FileProgress(notify, url=url, model=model, revision=revision, file=file, task=task)
     record = await cache.get_record(model, revision, file)
     if optional and record is not None and is_absent_record(record):
@@ -118,7 +121,8 @@ async def _fetch_cached(cache: Cache, url: str, *, model: str, revision: str, fi
     try:
         async with downloads or asyncio.Semaphore():
             progress.emit(DOWNLOADING, INITIATE)
-            response = await platform.download(url, on_progress=progress.on_bytes, stall_s=STALL_TIMEOUT_S)
+            response = await platform.download(url, on_progress=progress.on_bytes, stall_s=STALL_TIMEOUT_S,
+                                               http_cache=http_cache)
         if not response.ok:
             raise DownloadError(f"could not download {url}: HTTP {response.status}", response.status)
         verify(response, sha256)

@@ -1,7 +1,9 @@
 """The inference runtime: ONNX Runtime Web's WASM binary, named and hashed by ml-onnx-runtime.
 
 The binary goes through the same cache as model files, so it is downloaded once; ONNX Runtime's worker
-checks it against the record's sha256 every time it starts, before it runs it (off the host's thread).
+checks it against the record's sha256 every time it starts, before it runs it (off the host's thread). The
+worker compiles it from the record's URL, with that sha256 as the fetch's integrity, because the browser keeps
+a code cache only for WASM compiled from a URL; the cached copy is what it runs when the URL cannot be had.
 """
 
 from __future__ import annotations
@@ -71,10 +73,10 @@ async def ensure_runtime(records: list[dict[str, Any]], cache: Cache, num_thread
         return record
     body = await fetch_cached(cache, record["url"], model=RUNTIME_MODEL, revision=record["version"],
                               file=WASM_NAME, task=RUNTIME_TASK, engine_id=None, notify=notify,
-                              sha256=record["sha256"])
+                              sha256=record["sha256"], http_cache=True)
     if _initialised is not None and platform.runtime_running():  # the binary in use, hashed when it was loaded
         return record
-    started = platform.init_runtime(body, num_threads, warmup_graph(), record["sha256"])
+    started = platform.init_runtime(body, record["url"], num_threads, warmup_graph(), record["sha256"])
     if starting is not None:
         starting.set()
     try:

@@ -25,6 +25,11 @@ TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "applicat
          ".whl": "application/zip", ".zip": "application/zip", ".txt": "text/plain; charset=utf-8",
          ".css": "text/css", ".png": "image/png", ".map": "application/json"}
 
+# A same-origin, cross-origin isolated page with nothing booted, for scripts that import engine.mjs themselves
+# (tests, benchmarks, a console). Served, not injected by Playwright's routing, which turns the browser's HTTP
+# cache off for the whole context (and with it the code cache a returning visitor has for WASM).
+BLANK_PAGE = b"<!doctype html><title>blank</title>"
+
 # Called before a request is served; returning (status, body) answers it instead (fault injection), and
 # (status, body, headers) with headers that replace the usual ones ({"Content-Length": None} sends none; with
 # none or a length other than the body's, the connection closes after the body, as a server that streams
@@ -40,6 +45,7 @@ class Server(ThreadingHTTPServer):
         self.web, self.hub = Path(os.path.abspath(web)), Path(os.path.abspath(hub))
         self.log: list[tuple[str, str, int]] = []  # (method, path, status)
         self.hook: Hook | None = None
+        self.pages: dict[str, bytes] = {"/blank.html": BLANK_PAGE}  # HTML by path, served as files are
         self.quiet = True
         self._digests: dict[tuple[str, int, int], str] = {}  # sha256 by (path, mtime, size)
         self._lock = threading.Lock()
@@ -133,6 +139,10 @@ class Handler(BaseHTTPRequestHandler):
             if injected is not None:
                 self.reply(injected[0], injected[1], head=head, headers=injected[2] if len(injected) > 2 else None)
                 return
+        page = self.server.pages.get(urlsplit(self.path).path)
+        if page is not None:
+            self.reply(HTTPStatus.OK, page, "text/html; charset=utf-8", head=head)
+            return
         path = self.server.resolve(self.path)
         if path is None:
             self.reply(HTTPStatus.NOT_FOUND, f"not found: {self.path}\n".encode(), head=head)

@@ -23,8 +23,8 @@ export function prepareDownloads() {
   downloads.live();
 }
 
-export function download(url, timeoutMs, stallMs, onProgress) {
-  return downloads.live().call({ url, timeoutMs, stallMs }, [], onProgress);
+export function download(url, timeoutMs, stallMs, onProgress, httpCache) {
+  return downloads.live().call({ url, timeoutMs, stallMs, httpCache }, [], onProgress);
 }
 
 export async function readBody(body, start, end) {

@@ -129,7 +129,10 @@ export async function sweepPartials() {
   }
 }
 
-export async function streamFile(url, timeoutMs, stallMs, onProgress) {
+// `httpCache`: the browser's HTTP cache keeps the answer too (the runtime binary: ort_worker.mjs compiles it from
+// there); model files bypass it, which would hold a second copy of each.
+export async function streamFile(url, timeoutMs, stallMs, onProgress, httpCache = false) {
+  const cache = httpCache ? "no-cache" : "no-store";
   const abort = new AbortController();
   const signal = AbortSignal.any([abort.signal, ...(timeoutMs ? [AbortSignal.timeout(timeoutMs)] : [])]);
   let stalled = null;
@@ -143,10 +146,10 @@ export async function streamFile(url, timeoutMs, stallMs, onProgress) {
     partial = await partialFor(url);
     const saved = partial?.saved;
     const ranged = saved ? { headers: { Range: `bytes=${saved.size}-`, "If-Range": saved.etag } } : {};
-    let response = await fetch(url, { signal, cache: "no-store", ...ranged });
+    let response = await fetch(url, { signal, cache, ...ranged });
     if (saved && response.status === 416) {  // what was saved no longer fits the file: start over
       await response.body?.cancel();
-      response = await fetch(url, { signal, cache: "no-store" });
+      response = await fetch(url, { signal, cache });
     }
     const found = Object.fromEntries(response.headers);
     let start = 0;
@@ -212,7 +215,7 @@ export async function streamFile(url, timeoutMs, stallMs, onProgress) {
         } catch (error) {
           if (signal.aborted || ["QuotaExceededError", "HashWorkerError"].includes(error.name) || !resumable
               || resumes >= RESUMES) throw error;
-          response = await fetch(url, { signal, cache: "no-store", headers: { Range: `bytes=${size}-`, "If-Range": etag } });
+          response = await fetch(url, { signal, cache, headers: { Range: `bytes=${size}-`, "If-Range": etag } });
           if (response.status !== 206 || !response.headers.get("content-range")?.startsWith(`bytes ${size}-`)) {
             await response.body?.cancel();
             throw error;

@@ -9,3 +9,4 @@ export const sha256Hex = async (text) => hex(await crypto.subtle.digest("SHA-256
 // Bytes kept in JSON (a hasher's state, a warm start's warm-up graph).
 export const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
 export const unbase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+export const unhex = (text) => Uint8Array.from(text.match(/../g) ?? [], (pair) => parseInt(pair, 16));

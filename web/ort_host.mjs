@@ -18,27 +18,28 @@ export function prepareRuntime() {
 const ortCall = (link, op, args, transfer = []) => link.call({ op, args }, transfer);
 
 // ONNX Runtime compiles its WASM and starts its threads at its first session: `warmup` (a one-node graph Python
-// gives) is that session, made now, while the model's files download. Its worker checks the binary's sha256
-// before running it. The call is posted at once (file handles cross as they are; behind a warm start's replay,
+// gives) is that session, made now, while the model's files download. Its worker compiles the binary from `url`
+// or, when that fails, from `wasm` (its cached copy), and checks either against `sha256` before running it. The call is posted at once (file handles cross as they are; behind a warm start's replay,
 // once the worker has answered it), so the start goes on while Python works; a start a warm start began
 // (replayStart) with the same binary is taken over, one with another binary is dropped with its sessions. A
 // runtime whose worker failed since is started anew, in another.
-export async function ortInit(wasm, numThreads, warmup, sha256) {
+export async function ortInit(wasm, url, numThreads, warmup, sha256) {
   await replaysRead();
   if (ortStarting && ortRuntime.link.failed) ortStarting = ortStarted = ortRuntime = null;
   if (ortStarting && !ortRuntime.adopted && ortRuntime.sha256 !== sha256) resetRuntime();
-  startRuntime(wasm, numThreads, warmup, sha256);
+  startRuntime({ wasm, url, numThreads, warmup, sha256 });
   ortRuntime.adopted = true;
   return ortStarting;
 }
 
-function startRuntime(wasm, numThreads, warmup, sha256) {
+// `runtime`: {wasm, url, numThreads, warmup, sha256}, as init takes it and a plan keeps it.
+function startRuntime(runtime) {
   if (ortStarting) return;
   const link = ortLink.live();
-  const starting = ortCall(link, "init", { wasm, numThreads, warmup, sha256 }).then((info) => { ortStarted = info; });
+  const starting = ortCall(link, "init", runtime).then((info) => { ortStarted = info; });
   starting.catch(() => { if (ortStarting === starting) ortStarting = null; });  // the next engine tries again
   ortStarting = starting;
-  ortRuntime = { wasm, numThreads, warmup, sha256, adopted: false, link };
+  ortRuntime = { ...runtime, adopted: false, link };
 }
 
 function resetRuntime() {
@@ -52,7 +53,7 @@ export function ortRunning() {
   return Boolean(ortStarted && ortRuntime && !ortRuntime.link.failed);
 }
 
-// {numThreads, isolated} once the runtime has started, else null.
+// {numThreads, isolated, wasmFrom} once the runtime has started, else null.
 export function ortInfo() {
   return ortStarted;
 }
@@ -142,8 +143,7 @@ export function replayStart(start) {
   const replay = { sessions: new Map() };
   replay.read = ortCall(link, "replay", { start }).then((plan) => {
     if (!plan || link.failed) return;
-    const { wasm, numThreads, warmup, sha256 } = plan.runtime;
-    startRuntime(wasm, numThreads, warmup, sha256);  // joins the worker's start
+    startRuntime(plan.runtime);  // joins the worker's start
     for (const { where, externalPaths, id } of plan.sessions) {
       const session = ortCall(link, "made", { session: id }).then((described) => ({ ...described, link }));
       session.catch(() => {});  // Python makes it again if it wants it

@@ -3,7 +3,7 @@
 // meanwhile loads numpy, the tokenizer and the task's code. Byte plumbing only: sessions by number, tensors as
 // transferred buffers.
 // Calls (worker_link.mjs): {op: "replay" | "init" | "create" | "made" | "run" | "release", args}.
-import { hex } from "./encoding.mjs";
+import { base64, hex, unhex } from "./encoding.mjs";
 import { readPlan } from "./plans.mjs";
 import { answerCalls, moved } from "./worker_link.mjs";
 
@@ -22,8 +22,10 @@ const ARRAYS = {
 const movable = (data) => (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
   && data.buffer instanceof ArrayBuffer ? data : data.slice());
 
-// What the runtime started with: threads need a cross-origin isolated worker (SharedArrayBuffer).
-const started = () => ({ numThreads: ort.env.wasm.numThreads, isolated: crossOriginIsolated });
+// What the runtime started with: threads need a cross-origin isolated worker (SharedArrayBuffer); `wasmFrom`:
+// "http-cache" or "cached-copy" (compiledFrom).
+let wasmFrom = null;
+const started = () => ({ numThreads: ort.env.wasm.numThreads, isolated: crossOriginIsolated, wasmFrom });
 
 const file = (body) => (body instanceof FileSystemFileHandle ? body.getFile() : body);  // a cached body
 
@@ -33,22 +35,58 @@ async function bytesOf(model) {
   return graph instanceof Blob ? new Uint8Array(await graph.arrayBuffer()) : graph;
 }
 
+// The runtime's WASM compiled from the browser's HTTP cache, where its download left it (runtime.py), the fetch
+// given the settings' sha256 as its integrity (the browser refuses other bytes). The browser keeps a code cache
+// for a module compiled from a URL's answer, never for one compiled from bytes: a later start then neither
+// compiles it nor runs its first sessions on baseline code. Never from the network ("only-if-cached", which
+// only a same-origin URL may ask): null when the HTTP cache has no such answer, and the cached copy is run.
+async function compiledFrom(url, sha256) {
+  if (!url) return null;
+  try {
+    const integrity = `sha256-${base64(unhex(sha256))}`;
+    return await WebAssembly.compileStreaming(fetch(url, { integrity, cache: "only-if-cached", mode: "same-origin" }));
+  } catch {
+    return null;
+  }
+}
+
+// ONNX Runtime takes a binary (or fetches one itself, without an integrity check): it is given a stand-in, and its
+// one call to instantiate the stand-in instantiates `compiled` instead.
+function standIn(compiled) {
+  const marker = new ArrayBuffer(0);
+  const instantiate = WebAssembly.instantiate;
+  WebAssembly.instantiate = (source, imports) => {
+    if (source !== marker && source?.buffer !== marker) return instantiate(source, imports);
+    WebAssembly.instantiate = instantiate;
+    return instantiate(compiled, imports).then((instance) => ({ instance, module: compiled }));
+  };
+  return marker;
+}
+
+// The cached binary, run only once its bytes have the `sha256` the settings name (hashed whole by the browser, as
+// ONNX Runtime takes it whole: 20-25 ms for 14 MB where hash-wasm took 62-97).
+async function checked(wasm, sha256) {
+  const binary = await (await file(wasm)).arrayBuffer();
+  const digest = hex(await crypto.subtle.digest("SHA-256", binary));
+  if (digest !== sha256) throw Object.assign(new Error(`its sha256 is ${digest}`), { name: "IntegrityError" });
+  return binary;
+}
+
 const ops = {
-  // `wasm` is the cached binary, run only once its bytes have the `sha256` the settings name (hashed whole by the
-  // browser, as ONNX Runtime takes it whole: 20-25 ms for 14 MB where hash-wasm took 62-97); `warmup` is a
+  // The binary comes from `url` in the HTTP cache (compiledFrom), else from `wasm`, its cached copy; `warmup` is a
   // one-node graph whose session starts the runtime now. A session asked for meanwhile waits for the start
   // (messages arrive in order: init is posted first).
-  async init({ wasm, numThreads, warmup, sha256 }) {
+  async init({ wasm, url, numThreads, warmup, sha256 }) {
     starting ??= (async () => {
-      const binary = await (await file(wasm)).arrayBuffer();
-      const digest = hex(await crypto.subtle.digest("SHA-256", binary));
-      if (digest !== sha256) throw Object.assign(new Error(`its sha256 is ${digest}`), { name: "IntegrityError" });
+      const compiled = await compiledFrom(url, sha256);
+      const binary = compiled ? standIn(compiled) : await checked(wasm, sha256);
       const module = await loading;
       module.env.wasm.wasmBinary = binary;
       module.env.wasm.wasmPaths = { mjs: new URL("./vendor/ort/ort-wasm-simd-threaded.mjs", import.meta.url).href };
       // 0 means automatic: every core when the page is cross-origin isolated (threads need it).
       module.env.wasm.numThreads = numThreads || (crossOriginIsolated ? navigator.hardwareConcurrency : 1);
       if (warmup) await (await module.InferenceSession.create(warmup, { executionProviders: ["wasm"] })).release();
+      wasmFrom = compiled ? "http-cache" : "cached-copy";
       ort = module;
     })();
     starting.catch(() => { starting = null; });  // the next init tries again

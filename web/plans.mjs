@@ -17,7 +17,7 @@ async function handleAt(path) {
   return dir.getFileHandle(path.at(-1));
 }
 
-// {runtime: {wasm, numThreads, warmup, sha256}, sessions: [{where, externalPaths, model, external}]} with file
+// {runtime: {wasm, url, numThreads, warmup, sha256}, sessions: [{where, externalPaths, model, external}]} with file
 // handles (`external`: [[path as the graph names it, handle]], as the runtime's worker takes it), or null: none,
 // or one whose files are gone (then it is dropped).
 export async function readPlan(start) {
@@ -30,13 +30,13 @@ export async function readPlan(start) {
     return null;
   }
   try {
-    const { where, numThreads, warmup, sha256 } = plan.runtime;
+    const { where, url, numThreads, warmup, sha256 } = plan.runtime;
     const wasm = await handleAt(where);
     const sessions = await Promise.all(plan.sessions.map(async ({ where: paths, externalPaths }) => {
       const [model, ...external] = await Promise.all(paths.map(handleAt));
       return { where: paths, externalPaths, model, external: externalPaths.map((path, i) => [path, external[i]]) };
     }));
-    return { runtime: { wasm, numThreads, warmup: warmup && unbase64(warmup), sha256 }, sessions };
+    return { runtime: { wasm, url, numThreads, warmup: warmup && unbase64(warmup), sha256 }, sessions };
   } catch {
     await dir.removeEntry(name).catch(() => {});
     return null;
@@ -45,12 +45,12 @@ export async function readPlan(start) {
 
 // `runtime` as readPlan gives it; `sessions`: [{bodies: [model, ...external], externalPaths}]. Nothing is written
 // when a file is not a cached one (bytes).
-export async function writePlan(start, { wasm, numThreads, warmup, sha256 }, sessions) {
+export async function writePlan(start, { wasm, url, numThreads, warmup, sha256 }, sessions) {
   const wheres = await Promise.all(sessions.map(({ bodies }) => Promise.all(bodies.map(pathOf))));
   const where = await pathOf(wasm);
   if (!where || wheres.some((paths) => paths.includes(null))) return;
   const plan = {
-    runtime: { where, numThreads, sha256, warmup: warmup ? base64(warmup) : null },
+    runtime: { where, url, numThreads, sha256, warmup: warmup ? base64(warmup) : null },
     sessions: sessions.map(({ externalPaths }, i) => ({ where: wheres[i], externalPaths })),
   };
   try {

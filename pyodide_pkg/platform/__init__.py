@@ -8,16 +8,18 @@ read.
 
 Interface:
     async fetch(url, method="GET", timeout_s=None) -> Response with the body as bytes (small files, HEAD)
-    async download(url, on_progress=None, timeout_s=None, stall_s=None) -> Download(status, headers, size,
-        sha256, body); fails with DownloadError when no data arrives for stall_s, StorageError on a full quota
+    async download(url, on_progress=None, timeout_s=None, stall_s=None, http_cache=False) -> Download(status,
+        headers, size, sha256, body); fails with DownloadError when no data arrives for stall_s, StorageError
+        on a full quota; with http_cache the browser's HTTP cache keeps the answer too (the runtime binary)
     async read_body(body, start=None, end=None) -> bytes
     async discard(body): a downloaded body that will not be stored
     async open_store(name, schema) -> store with write(puts, deletes) (a record's "data" may be a Body
         or bytes), get(store, key), get_body(store, key), get_all(store, index=None, prefix=())
     RUNTIME_BINARY: whether sessions need ONNX Runtime Web's WASM binary (CPython's onnxruntime does not)
-    init_runtime(wasm: Body, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]: the browser
-        only; posted to the runtime's worker by the call itself, which runs the binary only if it has that
-        sha256 (an IntegrityError otherwise); `warmup` is a graph whose session starts the runtime (compiles its
+    init_runtime(wasm: Body, url: str, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]: the
+        browser only; posted to the runtime's worker by the call itself, which compiles the binary from `url`
+        (the browser keeps a code cache for that) or else from `wasm`, its cached copy, and runs it only if it
+        has that sha256 (an IntegrityError otherwise); `warmup` is a graph whose session starts the runtime (compiles its
         WASM, starts its threads) ahead of the model's
     runtime_running() -> bool: the browser only; whether the runtime init_runtime started is still up (its
         worker can fail later, taking its sessions along)

@@ -55,11 +55,11 @@ def _failure(error: JsException, what: str, kind: type[MLError]) -> MLError:
 
 
 async def download(url: str, on_progress: ProgressCallback | None = None, timeout_s: float | None = None,
-                   stall_s: float | None = None) -> Download:
+                   stall_s: float | None = None, http_cache: bool = False) -> Download:
     progress = create_proxy(on_progress) if on_progress else None
     try:
         found = await ml_bridge.download(url, int(timeout_s * 1000) if timeout_s else 0,
-                                         int(stall_s * 1000) if stall_s else 0, progress)
+                                         int(stall_s * 1000) if stall_s else 0, progress, http_cache)
     except JsException as error:
         raise _failure(error, f"could not download {url}", DownloadError) from None
     finally:
@@ -133,10 +133,11 @@ async def end_start(start: str, succeeded: bool) -> None:
     await ml_bridge.endStart(start, succeeded)
 
 
-def init_runtime(wasm: Body, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]:
-    """Posted to the runtime's worker by the call itself, which checks the binary's sha256 off this thread
-    before it runs it; the result says when the start is done."""
-    started = ml_bridge.ortInit(wasm, num_threads, to_uint8(warmup) if warmup else None, sha256)
+def init_runtime(wasm: Body, url: str, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]:
+    """Posted to the runtime's worker by the call itself, which compiles the binary from `url` (or, failing
+    that, from `wasm`, its cached copy) and checks its sha256 off this thread before it runs it; the result says
+    when the start is done."""
+    started = ml_bridge.ortInit(wasm, url, num_threads, to_uint8(warmup) if warmup else None, sha256)
 
     async def done() -> None:
         try:

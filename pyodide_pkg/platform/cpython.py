@@ -73,7 +73,8 @@ def _open_range(url: str, start: int, etag: str, timeout_s: float | None) -> Any
 
 
 async def download(url: str, on_progress: ProgressCallback | None = None, timeout_s: float | None = None,
-                   stall_s: float | None = None) -> Download:
+                   stall_s: float | None = None, http_cache: bool = False) -> Download:
+    del http_cache  # no HTTP cache here
     timeout = stall_s or timeout_s  # a socket timeout is per read: a stall
     raw = await asyncio.to_thread(_open, url, "GET", timeout)
     headers = {k.lower(): v for k, v in raw.headers.items()}

@@ -42,9 +42,6 @@ def blank_page(browser, origin: str):
     """A same-origin, cross-origin isolated page with nothing booted (the demo page boots the engine host)."""
     context = browser.new_context()
     page = context.new_page()
-    page.route(f"{origin}/blank.html", lambda route: route.fulfill(
-        body="<!doctype html><title>blank</title>", content_type="text/html",
-        headers={"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}))
     page.goto(f"{origin}/blank.html")
     return context, page
 

@@ -108,11 +108,14 @@ def test_the_same_call_twice_while_the_host_boots_shares_one_replay(browser, ser
 
 
 def test_a_changed_runtime_binary_is_never_run_and_is_fetched_again(browser, server):
+    """The cached copy changed, and the HTTP cache (which ONNX Runtime's worker compiles from when it can,
+    test_runtime_binary.py) no longer has the binary."""
     options = {"featureId": "sentence-embeddings", "settingsBaseUrl": f"{server.origin}/settings"}
     context, tab = blank_page(browser, server.origin)
     try:
         cold = start(tab, server.origin, options)
         tab.evaluate(CORRUPT_RUNTIME, RUNTIME["version"])
+        context.new_cdp_session(tab).send("Network.clearBrowserCache")
         server.log.clear()
         failed = start(tab, server.origin, options)  # the plan's replay starts the runtime: its worker refuses it
         refetched_before = server.requests("GET", "/vendor/ort/ort-wasm-simd-threaded.wasm")
