@@ -75,8 +75,10 @@ async def hub_dtypes(options: Any) -> list[str]:
 
 
 async def runtime(settings_base_url: str | None) -> dict[str, Any]:
-    """Versions, cores, the settings collections' record counts (None for one that cannot be read) and
-    whether the host's Python was restored from a memory snapshot ("used", why not, None with none)."""
+    """Versions, cores, the settings collections' record counts (None for one that cannot be read),
+    whether the host's Python was restored from a memory snapshot ("used", why not, None with none) and what
+    the started ONNX Runtime's WASM was compiled from (a slow start's first suspect: only the HTTP cache's
+    copy gets the browser's code cache)."""
     await platform.load_packages(["numpy"])
     import numpy
 
@@ -99,4 +101,5 @@ async def runtime(settings_base_url: str | None) -> dict[str, Any]:
     return {"python": sys.version.split()[0], "pyodide": pyodide_version, "numpy": numpy.__version__,
             "onnxRuntime": sorted({str(r.get("version")) for r in runtimes if r.get("version")}),
             "cores": platform.cores(), "settingsBaseUrl": settings_base_url, "collections": counts,
-            "snapshot": BOOT["snapshot"]}
+            "snapshot": BOOT["snapshot"],
+            "onnxRuntimeWasm": platform.runtime_wasm_source() if platform.RUNTIME_BINARY else None}

@@ -19,10 +19,12 @@ Interface:
     init_runtime(wasm: Body, url: str, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]: the
         browser only; posted to the runtime's worker by the call itself, which compiles the binary from `url`
         (the browser keeps a code cache for that) or else from `wasm`, its cached copy, and runs it only if it
-        has that sha256 (an IntegrityError otherwise); `warmup` is a graph whose session starts the runtime (compiles its
-        WASM, starts its threads) ahead of the model's
+        has that sha256 (an IntegrityError otherwise); `warmup` is a graph whose session starts the runtime
+        (compiles its WASM, starts its threads) ahead of the model's
     runtime_running() -> bool: the browser only; whether the runtime init_runtime started is still up (its
         worker can fail later, taking its sessions along)
+    runtime_wasm_source() -> str | None: the browser only; what the started runtime's WASM was compiled from,
+        "http-cache" or "cached-copy" (None before it started)
     async create_session(model: Body | bytes, num_threads, external={graph name: Body}) -> session with
         input_names, output_names, async run(feeds) -> dict[str, ndarray], release()
     async load_gguf(body, params) -> a wllama model with info, async complete(params) (llama-server's streamed
@@ -42,7 +44,8 @@ RUNTIME_BINARY = IN_BROWSER
 
 if IN_BROWSER:
     from .browser import (cores, create_session, discard, download, fetch, init_runtime,
-                          load_gguf, load_packages, open_store, page_blob, page_image, read_body, runtime_running)
+                          load_gguf, load_packages, open_store, page_blob, page_image, read_body, runtime_running,
+                          runtime_wasm_source)
 else:
     from .cpython import (cores, create_session, discard, download, fetch, load_gguf, load_packages,
                           open_store, page_blob, page_image, read_body)
@@ -51,4 +54,4 @@ from .common import Body, Download, Response
 
 __all__ = ["IN_BROWSER", "RUNTIME_BINARY", "Body", "Download", "Response", "cores", "create_session", "discard", "download", "fetch",
            "init_runtime", "load_gguf", "load_packages", "open_store", "page_blob", "page_image", "read_body",
-           "runtime_running"]
+           "runtime_running", "runtime_wasm_source"]

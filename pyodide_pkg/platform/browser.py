@@ -153,6 +153,11 @@ def runtime_running() -> bool:
     return bool(ml_bridge.ortRunning())
 
 
+def runtime_wasm_source() -> str | None:
+    started = ml_bridge.ortInfo()
+    return str(started.wasmFrom) if started else None
+
+
 class OrtWebSession:
     def __init__(self, session: Any) -> None:
         self.session = session

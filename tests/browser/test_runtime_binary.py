@@ -15,13 +15,12 @@ OPTIONS = {"featureId": "sentence-embeddings"}
 WASM_PATH = f"/vendor/ort/{RUNTIME['name']}"
 
 START = """async ([options, texts]) => {
-  const { createEngine, runPython } = await import('./engine.mjs');
+  const { createEngine, runPython, runtimeInfo } = await import('./engine.mjs');
   try {
     const engine = await createEngine(options);
     const result = await engine.run({ args: [texts], options: { pooling: 'mean', normalize: true } });
-    const [warm, info] = await runPython(
-      'import ml_bridge\\n[ml_bridge.warmStarts().to_py(), ml_bridge.ortInfo().to_py()]');
-    return { ok: true, result, warm, wasmFrom: info.wasmFrom };
+    const warm = await runPython('import ml_bridge\\nml_bridge.warmStarts().to_py()');
+    return { ok: true, result, warm, wasmFrom: (await runtimeInfo()).onnxRuntimeWasm };
   } catch (error) {
     return { ok: false, name: error.name, message: error.message };
   }

@@ -87,6 +87,7 @@ def test_runtime_counts_the_settings_records(server):
     for name, count in info["collections"].items():
         assert count == len(json.loads((HUB.parent / "web" / "settings" / f"{name}.json").read_text())["data"])
     assert info["onnxRuntime"] and info["numpy"] and info["pyodide"] is None and info["snapshot"] is None
+    assert info["onnxRuntimeWasm"] is None  # CPython's onnxruntime has no WASM
     assert run(host_info.runtime("http://127.0.0.1:9/settings"))["collections"]["ml-inference-options"] is None
 
 

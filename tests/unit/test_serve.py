@@ -16,7 +16,8 @@ def fetch(url, method="GET", headers=None):
 
 
 def test_isolation_headers_and_mime_types(server):
-    for path, mime in [("/", "text/html; charset=utf-8"), ("/engine.mjs", "text/javascript"),
+    for path, mime in [("/", "text/html; charset=utf-8"), ("/blank.html", "text/html; charset=utf-8"),
+                       ("/engine.mjs", "text/javascript"),
                        ("/engine_worker.mjs", "text/javascript"),
                        ("/vendor/ort/ort-wasm-simd-threaded.wasm", "application/wasm"),
                        ("/settings/ml-onnx-runtime.json", "application/json")]:
@@ -24,6 +25,12 @@ def test_isolation_headers_and_mime_types(server):
         assert status == 200 and headers["Content-Type"] == mime, path
         assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
         assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+
+
+def test_the_blank_page_boots_nothing(server):
+    """Scripts that import engine.mjs themselves (tests, benchmarks) start from it: no script of its own."""
+    status, _, body = fetch(server.origin + "/blank.html")
+    assert status == 200 and b"<script" not in body and body.startswith(b"<!doctype html>")
 
 
 def test_hub_head_range_etag(server):

@@ -7,6 +7,11 @@ import { $, el, storageText } from "./ui.mjs";
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0,
   65, 0, 253, 15, 253, 98, 11]);
 
+const WASM_FROM = {
+  "http-cache": "compiled from the browser's HTTP cache (its code cache serves later visits)",
+  "cached-copy": "compiled from its cached copy (the browser's HTTP cache did not have it)",
+};
+
 export async function show() {
   const body = $("about-table").querySelector("tbody");
   const [info, storage] = await Promise.all([runtimeInfo(), storageText()]);
@@ -17,6 +22,7 @@ export async function show() {
       : info.snapshot ? `started anew: the snapshot was ${info.snapshot}` : "started anew (no snapshot)"],
     ["numpy", info.numpy],
     ["ONNX Runtime Web", info.onnxRuntime.join(", ") || "no record"],
+    ["ONNX Runtime's WASM", WASM_FROM[info.onnxRuntimeWasm] ?? "not started yet"],
     ["Cross-origin isolated", crossOriginIsolated ? "yes" : "no"],
     ["ONNX Runtime threads", `${threads} (of ${navigator.hardwareConcurrency} cores; ${crossOriginIsolated
       ? "threads need cross-origin isolation, which this page has" : "one thread: the page is not cross-origin isolated"})`],
