@@ -10,9 +10,9 @@ with mean pooling and normalization on the 20 sentences of tests/data/sentences.
 Each runner gets a new profile on disk (empty HTTP cache, code cache, IndexedDB, Cache API and origin
 private file system) and the dev server's cross-origin isolated blank page, where it is measured from
 navigation start: the library is imported, then load (createEngine / pipeline / session create, downloads
-included), a first run, and N warm runs. The page is then navigated again in the same profile (everything
-cached) and timed from navigation start (performance.timeOrigin) to the first result: what a returning
-user waits. A profile on disk, as a returning user has: an in-memory (incognito) context has no code cache,
+included), a first run, and N warm runs. That tab is then closed and a new one opened on the same profile
+(everything cached; a new renderer process, so no compiled WASM of the first visit's is left in memory) and
+timed from navigation start (performance.timeOrigin) to the first result: what a returning user waits. A profile on disk, as a returning user has: an in-memory (incognito) context has no code cache,
 and Playwright's routing turns the HTTP cache off, so either would deny every runner the compiled WASM
 (ONNX Runtime's, Pyodide's) that Chromium keeps for a URL. A 'longtask' observer installed
 before any page script (buffered) gives the longest main-thread task and the blocked time (the part of
@@ -194,6 +194,9 @@ def measure(playwright: Any, profile: str, origin: str, kind: str, threads: int,
         page.set_default_timeout(config().TIMEOUT_MS)
         fresh = visit(page, origin, kind, threads, feeds, runs)
         memory = peak_mb(renderers() - before)
+        page.close()  # its renderer process goes with it, and the WASM it compiled (a returning user's is gone)
+        page = context.new_page()
+        page.set_default_timeout(config().TIMEOUT_MS)
         warm = visit(page, origin, kind, threads, feeds, 0)
     finally:
         context.close()

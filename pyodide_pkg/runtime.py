@@ -1,9 +1,10 @@
 """The inference runtime: ONNX Runtime Web's WASM binary, named and hashed by ml-onnx-runtime.
 
 The binary goes through the same cache as model files, so it is downloaded once; ONNX Runtime's worker
-checks it against the record's sha256 every time it starts, before it runs it (off the host's thread). The
-worker compiles it from the record's URL, with that sha256 as the fetch's integrity, because the browser keeps
-a code cache only for WASM compiled from a URL; the cached copy is what it runs when the URL cannot be had.
+checks it against the record's sha256 every time it starts, before it runs it (off the host's thread). Its
+download alone leaves its answer in the browser's HTTP cache too: the worker compiles it from there, with that
+sha256 as the fetch's integrity, because the browser keeps a code cache only for WASM compiled from a URL's
+answer; the cached copy is what it runs when the HTTP cache cannot give those bytes.
 """
 
 from __future__ import annotations

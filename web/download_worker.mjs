@@ -5,4 +5,5 @@
 import { streamFile } from "./downloads.mjs";
 import { answerCalls } from "./worker_link.mjs";
 
-answerCalls(({ url, timeoutMs, stallMs, httpCache }, progress) => streamFile(url, timeoutMs, stallMs, progress, httpCache));
+answerCalls(({ url, timeoutMs, stallMs, httpCache }, progress) => (
+  streamFile(url, timeoutMs, stallMs, progress, httpCache)));

@@ -18,9 +18,10 @@ export function prepareRuntime() {
 const ortCall = (link, op, args, transfer = []) => link.call({ op, args }, transfer);
 
 // ONNX Runtime compiles its WASM and starts its threads at its first session: `warmup` (a one-node graph Python
-// gives) is that session, made now, while the model's files download. Its worker compiles the binary from `url`
-// or, when that fails, from `wasm` (its cached copy), and checks either against `sha256` before running it. The call is posted at once (file handles cross as they are; behind a warm start's replay,
-// once the worker has answered it), so the start goes on while Python works; a start a warm start began
+// gives) is that session, made now, while the model's files download. Its worker compiles the binary from the
+// HTTP cache's answer for `url` or, failing that, from `wasm` (its cached copy), and checks either against
+// `sha256` before running it. The call is posted at once (file handles cross as they are; behind a warm start's
+// replay, once the worker has answered it), so the start goes on while Python works; a start a warm start began
 // (replayStart) with the same binary is taken over, one with another binary is dropped with its sessions. A
 // runtime whose worker failed since is started anew, in another.
 export async function ortInit(wasm, url, numThreads, warmup, sha256) {
