@@ -12,9 +12,10 @@ private file system) and the dev server's cross-origin isolated blank page, wher
 navigation start: the library is imported, then load (createEngine / pipeline / session create, downloads
 included), a first run, and N warm runs. That tab is then closed and a new one opened on the same profile
 (everything cached; a new renderer process, so no compiled WASM of the first visit's is left in memory) and
-timed from navigation start (performance.timeOrigin) to the first result: what a returning user waits. A profile on disk, as a returning user has: an in-memory (incognito) context has no code cache,
-and Playwright's routing turns the HTTP cache off, so either would deny every runner the compiled WASM
-(ONNX Runtime's, Pyodide's) that Chromium keeps for a URL. A 'longtask' observer installed
+timed from navigation start (performance.timeOrigin) to the first result: what a returning user waits. A
+profile on disk, as a returning user has: an in-memory (incognito) context has no code cache, and
+Playwright's routing turns the HTTP cache off, so either would deny every runner the compiled WASM (ONNX
+Runtime's, Pyodide's) that Chromium keeps for a URL. A 'longtask' observer installed
 before any page script (buffered) gives the longest main-thread task and the blocked time (the part of
 each overlapping task beyond 50 ms) during load and during the warm runs; a 20 ms setInterval heartbeat
 is a second view: its longest gap is how long the page's timers could not run. The two can disagree both
