@@ -3,10 +3,12 @@
 import importlib.util
 import json
 
+import numpy as np
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import ROOT
+import pyodide_pkg
+from tests.conftest import ROOT, run
 
 _spec = importlib.util.spec_from_file_location("playwright_config", ROOT / "playwright.config.py")
 config = importlib.util.module_from_spec(_spec)
@@ -24,6 +26,29 @@ def vendored_wheel_is_current():
     source = {str(p.relative_to(ROOT)): p.read_bytes() for p in (ROOT / "pyodide_pkg").rglob("*.py")}
     stale = sorted(set(source) ^ set(packed) | {n for n in source if n in packed and source[n] != packed[n]})
     assert not stale, f"web/vendor/wheels is older than the source ({stale[:3]}...): run `make vendor`"
+
+
+SENTENCES = json.loads((ROOT / "tests" / "data" / "sentences.json").read_text())
+MEAN_NORM = {"pooling": "mean", "normalize": True}
+
+
+@pytest.fixture(scope="module")
+def cpython_embeddings(server, tmp_path_factory):
+    """Our own code under CPython on the same model and inputs: what the browser must reproduce."""
+    import os
+
+    os.environ["PYODIDE_PKG_STORE_DIR"] = str(tmp_path_factory.mktemp("store"))
+
+    async def go():
+        engine = await pyodide_pkg.create_engine({"featureId": "sentence-embeddings", "engineId": "cpython-ref",
+                                                  "settingsBaseUrl": f"{server.origin}/settings"})
+        out = await engine.run({"args": [SENTENCES], "options": MEAN_NORM})
+        await engine.terminate()
+        return np.array(out)
+    try:
+        return run(go())
+    finally:
+        del os.environ["PYODIDE_PKG_STORE_DIR"]
 
 
 @pytest.fixture(scope="session")

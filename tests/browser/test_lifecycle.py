@@ -6,12 +6,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-import pyodide_pkg
-from tests.browser.conftest import call, notes
-from tests.conftest import REAL_MODEL, REAL_REVISION, ROOT, assert_cache_intact, run
+from tests.browser.conftest import MEAN_NORM, SENTENCES, call, notes
+from tests.conftest import REAL_MODEL, REAL_REVISION, assert_cache_intact
 
-SENTENCES = json.loads((ROOT / "tests" / "data" / "sentences.json").read_text())
-MEAN_NORM = {"pooling": "mean", "normalize": True}
 MODEL_FILES = {f"/hub/{REAL_MODEL}/{REAL_REVISION}/{f}" for f in
                ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentence_bert_config.json",
                 "onnx/model.onnx")}
@@ -21,25 +18,6 @@ RUNTIME = "/vendor/ort/ort-wasm-simd-threaded.wasm"
 def ok(answer):
     assert answer["ok"], answer
     return answer["value"]
-
-
-@pytest.fixture(scope="module")
-def cpython_embeddings(server, tmp_path_factory):
-    """Our own code under CPython on the same model and inputs: what the browser must reproduce."""
-    import os
-
-    os.environ["PYODIDE_PKG_STORE_DIR"] = str(tmp_path_factory.mktemp("store"))
-
-    async def go():
-        engine = await pyodide_pkg.create_engine({"featureId": "sentence-embeddings", "engineId": "cpython-ref",
-                                                  "settingsBaseUrl": f"{server.origin}/settings"})
-        out = await engine.run({"args": [SENTENCES], "options": MEAN_NORM})
-        await engine.terminate()
-        return np.array(out)
-    try:
-        return run(go())
-    finally:
-        del os.environ["PYODIDE_PKG_STORE_DIR"]
 
 
 def test_feature_embeddings_cache_and_reload(page, fresh_log, cpython_embeddings):

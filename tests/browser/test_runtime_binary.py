@@ -6,19 +6,20 @@ code cache, and its HTTP cache did not keep the 14 MB binary: these tests use pr
 
 import time
 
+import numpy as np
 import pytest
 
-from tests.browser.conftest import config
-from tests.browser.test_warm_start import RUNTIME, TEXTS
+from tests.browser.conftest import MEAN_NORM, SENTENCES, config
+from tests.browser.test_warm_start import RUNTIME
 
 OPTIONS = {"featureId": "sentence-embeddings"}
 WASM_PATH = f"/vendor/ort/{RUNTIME['name']}"
 
-START = """async ([options, texts]) => {
+START = """async ([options, texts, runOptions]) => {
   const { createEngine, runPython, runtimeInfo } = await import('./engine.mjs');
   try {
     const engine = await createEngine(options);
-    const result = await engine.run({ args: [texts], options: { pooling: 'mean', normalize: true } });
+    const result = await engine.run({ args: [texts], options: runOptions });
     const warm = await runPython('import ml_bridge\\nml_bridge.warmStarts().to_py()');
     return { ok: true, result, warm, wasmFrom: (await runtimeInfo()).onnxRuntimeWasm };
   } catch (error) {
@@ -38,7 +39,7 @@ def profile(browser, tmp_path):
 
 def start(tab, origin):
     tab.goto(f"{origin}/blank.html")  # a new engine host, same profile
-    return tab.evaluate(START, [{**OPTIONS, "settingsBaseUrl": f"{origin}/settings"}, TEXTS])
+    return tab.evaluate(START, [{**OPTIONS, "settingsBaseUrl": f"{origin}/settings"}, SENTENCES, MEAN_NORM])
 
 
 def traced_start(context, origin):
@@ -59,13 +60,14 @@ def traced_start(context, origin):
     return started, hits
 
 
-def test_a_returning_visitor_gets_the_runtime_from_chromiums_code_cache(profile, server):
+def test_a_returning_visitor_gets_the_runtime_from_chromiums_code_cache(profile, server, cpython_embeddings):
     cold, cold_hits = traced_start(profile, server.origin)
     time.sleep(3)  # Chromium writes the code cache once ONNX Runtime's hot functions are optimised
     warm, warm_hits = traced_start(profile, server.origin)
     assert cold["ok"] and cold["wasmFrom"] == "http-cache", cold
     assert not any(url.endswith(WASM_PATH) for url in cold_hits), cold_hits
     assert warm["ok"] and warm["result"] == cold["result"], warm
+    assert np.abs(np.array(warm["result"]) - cpython_embeddings).max() <= 1e-4  # as test_lifecycle.py holds it
     assert warm["warm"] == {"replayed": 1, "taken": 1} and warm["wasmFrom"] == "http-cache", warm
     assert f"{server.origin}{WASM_PATH}" in warm_hits, warm_hits
 
@@ -75,7 +77,8 @@ REFETCH = """async (url) => { await (await fetch(url, { cache: 'reload' })).arra
 
 
 @pytest.mark.parametrize("http_cache", ["cleared", "other-bytes"])
-def test_a_runtime_the_http_cache_cannot_give_runs_from_its_cached_copy(profile, fresh_log, http_cache):
+def test_a_runtime_the_http_cache_cannot_give_runs_from_its_cached_copy(profile, fresh_log, http_cache,
+                                                                       cpython_embeddings):
     server = fresh_log
     tab = profile.new_page()
     try:
@@ -95,5 +98,6 @@ def test_a_runtime_the_http_cache_cannot_give_runs_from_its_cached_copy(profile,
         tab.close()
     assert cold["ok"] and cold["wasmFrom"] == "http-cache", cold
     assert warm["ok"] and warm["result"] == cold["result"], warm
+    assert np.abs(np.array(warm["result"]) - cpython_embeddings).max() <= 1e-4
     assert warm["wasmFrom"] == "cached-copy", warm
     assert fetched == []  # never from the network: the cached copy is there
