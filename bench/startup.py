@@ -6,7 +6,9 @@ with mean pooling and normalization on the 20 sentences of tests/data/sentences.
   - Transformers.js 4.3.1 with 1 and with 2 ONNX Runtime threads: `pipeline` on the page, its default
     Cache API storage on (`env.useBrowserCache`), the onnxruntime-web build it pins;
   - bare onnxruntime-web (web/vendor/ort, 2 threads): `InferenceSession.create` on the model's URL, fed the
-    token ids Hugging Face's AutoTokenizer gives under CPython, pooled in a few lines of JS (the floor).
+    token ids Hugging Face's AutoTokenizer gives under CPython, pooled in a few lines of JS (the floor): once
+    as one padded batch, as Transformers.js runs it, and once in the batches of similar length our engine
+    makes (pipelines/encoder.length_batches), so that ours / that column is our overhead on the same work.
 Each runner gets a new profile on disk (empty HTTP cache, code cache, IndexedDB, Cache API and origin
 private file system) and the dev server's cross-origin isolated blank page, where it is measured from
 navigation start: the library is imported, then load (createEngine / pipeline / session create, downloads
@@ -46,7 +48,8 @@ from bench.report import print_table, save
 ROOT = Path(__file__).resolve().parent.parent
 MODEL, REVISION = "sentence-transformers/all-MiniLM-L6-v2", "v1.0"
 SENTENCES = json.loads((ROOT / "tests" / "data" / "sentences.json").read_text())
-RUNNERS = {"ours": ("ours", 2), "TJS 1 thread": ("tjs", 1), "TJS 2 threads": ("tjs", 2), "bare ORT": ("ort", 2)}
+RUNNERS = {"ours": ("ours", 2), "TJS 1 thread": ("tjs", 1), "TJS 2 threads": ("tjs", 2), "bare ORT": ("ort", 2),
+           "bare ORT, length batches": ("ort-batches", 2)}
 
 OBSERVE = """window.__longtasks = [];
 new PerformanceObserver((list) => {
@@ -79,27 +82,30 @@ VISIT = """async ([kind, threads, model, revision, texts, feeds, runs]) => {
     ort.env.wasm.wasmPaths = { mjs: origin + '/vendor/ort/ort-wasm-simd-threaded.mjs',
                                wasm: origin + '/vendor/ort/ort-wasm-simd-threaded.wasm' };
     ort.env.wasm.numThreads = threads;
-    const [rows, cols] = [feeds.input_ids.length, feeds.input_ids[0].length];
-    const mask = feeds.attention_mask.flat();
     load = async () => {
       const session = await ort.InferenceSession.create(`${origin}/hub/${model}/${revision}/onnx/model.onnx`,
                                                         { executionProviders: ['wasm'] });
       run = async () => {
-        const inputs = {};
-        for (const name of session.inputNames)
-          inputs[name] = new ort.Tensor('int64', BigInt64Array.from(feeds[name].flat(), BigInt), [rows, cols]);
-        const out = (await session.run(inputs))[session.outputNames[0]];
-        const width = out.dims[2], data = out.data, vectors = [];
-        for (let r = 0; r < rows; r++) {  // mean over the real tokens, then L2-normalize
-          const v = new Float64Array(width);
-          let n = 0;
-          for (let c = 0; c < cols; c++) {
-            if (!mask[r * cols + c]) continue;
-            n++;
-            for (let k = 0; k < width; k++) v[k] += data[(r * cols + c) * width + k];
+        const vectors = [];
+        for (const batch of feeds) {  // {rows: the sentences' places, input_ids, ...: padded to its longest}
+          const [rows, cols] = [batch.input_ids.length, batch.input_ids[0].length];
+          const mask = batch.attention_mask.flat();
+          const inputs = {};
+          for (const name of session.inputNames)
+            inputs[name] = new ort.Tensor('int64', BigInt64Array.from(batch[name].flat(), BigInt), [rows, cols]);
+          const out = (await session.run(inputs))[session.outputNames[0]];
+          const width = out.dims[2], data = out.data;
+          for (let r = 0; r < rows; r++) {  // mean over the real tokens, then L2-normalize
+            const v = new Float64Array(width);
+            let n = 0;
+            for (let c = 0; c < cols; c++) {
+              if (!mask[r * cols + c]) continue;
+              n++;
+              for (let k = 0; k < width; k++) v[k] += data[(r * cols + c) * width + k];
+            }
+            const norm = Math.hypot(...v.map((x) => x / n)) || 1;
+            vectors[batch.rows[r]] = Array.from(v, (x) => x / n / norm);
           }
-          const norm = Math.hypot(...v.map((x) => x / n)) || 1;
-          vectors.push(Array.from(v, (x) => x / n / norm));
         }
         return vectors;
       };
@@ -169,22 +175,28 @@ def peak_mb(pids: set[int]) -> float:
     return max(peaks)
 
 
-def token_feeds() -> dict[str, list[list[int]]]:
-    """The padded batch Hugging Face's tokenizer makes of the sentences: bare ORT's inputs."""
+def token_feeds(by_length: bool) -> list[dict[str, list]]:
+    """Bare ORT's inputs: the padded batches Hugging Face's tokenizer makes of the sentences, one, or cut by
+    length as our engine cuts them; each with `rows`, the places of its sentences."""
     from transformers import AutoTokenizer
 
+    from pyodide_pkg.pipelines.encoder import length_batches
+
     tokenizer = AutoTokenizer.from_pretrained(str(ROOT / "hub" / MODEL / REVISION))
-    return {k: v for k, v in tokenizer(SENTENCES, padding=True, truncation=True).items()}
+    lengths = [len(ids) for ids in tokenizer(SENTENCES, truncation=True)["input_ids"]]
+    batches = length_batches(lengths) if by_length else [list(range(len(SENTENCES)))]
+    return [{"rows": rows, **tokenizer([SENTENCES[i] for i in rows], padding=True, truncation=True)}
+            for rows in batches]
 
 
-def visit(page: Any, origin: str, kind: str, threads: int, feeds: dict[str, Any], runs: int) -> dict[str, Any]:
+def visit(page: Any, origin: str, kind: str, threads: int, feeds: list[dict[str, Any]], runs: int) -> dict[str, Any]:
     page.goto(f"{origin}/blank.html")
     if kind == "tjs":
         load_transformers_js(page, origin)
-    return page.evaluate(VISIT, [kind, threads, MODEL, REVISION, SENTENCES, feeds, runs])
+    return page.evaluate(VISIT, [kind.removesuffix("-batches"), threads, MODEL, REVISION, SENTENCES, feeds, runs])
 
 
-def measure(playwright: Any, profile: str, origin: str, kind: str, threads: int, feeds: dict[str, Any],
+def measure(playwright: Any, profile: str, origin: str, kind: str, threads: int, feeds: list[dict[str, Any]],
             runs: int) -> dict[str, Any]:
     """A fresh profile: first visit (load, runs, memory), then a second visit with everything cached."""
     before = renderers()
@@ -239,7 +251,7 @@ def main() -> None:
     from tests.conftest import linked_hub
     from tools import serve
 
-    feeds = token_feeds()
+    feeds = {"ort": token_feeds(by_length=False), "ort-batches": token_feeds(by_length=True)}
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in RUNNERS}
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as folder, \
             tempfile.TemporaryDirectory(prefix="bench-startup-profiles-") as profiles:
@@ -251,7 +263,8 @@ def main() -> None:
                 for round_ in range(args.rounds):
                     for name, (kind, threads) in RUNNERS.items():
                         profile = f"{profiles}/{round_}-{kind}-{threads}"
-                        samples[name].append(measure(p, profile, server.origin, kind, threads, feeds, args.runs))
+                        samples[name].append(measure(p, profile, server.origin, kind, threads, feeds.get(kind, []),
+                                                     args.runs))
         finally:
             server.shutdown()
     columns: dict[str, dict[str, object]] = {
@@ -261,7 +274,7 @@ def main() -> None:
     for name, runs in samples.items():
         columns[name]["max |embedding - TJS's|"] = f"{max(largest_difference(s['first'], reference) for s in runs):.1e}"
     ours = columns["ours"]
-    for other in ("TJS 1 thread", "TJS 2 threads", "bare ORT"):
+    for other in ("TJS 1 thread", "TJS 2 threads", "bare ORT", "bare ORT, length batches"):
         columns[f"ours / {other}"] = {key: ratio(ours[key], columns[other][key]) for key in samples["ours"][0]["row"]}
     print_table(f"start-up, {MODEL} fp32, 20 sentences, Chromium; median of {args.rounds} interleaved round(s), "
                 "each on a fresh profile on disk", columns)

@@ -16,6 +16,7 @@ from .model_files import FileSource
 from .options import PipelineOptions, check_caller_options, merge, record_options
 from .pipelines import LoadContext, Pipeline, load_pipeline
 from .progress import DONE, INITIATE, RUNNING_INFERENCE, Notify
+from .results import as_lists
 from .runtime import ensure_runtime
 from .tasks import find as find_task
 from .tasks import for_backend
@@ -126,7 +127,9 @@ class Engine:
                          "units": None, "metadata": {"model": o.modelId, "revision": o.modelRevision,
                                                      "file": None, "url": None, "taskName": o.taskName}})
 
-    async def run(self, request: dict[str, Any]) -> Any:
+    async def run(self, request: dict[str, Any], arrays: bool = False) -> Any:
+        """The pipeline's result, its float vectors as lists (transformers' form), or as the numpy arrays they
+        are with `arrays` (the page's protocol moves those as bytes: results.py)."""
         pipeline = self._check_open()
         args, options = pipeline.split_request(request)
         self._busy += 1
@@ -135,7 +138,7 @@ class Engine:
         try:
             result = await pipeline(args, options)
             ok = True
-            return result
+            return result if arrays else as_lists(result)
         except BackendError as error:
             self._close_if_lost(error)
             raise

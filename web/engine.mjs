@@ -37,7 +37,7 @@ function onMessage({ data }) {
   }
   const call = pending.get(data.id);
   pending.delete(data.id);
-  call?.resolve(data.answer);
+  call?.resolve(data);
 }
 
 function post(message, transfer = []) {
@@ -89,8 +89,23 @@ async function call(op, args = [], transfer = [], host = null) {
   return unwrap(await post({ op, args }, transfer)[1]);
 }
 
-function unwrap(answer) {
-  const parsed = JSON.parse(answer);
+// Float32 arrays the host moved beside its JSON text, in their places as (nested) arrays of numbers.
+function revived(arrays) {
+  return (key, value) => {
+    if (value === null || typeof value !== "object" || !("$float32" in value)) return value;
+    const bytes = arrays[value.$float32];
+    const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    const nested = (at, [size, ...inner]) => {
+      if (!inner.length) return Array.from(floats.subarray(at, at + size));
+      const step = inner.reduce((n, d) => n * d, 1);
+      return Array.from({ length: size }, (_, i) => nested(at + i * step, inner));
+    };
+    return nested(0, value.shape);
+  };
+}
+
+function unwrap({ answer, arrays }) {
+  const parsed = arrays?.length ? JSON.parse(answer, revived(arrays)) : JSON.parse(answer);
   if (parsed.ok) return parsed.value;
   const error = new Error(parsed.message);
   error.name = parsed.name;

@@ -3,7 +3,8 @@
 // bridge.mjs), then hands every page message to Python
 // (pyodide_pkg/platform/browser_api.py) and posts back the JSON text Python answers.
 //   page -> host: {id, op: "boot", config} once, then {id, op, args}
-//   host -> page: {id, answer} (JSON text) · {id, event} (a progress notification, JSON text) · {status} (JSON text)
+//   host -> page: {id, answer, arrays} (JSON text, and the bytes of the float32 arrays it names: results.py) ·
+//   {id, event} (a progress notification, JSON text) · {status} (JSON text)
 // bridge.mjs and the modules it imports load beside Pyodide's start: as a static import they came first, and the
 // boot message waited ~140 ms for them on a warm start. ort_host.mjs (bridge.mjs's ONNX Runtime half) is imported
 // on its own, as it is a shorter chain: it starts the runtime's worker, and a warm start's replay in it, sooner.
@@ -99,5 +100,6 @@ self.onmessage = async ({ data: { id, op, args, config } }) => {
   } catch (error) {  // Python answers every error itself; this is Pyodide failing (e.g. out of memory)
     answer = JSON.stringify({ ok: false, name: "InternalError", message: `${error.name}: ${error.message}` });
   }
-  self.postMessage({ id, answer });
+  const [text, ...arrays] = typeof answer === "string" ? [answer] : answer;
+  self.postMessage({ id, answer: text, arrays }, arrays.map((bytes) => bytes.buffer));
 };

@@ -45,7 +45,7 @@ class FeatureExtractionPipeline(Pipeline):
                 vector = np.where(mask > 0, hidden, np.float32(-1e9)).max(axis=0)
             else:
                 vector = hidden
-            results.append((normalized(vector) if normalize else vector).tolist())
+            results.append(normalized(vector) if normalize else vector)
         return results
 
     def release(self) -> None:

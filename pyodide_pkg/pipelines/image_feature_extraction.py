@@ -29,5 +29,5 @@ class ImageFeatureExtractionPipeline(ImageEncoder):
                 vector = out["pooler_output"] if pooler else out["last_hidden_state"][:, 0]
             else:
                 vector = out["last_hidden_state"]
-            results.append(vector.tolist())
+            results.append(vector)
         return results[0] if single else results

@@ -12,12 +12,13 @@ import json
 import traceback
 from typing import Any, AsyncIterator, Awaitable, Callable
 
-from pyodide.ffi import JsProxy
+from pyodide.ffi import JsProxy, to_js
 
 from .. import engine as engines
 from .. import host_info, platform
 from . import browser
 from ..errors import MLError, RequestError
+from ..results import to_json
 from ..pipelines import import_numpy
 
 Post = Callable[[str], None]
@@ -111,7 +112,7 @@ async def _abandon(handle: int) -> None:
 
 
 async def _run(handle: int, request: Any) -> Any:
-    return await _engine(handle).run(request)
+    return await _engine(handle).run(request, arrays=True)
 
 
 async def _stream(handle: int, request: Any) -> int:
@@ -212,8 +213,9 @@ OPS: dict[str, Callable[..., Awaitable[Any]]] = {
 }
 
 
-async def call(op: str, args: Any, emit: Any = None, start: str | None = None) -> str:
-    """One page message: `{"ok": true, "value": ...}` or `{"ok": false, "name", "message"}` as JSON text.
+async def call(op: str, args: Any, emit: Any = None, start: str | None = None) -> Any:
+    """One page message: `{"ok": true, "value": ...}` or `{"ok": false, "name", "message"}` as JSON text, or,
+    when the value holds float arrays, a JS array of that text and the arrays' bytes (results.to_json).
 
     Every error keeps a name the page can test; one this runtime did not raise on purpose (a bug) is an
     `InternalError` carrying the Python type in its message and the trace in `stack`. `start` names a
@@ -224,7 +226,8 @@ async def call(op: str, args: Any, emit: Any = None, start: str | None = None) -
             raise RequestError(f"the engine host has no operation {op!r}")
         arguments = list(_py(args) or [])
         value = await (handler(*arguments, emit, start) if op == "create" else handler(*arguments))
-        return json.dumps({"ok": True, "value": value})
+        text, buffers = to_json({"ok": True, "value": value})
+        return to_js([text, *map(browser.to_uint8, buffers)]) if buffers else text
     except PythonError as error:
         return json.dumps({"ok": False, "name": error.name, "message": str(error), "stack": error.stack})
     except MLError as error:

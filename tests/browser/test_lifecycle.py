@@ -104,6 +104,48 @@ def test_a_batch_runs_in_runs_of_similar_length(page, cpython_embeddings):
     assert np.abs(np.array(got["vectors"]) - cpython_embeddings).max() <= 1e-4
 
 
+# Counts the byte arrays beside each answer the engine host posts to the page.
+WATCH_ANSWERS = """window.__arrays = [];
+window.Worker = class extends Worker {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', ({ data }) => {
+      if (data && 'answer' in data) window.__arrays.push((data.arrays || []).length);
+    });
+  }
+};"""
+VECTORS = """async ([texts, options]) => {
+  const { createEngine } = await import('./engine.mjs');
+  const engine = await createEngine({ featureId: 'sentence-embeddings' });
+  window.__arrays = [];
+  const pooled = await engine.run({ args: [texts], options });
+  const pooledArrays = window.__arrays;
+  window.__arrays = [];
+  const tokens = await engine.run({ args: [texts.slice(0, 2)] });
+  const exact = [pooled, tokens].flat(3).every((x) => typeof x === 'number' && Math.fround(x) === x);
+  return { pooled, pooledArrays, tokens, tokenArrays: window.__arrays, exact };
+}"""
+
+
+def test_vectors_reach_the_page_as_bytes_with_their_float32_values(browser, fresh_log, cpython_embeddings):
+    """Embeddings cross from the engine host as float32 bytes beside the JSON answer (results.py), one array
+    per vector, and arrive as nested arrays of the same float32 numbers, in the shapes of lists."""
+    context = browser.new_context()
+    try:
+        context.add_init_script(WATCH_ANSWERS)
+        tab = context.new_page()
+        tab.set_default_timeout(120_000)
+        tab.goto(fresh_log.origin + "/blank.html")
+        got = tab.evaluate(VECTORS, [SENTENCES, MEAN_NORM])
+    finally:
+        context.close()
+    assert got["pooledArrays"] == [len(SENTENCES)] and got["tokenArrays"] == [2] and got["exact"]
+    assert np.abs(np.array(got["pooled"]) - cpython_embeddings).max() <= 1e-4
+    for sentence, vectors in enumerate(got["tokens"]):  # [tokens][384], each row's own tokens
+        mean = np.mean(np.array(vectors), axis=0)
+        assert np.abs(mean / np.linalg.norm(mean) - np.array(got["pooled"][sentence])).max() <= 1e-5
+
+
 def test_main_revision_revalidates_with_head(page, fresh_log):
     options = {"taskName": "feature-extraction", "modelId": REAL_MODEL, "modelRevision": "main", "dtype": "q8"}
     ok(call(page, "create", options))
