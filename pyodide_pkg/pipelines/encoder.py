@@ -21,20 +21,26 @@ DYNAMIC_QUANTIZED = frozenset({"q8", "int8", "uint8"})
 # A run's fixed cost, in tokens: all-MiniLM-L6-v2 fp32 on 2 threads ran one 3-token row in about what 16 more
 # tokens in a batch cost (under CPython 1.4 ms against 0.075 ms a token; in the browser ~5 ms against ~0.33).
 RUN_COST_IN_TOKENS = 16
+# At most this many rows per run: it bounds a run's memory (a long input's outputs grow with its rows) and the
+# batching's own work (linear in the rows, not quadratic).
+MAX_BATCH_ROWS = 256
 
 
-def length_batches(lengths: list[int], run_cost: int = RUN_COST_IN_TOKENS) -> list[list[int]]:
-    """Row indices batched for the least padded tokens plus `run_cost` per run: rows sorted by length, cut
-    where a cut saves more padding than a run costs (exact, by dynamic programming over the cut points)."""
+def length_batches(lengths: list[int], run_cost: int = RUN_COST_IN_TOKENS,
+                   max_rows: int = MAX_BATCH_ROWS) -> list[list[int]]:
+    """Row indices batched for the least padded tokens plus `run_cost` per run, at most `max_rows` per batch:
+    rows sorted by length, cut where a cut saves more padding than a run costs (exact, by dynamic programming
+    over the cut points)."""
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     ordered = np.array([lengths[i] for i in order], dtype=np.int64)
     best = np.zeros(len(order) + 1, dtype=np.int64)  # least cost of the first j sorted rows
     cut = np.zeros(len(order) + 1, dtype=np.int64)   # where their last batch starts
     starts = np.arange(len(order) + 1)
     for end in range(1, len(order) + 1):
-        costs = best[:end] + run_cost + (end - starts[:end]) * ordered[end - 1]
-        cut[end] = int(np.argmin(costs))
-        best[end] = costs[cut[end]]
+        first = max(0, end - max_rows)
+        costs = best[first:end] + run_cost + (end - starts[first:end]) * ordered[end - 1]
+        cut[end] = first + int(np.argmin(costs))
+        best[end] = costs[cut[end] - first]
     batches, end = [], len(order)
     while end:
         batches.append(order[cut[end]:end])

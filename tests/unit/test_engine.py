@@ -74,8 +74,9 @@ def test_results_do_not_depend_on_batch_mates(server, store_dir, dtype, toleranc
     assert np.abs(batched - singles).max() <= tolerance
 
 
-def cheapest_partition_cost(lengths, run_cost):
-    """Every way to split the rows into batches (set partitions, not only cuts of the sorted order)."""
+def cheapest_partition_cost(lengths, run_cost, max_rows):
+    """Every way to split the rows into batches of at most `max_rows` (set partitions, not only cuts of the
+    sorted order)."""
     def partitions(items):
         if not items:
             yield []
@@ -86,7 +87,7 @@ def cheapest_partition_cost(lengths, run_cost):
             for i in range(len(split)):
                 yield [*split[:i], [first, *split[i]], *split[i + 1:]]
     return min(sum(run_cost + len(b) * max(lengths[i] for i in b) for b in split)
-               for split in partitions(list(range(len(lengths)))))
+               for split in partitions(list(range(len(lengths)))) if max(map(len, split)) <= max_rows)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -95,11 +96,12 @@ def test_length_batches_are_the_cheapest_split(seed):
 
     rng = np.random.default_rng(seed)
     lengths = [int(n) for n in rng.integers(1, 60, size=int(rng.integers(1, 8)))]
-    for run_cost in (0, 5, 16, 200):
-        batches = length_batches(lengths, run_cost)
+    for run_cost, max_rows in ((0, 8), (5, 8), (16, 8), (200, 8), (200, 3), (16, 2)):
+        batches = length_batches(lengths, run_cost, max_rows)
         assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+        assert max(map(len, batches)) <= max_rows
         cost = sum(run_cost + len(b) * max(lengths[i] for i in b) for b in batches)
-        assert cost == cheapest_partition_cost(lengths, run_cost), (lengths, run_cost, batches)
+        assert cost == cheapest_partition_cost(lengths, run_cost, max_rows), (lengths, run_cost, batches)
     assert all(len({lengths[i] for i in b}) == 1 for b in length_batches(lengths, 0))  # no padding when runs are free
 
 
