@@ -2,18 +2,20 @@
 // Model bytes stay here. A download streams into a file of the origin private file system (OPFS) in
 // download_worker.mjs (downloads.mjs) and is hashed there; storing it moves the file beside its
 // store's other bodies and IndexedDB keeps only its name with the metadata; ONNX Runtime reads the file in
-// ort_worker.mjs. Python holds a body as a handle (a FileSystemFileHandle) and reads only the small files it parses.
+// ort_worker.mjs, or, for a graph just downloaded, gets the bytes its hash read. Python holds a body as a handle (a FileSystemFileHandle) and reads only the small files it parses.
 // OPFS rather than IndexedDB Blobs: writing a 1 GB Blob into IndexedDB held the whole file in the browser process's
 // memory (1.2 GB peak, bench/storage), OPFS held none.
 import { sweepPartials } from "./downloads.mjs";
 import { folder, named, ownerLock, uniqueName, writeAll } from "./files.mjs";
+import { holdBytes } from "./ort_host.mjs";
 import { workerLink } from "./worker_link.mjs";
 
 export { discard } from "./files.mjs";
 // ONNX Runtime Web: its worker, sessions and warm starts (engine_worker.mjs imports it on its own too, sooner).
 export * from "./ort_host.mjs";
 
-// Downloads run in download_worker.mjs (downloads.mjs): {status, headers (JSON text), size, sha256, body}.
+// Downloads run in download_worker.mjs (downloads.mjs): {status, headers (JSON text), size, sha256, body}. A
+// graph's bytes, read there to be hashed, stay here beside its body (ort_host.heldBytes) until a session is made.
 const downloads = workerLink("./download_worker.mjs", "downloads",
                              (script, why) => new Error(`the download worker ${script} failed: ${why}`));
 
@@ -23,8 +25,10 @@ export function prepareDownloads() {
   downloads.live();
 }
 
-export function download(url, timeoutMs, stallMs, onProgress, httpCache) {
-  return downloads.live().call({ url, timeoutMs, stallMs, httpCache }, [], onProgress);
+export async function download(url, timeoutMs, stallMs, onProgress, httpCache) {
+  const { read, ...answer } = await downloads.live().call({ url, timeoutMs, stallMs, httpCache }, [], onProgress);
+  if (read) holdBytes(answer.body, read);
+  return answer;
 }
 
 export async function readBody(body, start, end) {

@@ -3,7 +3,10 @@
 // held its chunks back. downloads.mjs's streamFile runs here; hashing goes on in hash_worker.mjs beside it.
 // Calls (worker_link.mjs): {url, timeoutMs, stallMs, httpCache}, with progress [loaded, chunk, length] per chunk.
 import { streamFile } from "./downloads.mjs";
-import { answerCalls } from "./worker_link.mjs";
+import { answerCalls, moved } from "./worker_link.mjs";
 
-answerCalls(({ url, timeoutMs, stallMs, httpCache }, progress) => (
-  streamFile(url, timeoutMs, stallMs, progress, httpCache)));
+// A graph's bytes, read back to be hashed (`read`), are moved to the host with the answer, not copied.
+answerCalls(async ({ url, timeoutMs, stallMs, httpCache }, progress) => {
+  const answer = await streamFile(url, timeoutMs, stallMs, progress, httpCache);
+  return answer.read ? moved(answer, [answer.read.buffer]) : answer;
+});

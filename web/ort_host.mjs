@@ -59,13 +59,24 @@ export function ortInfo() {
   return ortStarted;
 }
 
+// A downloaded graph's bytes, as the download worker read them to hash them (bridge.download), kept with its body
+// for the session made from it: they are the bytes that were hashed, and the runtime's worker need not read the
+// file again. Weakly: bytes no session takes go with their body.
+const heldBytes = new WeakMap();
+export function holdBytes(body, bytes) {
+  heldBytes.set(body, bytes);
+}
+
 // A model is a body (or bytes); external data files are bodies named as the graph names them. The runtime's
-// worker reads the files. A session a warm start is making from the same files is taken instead; if that one
-// fails (its runtime did not start), the session is made anew, so a replay's failure is never the model's.
-// `start` names the createEngine call it is made for (endStart).
+// worker reads the files (a body's held bytes move there instead). A session a warm start is making from the
+// same files is taken instead; if that one fails (its runtime did not start), the session is made anew, so a
+// replay's failure is never the model's. `start` names the createEngine call it is made for (endStart).
 const makeSession = (model, externalPaths, externalBodies) => {
   const link = ortRuntime?.link ?? ortLink.live();  // the worker the runtime started in
-  return ortCall(link, "create", { model, external: externalPaths.map((path, i) => [path, externalBodies[i]]) })
+  const bytes = heldBytes.get(model) ?? null;
+  heldBytes.delete(model);
+  return ortCall(link, "create", { model, bytes, external: externalPaths.map((path, i) => [path, externalBodies[i]]) },
+                 bytes ? [bytes.buffer] : [])
     .then((session) => ({ ...session, link }));
 };
 

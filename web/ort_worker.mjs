@@ -12,6 +12,7 @@ loading.catch(() => {});  // reported by init, which awaits it
 let ort = null, starting = null;
 const sessions = new Map();  // number -> the session being made, then made
 let nextSession = 1;
+const handed = new Set();  // sessions made from bytes handed over
 
 const ARRAYS = {
   float32: Float32Array, int64: BigInt64Array, int32: Int32Array, bool: Uint8Array,
@@ -93,8 +94,9 @@ const ops = {
     await starting;
     return started();
   },
-  // `model` is a cached body or bytes; external data files are bodies named as the graph names them. ONNX
-  // Runtime copies each into its heap and lets go of them once the session exists.
+  // `model` is a cached body or bytes, `bytes` its bytes when its download handed them over (then its file is
+  // not read); external data files are bodies named as the graph names them. ONNX Runtime copies each into its
+  // heap and lets go of them once the session exists.
   create(files) {
     return described(begin(files));
   },
@@ -135,20 +137,23 @@ const ops = {
   async release({ session }) {
     const made = sessions.get(session);
     sessions.delete(session);
+    handed.delete(session);
     await (await made?.catch(() => null))?.release();
     return null;
   },
 };
 
-function begin({ model, external }) {
+function begin({ model, bytes, external }) {
   const id = nextSession++;
   const making = (async () => {
     if (!starting) throw new Error("ONNX Runtime has not been started");
-    const reading = Promise.all([bytesOf(model), ...external.map(async ([path, body]) => ({ path, data: await file(body) }))]);
+    if (bytes) handed.add(id);
+    const reading = Promise.all([bytes ?? bytesOf(model),
+                                 ...external.map(async ([path, body]) => ({ path, data: await file(body) }))]);
     reading.catch(() => {});  // the runtime's failure, if it fails, is the one to report
     await starting;
-    const [bytes, ...externalData] = await reading;
-    return ort.InferenceSession.create(bytes, {
+    const [graph, ...externalData] = await reading;
+    return ort.InferenceSession.create(graph, {
       executionProviders: ["wasm"], ...(externalData.length ? { externalData } : {}) });
   })();
   making.catch(() => sessions.delete(id));
@@ -156,10 +161,11 @@ function begin({ model, external }) {
   return id;
 }
 
+// `handed`: made from the bytes its download hashed, not read from its file again (ort_host.holdBytes).
 async function described(id) {
   const session = await sessions.get(id);
   if (!session) throw new Error(`no session ${id}`);
-  return { id, inputNames: session.inputNames, outputNames: session.outputNames };
+  return { id, inputNames: session.inputNames, outputNames: session.outputNames, handed: handed.has(id) };
 }
 
 answerCalls(({ op, args }) => ops[op](args));

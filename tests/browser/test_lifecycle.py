@@ -146,6 +146,30 @@ def test_vectors_reach_the_page_as_bytes_with_their_float32_values(browser, fres
         assert np.abs(mean / np.linalg.norm(mean) - np.array(got["pooled"][sentence])).max() <= 1e-5
 
 
+HANDED = """async ([texts, options]) => {
+  const { createEngine, runPython } = await import('./engine.mjs');
+  const load = async (engineId) => {
+    const engine = await createEngine({ featureId: 'sentence-embeddings', engineId });
+    const vectors = await engine.run({ args: [texts], options });
+    const handed = await runPython(`from pyodide_pkg.platform import browser_api
+engine = next(e for e in browser_api._engines.values() if e.engine_id == "${engineId}")
+bool(engine.pipeline.encoder.session.session.handed)`);
+    await engine.terminate();
+    return { vectors, handed };
+  };
+  return [await load('downloaded'), await load('from-the-cache')];
+}"""
+
+
+def test_a_downloaded_graph_is_made_a_session_from_the_bytes_its_hash_read(page, cpython_embeddings):
+    """The 90 MB graph, read back once to be hashed, goes to ONNX Runtime's worker as those bytes; a graph from
+    the cache is read from its file. Both give our CPython engine's results."""
+    downloaded, cached = page.evaluate(HANDED, [SENTENCES, MEAN_NORM])
+    assert downloaded["handed"] is True and cached["handed"] is False
+    for got in (downloaded, cached):
+        assert np.abs(np.array(got["vectors"]) - cpython_embeddings).max() <= 1e-4
+
+
 def test_main_revision_revalidates_with_head(page, fresh_log):
     options = {"taskName": "feature-extraction", "modelId": REAL_MODEL, "modelRevision": "main", "dtype": "q8"}
     ok(call(page, "create", options))
