@@ -2,7 +2,8 @@
 // Model bytes stay here. A download streams into a file of the origin private file system (OPFS) in
 // download_worker.mjs (downloads.mjs) and is hashed there; storing it moves the file beside its
 // store's other bodies and IndexedDB keeps only its name with the metadata; ONNX Runtime reads the file in
-// ort_worker.mjs, or, for a graph just downloaded, gets the bytes its hash read. Python holds a body as a handle (a FileSystemFileHandle) and reads only the small files it parses.
+// ort_worker.mjs, or, for a graph just downloaded, gets the bytes its hash read. Python holds a body as a handle
+// (a FileSystemFileHandle) and reads only the small files it parses.
 // OPFS rather than IndexedDB Blobs: writing a 1 GB Blob into IndexedDB held the whole file in the browser process's
 // memory (1.2 GB peak, bench/storage), OPFS held none.
 import { sweepPartials } from "./downloads.mjs";
@@ -15,7 +16,7 @@ export { discard } from "./files.mjs";
 export * from "./ort_host.mjs";
 
 // Downloads run in download_worker.mjs (downloads.mjs): {status, headers (JSON text), size, sha256, body}. A
-// graph's bytes, read there to be hashed, stay here beside its body (ort_host.heldBytes) until a session is made.
+// graph's bytes, read there to be hashed, stay here beside its body (ort_host.holdBytes) until a session is made.
 const downloads = workerLink("./download_worker.mjs", "downloads",
                              (script, why) => new Error(`the download worker ${script} failed: ${why}`));
 
