@@ -9,6 +9,14 @@ const ortLink = workerLink("./ort_worker.mjs", "onnx-runtime",
                            (script, why) => new Error(`ONNX Runtime's worker ${script} failed: ${why}`));
 let ortStarting = null, ortStarted = null, ortRuntime = null;
 
+// A downloaded graph's bytes, as the download worker read them to hash them (bridge.download), kept with its body
+// for the session made from it: they are the bytes that were hashed, and the runtime's worker need not read the
+// file again. Weakly: bytes no session takes go with their body.
+const heldBytes = new WeakMap();
+export function holdBytes(body, bytes) {
+  heldBytes.set(body, bytes);
+}
+
 export function prepareRuntime() {
   ortLink.live();
 }
@@ -25,6 +33,7 @@ const ortCall = (link, op, args, transfer = []) => link.call({ op, args }, trans
 // (replayStart) with the same binary is taken over, one with another binary is dropped with its sessions. A
 // runtime whose worker failed since is started anew, in another.
 export async function ortInit(wasm, url, numThreads, warmup, sha256) {
+  heldBytes.delete(wasm);  // a binary just downloaded: its start does not take the bytes its hash read
   await replaysRead();
   if (ortStarting && ortRuntime.link.failed) ortStarting = ortStarted = ortRuntime = null;
   if (ortStarting && !ortRuntime.adopted && ortRuntime.sha256 !== sha256) resetRuntime();
@@ -57,14 +66,6 @@ export function ortRunning() {
 // {numThreads, isolated, wasmFrom} once the runtime has started, else null.
 export function ortInfo() {
   return ortStarted;
-}
-
-// A downloaded graph's bytes, as the download worker read them to hash them (bridge.download), kept with its body
-// for the session made from it: they are the bytes that were hashed, and the runtime's worker need not read the
-// file again. Weakly: bytes no session takes go with their body.
-const heldBytes = new WeakMap();
-export function holdBytes(body, bytes) {
-  heldBytes.set(body, bytes);
 }
 
 // A model is a body (or bytes); external data files are bodies named as the graph names them. The runtime's
