@@ -25,6 +25,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Iterable
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "node_modules"
@@ -76,6 +77,14 @@ SNAPSHOT = "python.snapshot"
 # snapshot cannot hold. ctypes (numpy imports it too) is left out to be safe: its import calls dlopen, whose
 # bookkeeping lives in JavaScript, outside the snapshot.
 SNAPSHOT_MODULES = ("__future__", "dataclasses", "importlib.metadata", "json", "numbers", "pickle", "unicodedata")
+# Our own modules the engine host's first createEngine imports that touch nothing of JavaScript (the platform layer
+# does, so the engine cannot be in it): imported from our byte-compiled wheel, written where the host writes it.
+# Their import took the host ~75 ms of its boot (the task table, the options and their rules, the hub's URLs).
+SNAPSHOT_OWN_MODULES = ("pyodide_pkg.errors", "pyodide_pkg.option_rules", "pyodide_pkg.model_config",
+                        "pyodide_pkg.dtypes", "pyodide_pkg.options", "pyodide_pkg.generation.config",
+                        "pyodide_pkg.tasks", "pyodide_pkg.hub", "pyodide_pkg.progress", "pyodide_pkg.results",
+                        "pyodide_pkg.external_data")
+HOST_WHEELS = "/lib/wheels"  # where web/engine_worker.mjs writes our wheels (it checks a snapshot's paths)
 
 
 class VendorError(Exception):
@@ -343,18 +352,24 @@ def compile_for_page(stdlib: Path, wheels: list[Path], out: Path,
             "folder": f"{out.name}/", "stdlib": stdlib_name}
 
 
-def snapshot_for_page(stdlib: Path, out: Path) -> dict:
-    """A memory snapshot of Pyodide's Python started on `stdlib` (its byte-compiled copy), into `out`.
+def snapshot_for_page(stdlib: Path, out: Path, archives: Iterable[Path] = ()) -> dict:
+    """A memory snapshot of Pyodide's Python started on `stdlib` (its byte-compiled copy), into `out`; with
+    `archives` (our byte-compiled wheel) on sys.path, our pure modules are imported in it too.
 
     Restoring it skips Python's start and ~210 module imports: the engine host's warm boot to our API in
     Chromium went from medians of 1346 to 949 ms (5 boots each, interleaved). It is 21 MB, kept as it is:
     gunzipping its 4 MB gzip took the host ~150 ms. The index records Pyodide's build id, which Pyodide checks,
-    and the name of the stdlib it was made on, which names that stdlib's sha256 and which the host checks.
+    the name of the stdlib it was made on, which names that stdlib's sha256, and each archive's path and sha256,
+    which the host checks (its modules' code and zipimport's reading of the archive are in the snapshot).
     Made once per input (.cache/pyc/snapshot.json)."""
     cache = CACHE / COMPILED
     stamp = cache / "snapshot.json"
+    archives = [{"file": a.name, "path": f"{HOST_WHEELS}/{a.name}", "sha256": sha256(a), "source": a}
+                for a in archives]
+    modules = SNAPSHOT_MODULES + (SNAPSHOT_OWN_MODULES if archives else ())
     key = hashlib.sha256(json.dumps({
-        "stdlib": sha256(stdlib), "snapshotter": sha256(SNAPSHOTTER), "modules": SNAPSHOT_MODULES,
+        "stdlib": sha256(stdlib), "snapshotter": sha256(SNAPSHOTTER), "modules": modules,
+        "archives": [a["sha256"] for a in archives],
         "runtime": [sha256(NODE / "pyodide" / n) for n in ("pyodide.asm.wasm", "pyodide.asm.js", "pyodide.mjs")],
     }, sort_keys=True).encode()).hexdigest()
     try:
@@ -364,7 +379,8 @@ def snapshot_for_page(stdlib: Path, out: Path) -> dict:
     if info.get("key") != key or not (cache / SNAPSHOT).is_file():
         cache.mkdir(parents=True, exist_ok=True)
         try:
-            done = subprocess.run(["node", str(SNAPSHOTTER), str(stdlib), str(cache / SNAPSHOT), *SNAPSHOT_MODULES],
+            placed = [arg for a in archives for arg in ("--archive", str(a["source"]), a["path"])]
+            done = subprocess.run(["node", str(SNAPSHOTTER), str(stdlib), str(cache / SNAPSHOT), *placed, *modules],
                                   check=True, capture_output=True, text=True)
         except FileNotFoundError:
             raise VendorError("node is missing: it runs Pyodide to make the memory snapshot") from None
@@ -375,7 +391,7 @@ def snapshot_for_page(stdlib: Path, out: Path) -> dict:
         stamp.write_text(json.dumps(info, indent=1) + "\n")
     copy_if_changed(cache / SNAPSHOT, out / SNAPSHOT)
     return {"file": SNAPSHOT, "build": info["build"], "stdlib": stdlib.name, "bytes": info["bytes"],
-            "modules": list(SNAPSHOT_MODULES)}
+            "modules": list(modules), "archives": [{k: a[k] for k in ("file", "path", "sha256")} for a in archives]}
 
 
 def build_wheel() -> str:
@@ -395,7 +411,7 @@ def build_wheel() -> str:
     compiled = compile_for_page(NODE / "pyodide" / "python_stdlib.zip",
                                 [out / n for n in [*dependencies, wheel]]
                                 + [VENDOR / "pyodide" / f for f in packages.values()], out / COMPILED)
-    compiled["snapshot"] = snapshot_for_page(out / COMPILED / compiled["stdlib"], out / COMPILED)
+    compiled["snapshot"] = snapshot_for_page(out / COMPILED / compiled["stdlib"], out / COMPILED, [out / COMPILED / wheel])
     (out / "index.json").write_text(json.dumps({"wheel": wheel, "dependencies": dependencies,
                                                 "compiled": {**compiled, "packages": packages}}) + "\n")
     return wheel

@@ -21,9 +21,10 @@ let calling = null, booted = false;
 // ~300 ms later with it (README). micropip is not loaded at boot, a page script can still load it with runPython.
 // index.json's "compiled" names the stdlib, the same wheels and Pyodide's numpy and Pillow wheels
 // (sha256-checked against its lock when vendored) byte-compiled by tools/vendor.py for one Pyodide version, and a
-// memory snapshot of Python started on that stdlib: used when the loaded Pyodide is that one (no module compiled
-// from source at boot), the plain stdlib, wheels and packages otherwise (e.g. another Pyodide).
-const WHEELS = "/lib/wheels";
+// memory snapshot of Python started on that stdlib, with our pure modules imported from our wheel: used when the
+// loaded Pyodide is that one (no module compiled from source at boot), the plain stdlib, wheels and packages
+// otherwise (e.g. another Pyodide).
+const WHEELS = "/lib/wheels";  // tools/vendor.py's HOST_WHEELS: a snapshot's archives say where they were read
 
 async function boot(config) {
   ortHostLoaded.then((ort) => ort.prepareRuntime(), () => {});  // a failed import fails the boot below
@@ -44,7 +45,7 @@ async function boot(config) {
   const snapshot = compiled && index.compiled.snapshot;
   let pyodide, snapshotUse = snapshot ? "used" : null;
   try {
-    pyodide = await start(snapshot && checkedSnapshot(compiled, index.compiled.stdlib, snapshot));
+    pyodide = await start(snapshot && checkedSnapshot(compiled, index.compiled.stdlib, snapshot, wheels, wheelBytes));
   } catch (error) {
     if (!snapshot) throw error;
     snapshotUse = `not used: ${error.message.split("\n")[0]}`;
@@ -55,7 +56,9 @@ async function boot(config) {
     pyodide.FS.writeFile(`${WHEELS}/${wheels[i]}`, bytes);
     return `${WHEELS}/${wheels[i]}`;
   });
-  pyodide.pyimport("sys").path.extend(pyodide.toPy(archives));
+  const path = pyodide.pyimport("sys").path;  // a snapshot's archives are on it already
+  const onPath = new Set(path.toJs());
+  path.extend(pyodide.toPy(archives.filter((archive) => !onPath.has(archive))));
   // numpy's import from the compiled copy took 257-448 ms against 483-697 from source (Pyodide in Node).
   const packages = Object.fromEntries(Object.entries(compiled ? index.compiled.packages ?? {} : {})
     .map(([name, file]) => [name, new URL(file, compiled).href]));
@@ -72,12 +75,22 @@ async function fetchBytes(url) {
 }
 
 // Python's memory snapshot (tools/snapshot_python.mjs), restored instead of starting Python: only with the stdlib
-// it was made on (its name, which carries its sha256; Pyodide checks its own build id). Refused or broken, the
-// host starts Python as usual and runtimeInfo says why.
-async function checkedSnapshot(compiled, stdlib, snapshot) {
+// it was made on (its name, which carries its sha256; Pyodide checks its own build id) and the very wheels whose
+// modules it imported, where it read them (their code is in it, and zipimport's index of each archive). Refused
+// or broken, the host starts Python as usual and runtimeInfo says why.
+async function checkedSnapshot(compiled, stdlib, snapshot, wheels, wheelBytes) {
   if (snapshot.stdlib !== stdlib) throw new Error(`${snapshot.file} was made on ${snapshot.stdlib}, not on ${stdlib}`);
   const url = new URL(snapshot.file, compiled);
-  const bytes = await fetchBytes(url);  // its size becomes the heap's: a cut one would never start
+  const fetching = fetchBytes(url);
+  fetching.catch(() => {});  // awaited below, once the archives are checked
+  await Promise.all((snapshot.archives ?? []).map(async ({ file, path, sha256 }) => {
+    const at = wheels.indexOf(file);
+    if (at < 0 || path !== `${WHEELS}/${file}`) throw new Error(`${snapshot.file} imported ${path}, which this host does not load`);
+    const { hex } = await import("./encoding.mjs");
+    const found = hex(await crypto.subtle.digest("SHA-256", (await wheelBytes)[at]));
+    if (found !== sha256) throw new Error(`${snapshot.file} was made on another ${file} (sha256 ${sha256}, not ${found})`);
+  }));
+  const bytes = await fetching;  // its size becomes the heap's: a cut one would never start
   if (bytes.byteLength !== snapshot.bytes) throw new Error(`${url} has ${bytes.byteLength} bytes, not ${snapshot.bytes}`);
   return bytes;
 }

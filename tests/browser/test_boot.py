@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.conftest import ROOT
+from tools import vendor
 
 # Every module imported so far, by where it came from: the stdlib zip, our wheels, or elsewhere.
 ORIGINS = r"""
@@ -87,16 +88,22 @@ def test_a_wheel_that_cannot_be_fetched_fails_the_boot_by_its_url_and_the_next_e
     assert again == "pyodide_pkg"
 
 
-SNAPSHOT_STATE = """async () => {
+# Whether the boot found unicodedata and our pure modules imported, as only the snapshot imports them: a boot
+# imports our modules through the engine, which imports the platform layer first.
+SNAPSHOT_STATE = """async (own) => {
   const { runtimeInfo, runPython } = await import('./engine.mjs');
-  const code = 'import pyodide_pkg.platform.browser_api as api, sys\\n[api.call is not None, "unicodedata" in sys.modules]';
+  const code = `import pyodide_pkg.platform.browser_api as api, sys
+names = list(sys.modules)
+[api.call is not None, "unicodedata" in sys.modules,
+ all(names.index(m) < names.index("pyodide_pkg.platform") for m in ${JSON.stringify(own)})]`;
   return [(await runtimeInfo()).snapshot, await runPython(code)];
 }"""
+OWN = list(vendor.SNAPSHOT_OWN_MODULES)
 
 
-def test_python_is_restored_from_the_vendored_snapshot(page, fresh_log):
-    snapshot, ready = page.evaluate(SNAPSHOT_STATE)
-    assert snapshot == "used" and ready == [True, True]  # unicodedata: imported by the snapshot, not by a boot
+def test_python_is_restored_from_the_vendored_snapshot_with_our_pure_modules(page, fresh_log):
+    snapshot, ready = page.evaluate(SNAPSHOT_STATE, OWN)
+    assert snapshot == "used" and ready == [True, True, True]
     assert "/vendor/wheels/pyc/python.snapshot" in fresh_log.requests("GET", "/vendor/")
 
 
@@ -151,6 +158,8 @@ def _another_build(data: bytes) -> bytes:
     ("not a snapshot", r"not used: Snapshot has invalid magic number"),
     ("cut short", r"not used: http://.+/vendor/wheels/pyc/python\.snapshot has 1000 bytes, not \d+"),
     ("missing", r"not used: http://.+/vendor/wheels/pyc/python\.snapshot answered HTTP 404"),
+    ("another wheel", r"not used: python\.snapshot was made on another pyodide_pkg-[^ ]+\.whl \(sha256 0{64}, not [0-9a-f]{64}\)"),
+    ("another place", r"not used: python\.snapshot imported /elsewhere/pyodide_pkg-[^ ]+\.whl, which this host does not load"),
 ])
 def test_a_snapshot_that_does_not_fit_is_not_used_and_python_starts_as_usual(browser, server, fault, expected):
     from tests.browser.test_main_thread import blank_page
@@ -158,20 +167,25 @@ def test_a_snapshot_that_does_not_fit_is_not_used_and_python_starts_as_usual(bro
     index = _index()
     if fault == "another stdlib":
         index["compiled"]["snapshot"]["stdlib"] = "python_stdlib-" + "0" * 16 + ".pyc.zip"
+    for archive in index["compiled"]["snapshot"]["archives"]:
+        if fault == "another wheel":
+            archive["sha256"] = "0" * 64
+        if fault == "another place":
+            archive["path"] = archive["path"].replace("/lib/wheels/", "/elsewhere/")
     data = _snapshot_bytes()
     body = {"another build": _another_build(data), "not a snapshot": bytes(len(data)), "cut short": data[:1000]}.get(fault)
     context, tab = blank_page(browser, server.origin)
     try:
         tab.route("**/vendor/wheels/index.json", lambda route: route.fulfill(
             body=json.dumps(index), content_type="application/json"))
-        if fault != "another stdlib":
+        if fault not in ("another stdlib", "another wheel", "another place"):
             tab.route("**/vendor/wheels/pyc/python.snapshot", lambda route: route.fulfill(
                 status=404 if body is None else 200, body=body or b"", content_type="application/octet-stream"))
-        snapshot, ready = tab.evaluate(SNAPSHOT_STATE)
+        snapshot, ready = tab.evaluate(SNAPSHOT_STATE, OWN)
     finally:
         context.close()
     assert re.fullmatch(expected, snapshot), snapshot
-    assert ready == [True, False]
+    assert ready == [True, False, False]
 
 
 def test_task_modules_load_when_a_task_is_first_used(page):

@@ -284,6 +284,54 @@ def test_the_snapshot_records_its_build_and_stdlib_and_is_made_again_only_when_t
     assert len(runs) == 2
 
 
+# Restores a snapshot in Node with the archive written where the snapshot read it, and lists the modules Python
+# holds before anything is imported.
+RESTORE = """
+import { readFileSync } from "node:fs";
+const [pyodideDir, stdlib, snapshot, archive, path] = process.argv.slice(1);
+const { loadPyodide } = await import(`${pyodideDir}/pyodide.mjs`);
+const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/`, stdLibURL: stdlib,
+                                    _loadSnapshot: new Uint8Array(readFileSync(snapshot)) });
+pyodide.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+pyodide.FS.writeFile(path, readFileSync(archive));
+console.log(JSON.stringify(pyodide.runPython(
+  "import sys, pyodide_pkg.tasks as t\\n[sorted(m for m in sys.modules if m.startswith('pyodide_pkg')), t.__file__]").toJs()));
+"""
+
+
+def test_a_snapshot_with_our_wheel_holds_our_pure_modules_and_is_made_again_when_the_wheel_changes(tmp_path,
+                                                                                                 monkeypatch):
+    import shutil
+    import subprocess
+
+    if shutil.which("node") is None or not (vendor.NODE / "pyodide" / "pyodide.asm.wasm").is_file():
+        pytest.skip("needs node and npm ci")
+    monkeypatch.setattr(vendor, "CACHE", tmp_path / ".cache")
+    wheel = tmp_path / "pyodide_pkg-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:  # our sources as the wheel holds them
+        for source in (vendor.ROOT / "pyodide_pkg").rglob("*.py"):
+            archive.write(source, source.relative_to(vendor.ROOT).as_posix())
+    stdlib = Path(shutil.copy2(vendor.NODE / "pyodide" / "python_stdlib.zip", tmp_path / "stdlib.zip"))
+    found = vendor.snapshot_for_page(stdlib, tmp_path / "out", [wheel])
+    path = f"{vendor.HOST_WHEELS}/{wheel.name}"
+    assert found["archives"] == [{"file": wheel.name, "path": path, "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest()}]
+    assert found["modules"] == [*vendor.SNAPSHOT_MODULES, *vendor.SNAPSHOT_OWN_MODULES]
+    restored = subprocess.run(["node", "--input-type=module", "-e", RESTORE, str(vendor.NODE / "pyodide"), str(stdlib),
+                               str(tmp_path / "out" / found["file"]), str(wheel), path],
+                              check=True, capture_output=True, text=True)
+    modules, tasks_file = json.loads(restored.stdout.strip().splitlines()[-1])
+    assert set(vendor.SNAPSHOT_OWN_MODULES) <= set(modules) and tasks_file == f"{path}/pyodide_pkg/tasks.py"
+    assert not {"pyodide_pkg.engine", "pyodide_pkg.platform"} & set(modules)  # they hold JavaScript objects
+    stamp = (tmp_path / ".cache" / vendor.COMPILED / "snapshot.json").read_text()
+    vendor.snapshot_for_page(stdlib, tmp_path / "out", [wheel])
+    assert (tmp_path / ".cache" / vendor.COMPILED / "snapshot.json").read_text() == stamp
+    with zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr("pyodide_pkg/extra.py", "")
+    again = vendor.snapshot_for_page(stdlib, tmp_path / "out", [wheel])
+    assert again["archives"][0]["sha256"] != found["archives"][0]["sha256"]
+    assert (tmp_path / ".cache" / vendor.COMPILED / "snapshot.json").read_text() != stamp
+
+
 def test_each_deferred_library_is_in_the_numpy_wheel_pyodide_ships():
     """platform.common.DEFERRED_LIBRARIES names libraries of the vendored numpy wheel (a newer numpy that moved one
     would otherwise be loaded at install again, silently); its core libraries are never deferred."""
