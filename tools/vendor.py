@@ -79,11 +79,12 @@ SNAPSHOT = "python.snapshot"
 SNAPSHOT_MODULES = ("__future__", "dataclasses", "importlib.metadata", "json", "numbers", "pickle", "unicodedata")
 # Our own modules the engine host's first createEngine imports that touch nothing of JavaScript (the platform layer
 # does, so the engine cannot be in it): imported from our byte-compiled wheel, written where the host writes it.
-# Their import took the host ~75 ms of its boot (the task table, the options and their rules, the hub's URLs).
+# Their import took the host ~75 ms of its boot (the task table, the options and their rules, the hub's URLs), and
+# the tokenizers' (44 ms under CPython) held it while a first engine's files arrived.
 SNAPSHOT_OWN_MODULES = ("pyodide_pkg.errors", "pyodide_pkg.option_rules", "pyodide_pkg.model_config",
                         "pyodide_pkg.dtypes", "pyodide_pkg.options", "pyodide_pkg.generation.config",
                         "pyodide_pkg.tasks", "pyodide_pkg.hub", "pyodide_pkg.progress", "pyodide_pkg.results",
-                        "pyodide_pkg.external_data")
+                        "pyodide_pkg.external_data", "pyodide_pkg.tokenizers")
 HOST_WHEELS = "/lib/wheels"  # where web/engine_worker.mjs writes our wheels (it checks a snapshot's paths)
 
 
