@@ -340,6 +340,29 @@ def test_a_tasks_graph_is_the_first_file_asked_for(fresh_log, store_dir):
     assert len(gets) == len(set(gets))
 
 
+def test_the_cache_opens_while_the_settings_are_fetched(server, store_dir, monkeypatch):
+    """Opening the cache (IndexedDB and its sweep in the browser) does not wait for the settings."""
+    from pyodide_pkg import engine as engines
+
+    events = []
+    load_collection, open_cache = engines.remote_settings.load_collection, engines.Cache.open
+
+    async def slow_settings(*args, **kwargs):
+        await asyncio.sleep(0.05)
+        events.append("settings")
+        return await load_collection(*args, **kwargs)
+
+    async def recorded_open(*args, **kwargs):
+        events.append("cache")
+        return await open_cache(*args, **kwargs)
+
+    monkeypatch.setattr(engines.remote_settings, "load_collection", slow_settings)
+    monkeypatch.setattr(engines.Cache, "open", recorded_open)
+    engine, ours = run(embed(options(server), SENTENCES[:2]))
+    assert engine.status == "ready" and ours.shape[0] == 2
+    assert events[:4] == ["cache", "settings", "settings", "settings"], events
+
+
 def test_engines_loading_one_model_share_its_downloads(fresh_log, store_dir):
     """Two engines start at once on one model: every file is fetched once, and both hold a reference."""
     async def both():
