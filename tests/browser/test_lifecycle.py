@@ -164,6 +164,32 @@ def test_a_downloaded_graph_is_made_a_session_from_the_bytes_its_hash_read(page,
         assert np.abs(np.array(got["vectors"]) - cpython_embeddings).max() <= 1e-4
 
 
+def test_the_cache_opens_while_the_settings_are_fetched(browser, server, cpython_embeddings):
+    """The model files' IndexedDB is opened (and swept) while the settings are on their way, not after."""
+    from tests.browser.test_main_thread import blank_page
+
+    seen = []
+
+    def held(route):
+        for _ in range(50):  # up to ~5 s with the settings held back
+            names = tab.evaluate("async () => (await indexedDB.databases()).map((db) => db.name)")
+            if "modelFiles" in names:
+                break
+            tab.wait_for_timeout(100)
+        seen.append("modelFiles" in names)
+        route.continue_()
+
+    context, tab = blank_page(browser, server.origin)
+    try:
+        tab.route("**/settings/ml-inference-options.json", held)
+        found = call(tab, "embed", {"featureId": "sentence-embeddings", "settingsBaseUrl": f"{server.origin}/settings"},
+                     SENTENCES, MEAN_NORM)
+    finally:
+        context.close()
+    assert seen == [True], seen
+    assert found["ok"] and np.abs(np.array(found["value"]) - cpython_embeddings).max() <= 1e-4
+
+
 def test_main_revision_revalidates_with_head(page, fresh_log):
     options = {"taskName": "feature-extraction", "modelId": REAL_MODEL, "modelRevision": "main", "dtype": "q8"}
     ok(call(page, "create", options))
