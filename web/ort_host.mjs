@@ -71,23 +71,24 @@ export function ortInfo() {
 // A model is a body (or bytes); external data files are bodies named as the graph names them. The runtime's
 // worker reads the files (a body's held bytes move there instead). A session a warm start is making from the
 // same files is taken instead; if that one fails (its runtime did not start), the session is made anew, so a
-// replay's failure is never the model's. `start` names the createEngine call it is made for (endStart).
-const makeSession = (model, externalPaths, externalBodies) => {
+// replay's failure is never the model's. `start` names the createEngine call it is made for (endStart);
+// `optimize`: whether ONNX Runtime optimizes the graph (Python decides, pipelines/loading.py).
+const makeSession = (model, externalPaths, externalBodies, optimize) => {
   const link = ortRuntime?.link ?? ortLink.live();  // the worker the runtime started in
   const bytes = heldBytes.get(model) ?? null;
   heldBytes.delete(model);
-  return ortCall(link, "create", { model, bytes, external: externalPaths.map((path, i) => [path, externalBodies[i]]) },
-                 bytes ? [bytes.buffer] : [])
+  const external = externalPaths.map((path, i) => [path, externalBodies[i]]);
+  return ortCall(link, "create", { model, bytes, optimize, external }, bytes ? [bytes.buffer] : [])
     .then((session) => ({ ...session, link }));
 };
 
-export async function ortCreateSession(model, externalPaths, externalBodies, start) {
+export async function ortCreateSession(model, externalPaths, externalBodies, start, optimize = true) {
   const bodies = [model, ...externalBodies];
-  const create = () => makeSession(model, externalPaths, externalBodies);
+  const create = () => makeSession(model, externalPaths, externalBodies, optimize);
   let session = null;
   if (replays.size) {
     await replaysRead();
-    const key = signature(await Promise.all(bodies.map(pathOf)), externalPaths);
+    const key = signature(await Promise.all(bodies.map(pathOf)), externalPaths, optimize);
     for (const { sessions } of replays.values()) {
       session = sessions.get(key) ?? null;
       if (session) {
@@ -100,7 +101,7 @@ export async function ortCreateSession(model, externalPaths, externalBodies, sta
   session ??= create();
   if (start) {
     if (!made.has(start)) made.set(start, []);
-    const entry = { bodies, externalPaths };
+    const entry = { bodies, externalPaths, optimize };
     made.get(start).push(entry);
     session.then((taken) => { entry.session = taken; }, () => unplanned((e) => e === entry));
   }
@@ -137,7 +138,8 @@ export function ortRelease(session) {
 // is busy starting Python, and each step of the replay waited for it (~200-300 ms). Python, deciding as always
 // what to load, takes each session whose files are the ones it chose (ortCreateSession); the rest are released
 // when that call ends.
-const made = new Map();     // createEngine call -> [{bodies: its sessions' files, externalPaths}]
+const made = new Map();     // createEngine call -> [{bodies: its sessions' files, externalPaths, optimize}], as
+                            // writePlan takes them
 const replays = new Map();  // createEngine call -> {read: the worker's answer handled, sessions: Map(files' signature -> session)}
 const warm = { replayed: 0, taken: 0 };  // sessions replayed, and replayed sessions Python used
 
@@ -145,8 +147,9 @@ export function warmStarts() {
   return { ...warm };
 }
 
-// A session's files, as a replay and Python name them: their paths in OPFS and the graph's names for its data.
-const signature = (paths, externalPaths) => JSON.stringify([paths, externalPaths]);
+// A session's files, as a replay and Python name them (their paths in OPFS and the graph's names for its data),
+// and whether its graph is optimized.
+const signature = (paths, externalPaths, optimize) => JSON.stringify([paths, externalPaths, optimize]);
 
 const replaysRead = () => Promise.all([...replays.values()].map(({ read }) => read));
 
@@ -157,10 +160,10 @@ export function replayStart(start) {
   replay.read = ortCall(link, "replay", { start }).then((plan) => {
     if (!plan || link.failed) return;
     startRuntime(plan.runtime);  // joins the worker's start
-    for (const { where, externalPaths, id } of plan.sessions) {
+    for (const { where, externalPaths, optimize, id } of plan.sessions) {
       const session = ortCall(link, "made", { session: id }).then((described) => ({ ...described, link }));
       session.catch(() => {});  // Python makes it again if it wants it
-      replay.sessions.set(signature(where, externalPaths), session);
+      replay.sessions.set(signature(where, externalPaths, optimize), session);
       warm.replayed += 1;
     }
   }).catch(() => {});

@@ -13,6 +13,7 @@ let ort = null, starting = null;
 const sessions = new Map();  // number -> the session being made, then made
 let nextSession = 1;
 const handed = new Set();  // sessions made from bytes handed over
+const unoptimized = new Set();  // sessions made without graph optimizations
 
 const ARRAYS = {
   float32: Float32Array, int64: BigInt64Array, int32: Int32Array, bool: Uint8Array,
@@ -108,8 +109,9 @@ const ops = {
     if (!plan || starting) return null;  // none, or the engine host started the runtime first
     // The host's init for the same binary joins this one. No warm-up graph: the plan's sessions start the runtime.
     ops.init({ ...plan.runtime, warmup: null }).catch(() => {});
-    return { runtime: plan.runtime, sessions: plan.sessions.map(({ where, externalPaths, model, external }) => (
-      { where, externalPaths, id: begin({ model, external }) })) };
+    const sessions = plan.sessions.map(({ where, externalPaths, optimize, model, external }) => (
+      { where, externalPaths, optimize, id: begin({ model, external, optimize }) }));
+    return { runtime: plan.runtime, sessions };
   },
   made({ session }) {
     return described(session);
@@ -138,12 +140,13 @@ const ops = {
     const made = sessions.get(session);
     sessions.delete(session);
     handed.delete(session);
+    unoptimized.delete(session);
     await (await made?.catch(() => null))?.release();
     return null;
   },
 };
 
-function begin({ model, bytes, external }) {
+function begin({ model, bytes, external, optimize = true }) {
   const id = nextSession++;
   const making = (async () => {
     if (!starting) throw new Error("ONNX Runtime has not been started");
@@ -153,19 +156,23 @@ function begin({ model, bytes, external }) {
     reading.catch(() => {});  // the runtime's failure, if it fails, is the one to report
     await starting;
     const [graph, ...externalData] = await reading;
+    if (!optimize) unoptimized.add(id);
     return ort.InferenceSession.create(graph, {
-      executionProviders: ["wasm"], ...(externalData.length ? { externalData } : {}) });
+      executionProviders: ["wasm"], graphOptimizationLevel: optimize ? "all" : "disabled",
+      ...(externalData.length ? { externalData } : {}) });
   })();
   making.catch(() => sessions.delete(id));
   sessions.set(id, making);
   return id;
 }
 
-// `handed`: made from the bytes its download hashed, not read from its file again (ort_host.holdBytes).
+// `handed`: made from the bytes its download hashed, not read from its file again (ort_host.holdBytes);
+// `optimized`: with ONNX Runtime's graph optimizations (Python says which graphs do without them).
 async function described(id) {
   const session = await sessions.get(id);
   if (!session) throw new Error(`no session ${id}`);
-  return { id, inputNames: session.inputNames, outputNames: session.outputNames, handed: handed.has(id) };
+  return { id, inputNames: session.inputNames, outputNames: session.outputNames, handed: handed.has(id),
+           optimized: !unoptimized.has(id) };
 }
 
 answerCalls(({ op, args }) => ops[op](args));

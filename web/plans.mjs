@@ -17,9 +17,9 @@ async function handleAt(path) {
   return dir.getFileHandle(path.at(-1));
 }
 
-// {runtime: {wasm, url, numThreads, warmup, sha256}, sessions: [{where, externalPaths, model, external}]} with file
-// handles (`external`: [[path as the graph names it, handle]], as the runtime's worker takes it), or null: none,
-// or one whose files are gone (then it is dropped).
+// {runtime: {wasm, url, numThreads, warmup, sha256}, sessions: [{where, externalPaths, optimize, model, external}]}
+// with file handles (`external`: [[path as the graph names it, handle]], as the runtime's worker takes it), or
+// null: none, or one whose files are gone (then it is dropped). Plans written before `optimize` optimize.
 export async function readPlan(start) {
   let dir, name, plan;
   try {
@@ -32,9 +32,10 @@ export async function readPlan(start) {
   try {
     const { where, url, numThreads, warmup, sha256 } = plan.runtime;
     const wasm = await handleAt(where);
-    const sessions = await Promise.all(plan.sessions.map(async ({ where: paths, externalPaths }) => {
+    const sessions = await Promise.all(plan.sessions.map(async ({ where: paths, externalPaths, optimize = true }) => {
       const [model, ...external] = await Promise.all(paths.map(handleAt));
-      return { where: paths, externalPaths, model, external: externalPaths.map((path, i) => [path, external[i]]) };
+      return { where: paths, externalPaths, optimize, model,
+               external: externalPaths.map((path, i) => [path, external[i]]) };
     }));
     return { runtime: { wasm, url, numThreads, warmup: warmup && unbase64(warmup), sha256 }, sessions };
   } catch {
@@ -43,15 +44,15 @@ export async function readPlan(start) {
   }
 }
 
-// `runtime` as readPlan gives it; `sessions`: [{bodies: [model, ...external], externalPaths}]. Nothing is written
-// when a file is not a cached one (bytes).
+// `runtime` as readPlan gives it; `sessions`: [{bodies: [model, ...external], externalPaths, optimize}]. Nothing is
+// written when a file is not a cached one (bytes).
 export async function writePlan(start, { wasm, url, numThreads, warmup, sha256 }, sessions) {
   const wheres = await Promise.all(sessions.map(({ bodies }) => Promise.all(bodies.map(pathOf))));
   const where = await pathOf(wasm);
   if (!where || wheres.some((paths) => paths.includes(null))) return;
   const plan = {
     runtime: { where, url, numThreads, sha256, warmup: warmup ? base64(warmup) : null },
-    sessions: sessions.map(({ externalPaths }, i) => ({ where: wheres[i], externalPaths })),
+    sessions: sessions.map(({ externalPaths, optimize }, i) => ({ where: wheres[i], externalPaths, optimize })),
   };
   try {
     const writable = await (await (await starts()).getFileHandle(await planName(start), { create: true })).createWritable();

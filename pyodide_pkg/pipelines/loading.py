@@ -249,7 +249,8 @@ class LoadContext:
         if runtime.done() and runtime.exception() is not None:
             raise runtime.exception()
         self._handed.setdefault(path, asyncio.Event()).set()
-        return await platform.create_session(body, self.options.numThreads, external)
+        return await platform.create_session(body, self.options.numThreads, external,
+                                             optimize=self.task.optimizes(self.options.dtype))
 
     async def first_session(self, *paths: str) -> Any:
         """The first of these files the hub has (e.g. a merged decoder, else the plain one)."""

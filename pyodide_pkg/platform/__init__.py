@@ -25,8 +25,9 @@ Interface:
         worker can fail later, taking its sessions along)
     runtime_wasm_source() -> str | None: the browser only; what the started runtime's WASM was compiled from,
         "http-cache" or "cached-copy" (None before it started)
-    async create_session(model: Body | bytes, num_threads, external={graph name: Body}) -> session with
-        input_names, output_names, async run(feeds) -> dict[str, ndarray], release()
+    async create_session(model: Body | bytes, num_threads, external={graph name: Body}, optimize=True) -> session
+        with input_names, output_names, async run(feeds) -> dict[str, ndarray], release(); `optimize`: ONNX
+        Runtime Web's graph optimizations (tasks.Task.optimizes; the CPython platform always optimizes)
     async load_gguf(body, params) -> a wllama model with info, async complete(params) (llama-server's streamed
         chunks) and release(); under CPython an OptionsError naming the backend (no llama.cpp there)
     cores() -> int: the cores this host reports (ONNX Runtime's threads are clamped to it)

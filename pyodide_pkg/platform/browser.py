@@ -188,14 +188,15 @@ class OrtWebSession:
             self.session = None
 
 
-async def create_session(model: Body | bytes, num_threads: int, external: dict[str, Body] | None = None) -> OrtWebSession:
+async def create_session(model: Body | bytes, num_threads: int, external: dict[str, Body] | None = None,
+                         optimize: bool = True) -> OrtWebSession:
     """`external` maps the names the graph gives its external data files to their bodies."""
     if isinstance(model, (bytes, bytearray)):
         model = to_uint8(model)
     names = list(external or {})
     try:
         return OrtWebSession(await ml_bridge.ortCreateSession(model, to_js(names), to_js([external[n] for n in names]),
-                                                              start_call.get()))
+                                                              start_call.get(), optimize))
     except JsException as error:
         raise RuntimeError(f"ONNX Runtime Web could not create a session: {error}") from None
 

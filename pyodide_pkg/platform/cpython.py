@@ -265,8 +265,11 @@ class OrtSession:
         self.session = None
 
 
-async def create_session(model: Body | bytes, num_threads: int, external: dict[str, Body] | None = None) -> OrtSession:
-    """`external` maps the names the graph gives its external data files to their bodies."""
+async def create_session(model: Body | bytes, num_threads: int, external: dict[str, Body] | None = None,
+                         optimize: bool = True) -> OrtSession:
+    """`external` maps the names the graph gives its external data files to their bodies. Every graph is
+    optimized: native ONNX Runtime's fused kernels are its fast ones, and its optimizer's code is never cold."""
+    del optimize
     try:
         return await asyncio.to_thread(OrtSession, model, num_threads, external or {})
     except Exception as error:  # onnxruntime's own types (Fail, InvalidProtobuf, ...) derive from Exception

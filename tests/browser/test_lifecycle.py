@@ -164,6 +164,32 @@ def test_a_downloaded_graph_is_made_a_session_from_the_bytes_its_hash_read(page,
         assert np.abs(np.array(got["vectors"]) - cpython_embeddings).max() <= 1e-4
 
 
+OPTIMIZED = """async ([texts, options, dtypes]) => {
+  const { createEngine, runPython } = await import('./engine.mjs');
+  const found = {};
+  for (const dtype of dtypes) {
+    const engine = await createEngine({ featureId: 'sentence-embeddings', engineId: dtype, dtype });
+    const vectors = await engine.run({ args: [texts], options });
+    const optimized = await runPython(`from pyodide_pkg.platform import browser_api
+engine = next(e for e in browser_api._engines.values() if e.engine_id == "${dtype}")
+bool(engine.pipeline.encoder.session.session.optimized)`);
+    await engine.terminate();
+    found[dtype] = { vectors, optimized };
+  }
+  return found;
+}"""
+
+
+def test_an_fp32_text_encoder_runs_its_graph_unoptimized_and_a_quantized_one_optimized(page, cpython_embeddings):
+    """tasks.Task.optimizes: ONNX Runtime Web makes an fp32 encoder's session without graph optimizations (its
+    runs are as fast, its session comes sooner), a quantized one's with them. Results hold either way."""
+    found = page.evaluate(OPTIMIZED, [SENTENCES, MEAN_NORM, ["fp32", "q8"]])
+    assert found["fp32"]["optimized"] is False and found["q8"]["optimized"] is True
+    assert np.abs(np.array(found["fp32"]["vectors"]) - cpython_embeddings).max() <= 1e-4
+    q8 = np.array(found["q8"]["vectors"])  # against fp32, as test_embeddings_match_sentence_transformers holds q8
+    assert (np.sum(q8 * cpython_embeddings, axis=1) / np.linalg.norm(q8, axis=1)).min() >= 0.99
+
+
 def test_the_cache_opens_while_the_settings_are_fetched(browser, server, cpython_embeddings):
     """The model files' IndexedDB is opened (and swept) while the settings are on their way, not after."""
     from tests.browser.test_main_thread import blank_page

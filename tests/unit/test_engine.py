@@ -363,6 +363,33 @@ def test_the_cache_opens_while_the_settings_are_fetched(server, store_dir, monke
     assert events[:4] == ["cache", "settings", "settings", "settings"], events
 
 
+@pytest.mark.parametrize("task, model, revision, dtype, optimized", [
+    ("feature-extraction", "test/tiny-bert-feature-extraction", "v1", "fp32", False),
+    ("fill-mask", "test/tiny-bert-fill-mask", "v1", "fp32", False),
+    ("feature-extraction", "test/tiny-bert-feature-extraction", "v1", "q8", True),
+    ("text-generation", "test/tiny-gpt2", "v1", "fp32", True),
+])
+def test_sessions_are_optimized_as_the_task_table_says(fresh_log, store_dir, monkeypatch, task, model, revision, dtype,
+                                                       optimized):
+    """tasks.Task.optimizes decides each session's graph optimizations: fp32 text encoders go without."""
+    from pyodide_pkg import platform
+    from pyodide_pkg.tasks import find
+
+    asked = []
+    create_session = platform.create_session
+
+    async def recorded(*args, optimize=True, **kwargs):
+        asked.append(optimize)
+        return await create_session(*args, optimize=optimize, **kwargs)
+
+    monkeypatch.setattr(platform, "create_session", recorded)
+    engine = run(pyodide_pkg.create_engine(options(fresh_log, taskName=task, modelId=model, modelRevision=revision,
+                                                   dtype=dtype)))
+    assert engine.status == "ready" and asked and set(asked) == {optimized}
+    assert find(task).optimizes(dtype) is optimized
+    run(engine.terminate())
+
+
 def test_engines_loading_one_model_share_its_downloads(fresh_log, store_dir):
     """Two engines start at once on one model: every file is fetched once, and both hold a reference."""
     async def both():
