@@ -412,7 +412,8 @@ def build_wheel() -> str:
     compiled = compile_for_page(NODE / "pyodide" / "python_stdlib.zip",
                                 [out / n for n in [*dependencies, wheel]]
                                 + [VENDOR / "pyodide" / f for f in packages.values()], out / COMPILED)
-    compiled["snapshot"] = snapshot_for_page(out / COMPILED / compiled["stdlib"], out / COMPILED, [out / COMPILED / wheel])
+    compiled["snapshot"] = snapshot_for_page(out / COMPILED / compiled["stdlib"], out / COMPILED,
+                                             [out / COMPILED / wheel])
     (out / "index.json").write_text(json.dumps({"wheel": wheel, "dependencies": dependencies,
                                                 "compiled": {**compiled, "packages": packages}}) + "\n")
     return wheel

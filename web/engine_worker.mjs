@@ -85,10 +85,14 @@ async function checkedSnapshot(compiled, stdlib, snapshot, wheels, wheelBytes) {
   fetching.catch(() => {});  // awaited below, once the archives are checked
   await Promise.all((snapshot.archives ?? []).map(async ({ file, path, sha256 }) => {
     const at = wheels.indexOf(file);
-    if (at < 0 || path !== `${WHEELS}/${file}`) throw new Error(`${snapshot.file} imported ${path}, which this host does not load`);
+    if (at < 0 || path !== `${WHEELS}/${file}`) {
+      throw new Error(`${snapshot.file} imported ${path}, which this host does not load`);
+    }
     const { hex } = await import("./encoding.mjs");
     const found = hex(await crypto.subtle.digest("SHA-256", (await wheelBytes)[at]));
-    if (found !== sha256) throw new Error(`${snapshot.file} was made on another ${file} (sha256 ${sha256}, not ${found})`);
+    if (found !== sha256) {
+      throw new Error(`${snapshot.file} was made on another ${file} (sha256 ${sha256}, not ${found})`);
+    }
   }));
   const bytes = await fetching;  // its size becomes the heap's: a cut one would never start
   if (bytes.byteLength !== snapshot.bytes) throw new Error(`${url} has ${bytes.byteLength} bytes, not ${snapshot.bytes}`);

@@ -158,8 +158,10 @@ def _another_build(data: bytes) -> bytes:
     ("not a snapshot", r"not used: Snapshot has invalid magic number"),
     ("cut short", r"not used: http://.+/vendor/wheels/pyc/python\.snapshot has 1000 bytes, not \d+"),
     ("missing", r"not used: http://.+/vendor/wheels/pyc/python\.snapshot answered HTTP 404"),
-    ("another wheel", r"not used: python\.snapshot was made on another pyodide_pkg-[^ ]+\.whl \(sha256 0{64}, not [0-9a-f]{64}\)"),
-    ("another place", r"not used: python\.snapshot imported /elsewhere/pyodide_pkg-[^ ]+\.whl, which this host does not load"),
+    ("another wheel", r"not used: python\.snapshot was made on another pyodide_pkg-[^ ]+\.whl "
+                      r"\(sha256 0{64}, not [0-9a-f]{64}\)"),
+    ("another place", r"not used: python\.snapshot imported /elsewhere/pyodide_pkg-[^ ]+\.whl, "
+                      r"which this host does not load"),
 ])
 def test_a_snapshot_that_does_not_fit_is_not_used_and_python_starts_as_usual(browser, server, fault, expected):
     from tests.browser.test_main_thread import blank_page

@@ -294,8 +294,9 @@ const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/`, stdLibURL: stdli
                                     _loadSnapshot: new Uint8Array(readFileSync(snapshot)) });
 pyodide.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
 pyodide.FS.writeFile(path, readFileSync(archive));
-console.log(JSON.stringify(pyodide.runPython(
-  "import sys, pyodide_pkg.tasks as t\\n[sorted(m for m in sys.modules if m.startswith('pyodide_pkg')), t.__file__]").toJs()));
+const found = "import sys, pyodide_pkg.tasks as t\\n"
+  + "[sorted(m for m in sys.modules if m.startswith('pyodide_pkg')), t.__file__]";
+console.log(JSON.stringify(pyodide.runPython(found).toJs()));
 """
 
 
@@ -314,7 +315,8 @@ def test_a_snapshot_with_our_wheel_holds_our_pure_modules_and_is_made_again_when
     stdlib = Path(shutil.copy2(vendor.NODE / "pyodide" / "python_stdlib.zip", tmp_path / "stdlib.zip"))
     found = vendor.snapshot_for_page(stdlib, tmp_path / "out", [wheel])
     path = f"{vendor.HOST_WHEELS}/{wheel.name}"
-    assert found["archives"] == [{"file": wheel.name, "path": path, "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest()}]
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert found["archives"] == [{"file": wheel.name, "path": path, "sha256": digest}]
     assert found["modules"] == [*vendor.SNAPSHOT_MODULES, *vendor.SNAPSHOT_OWN_MODULES]
     restored = subprocess.run(["node", "--input-type=module", "-e", RESTORE, str(vendor.NODE / "pyodide"), str(stdlib),
                                str(tmp_path / "out" / found["file"]), str(wheel), path],
