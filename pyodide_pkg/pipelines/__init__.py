@@ -1,7 +1,7 @@
 """Task pipelines, one module per task; which module serves which task is in the task table (tasks.py).
 
 A task's module is imported when the task is first used, so the engine host's boot imports none of them
-(nor the tokenizers, generation and image code they bring)."""
+(nor the generation and image code they bring; the tokenizers come with its memory snapshot)."""
 
 from __future__ import annotations
 
