@@ -186,11 +186,11 @@ def sessions_made(monkeypatch):
     """The data files each session of a load was asked for with, and whether it failed or was released."""
     made, create = [], platform.create_session
 
-    async def spy(model, num_threads, external=None):
+    async def spy(model, num_threads, external=None, optimize=True):
         entry = {"external": sorted(external or {}), "released": False, "failed": False}
         made.append(entry)
         try:
-            session = await create(model, num_threads, external)
+            session = await create(model, num_threads, external, optimize=optimize)
         except RuntimeError:
             entry["failed"] = True
             raise
