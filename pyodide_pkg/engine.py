@@ -218,7 +218,8 @@ async def create_engine(options: Any, notifications_callback: Callable[[dict], N
     """One engine per engineId: concurrent calls share it, other options replace it. The cache opens beside
     the settings' fetch (on a fresh profile its IndexedDB open and sweep took ~60 ms after it)."""
     opening = asyncio.ensure_future(Cache.open())
-    opening.add_done_callback(lambda future: future.cancelled() or future.exception())  # an early return's
+    # its failure is seen even when a call returns before it awaits it (an engine already made)
+    opening.add_done_callback(lambda future: future.cancelled() or future.exception())
     resolved, allow_deny, runtime = await resolve_options(options)
     resolved, notes = within_host(resolved)
     engine_id = resolved.engineId

@@ -82,7 +82,7 @@ const makeSession = (model, externalPaths, externalBodies, optimize) => {
     .then((session) => ({ ...session, link }));
 };
 
-export async function ortCreateSession(model, externalPaths, externalBodies, start, optimize = true) {
+export async function ortCreateSession(model, externalPaths, externalBodies, start, optimize) {
   const bodies = [model, ...externalBodies];
   const create = () => makeSession(model, externalPaths, externalBodies, optimize);
   let session = null;

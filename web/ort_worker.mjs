@@ -12,8 +12,9 @@ loading.catch(() => {});  // reported by init, which awaits it
 let ort = null, starting = null;
 const sessions = new Map();  // number -> the session being made, then made
 let nextSession = 1;
-const handed = new Set();  // sessions made from bytes handed over
-const unoptimized = new Set();  // sessions made without graph optimizations
+// number -> how the session is made: {handed: from bytes its download handed over (ort_host.holdBytes), not read
+// from its file again; optimized: with ONNX Runtime's graph optimizations (Python says which graphs go without)}
+const howMade = new Map();
 
 const ARRAYS = {
   float32: Float32Array, int64: BigInt64Array, int32: Int32Array, bool: Uint8Array,
@@ -139,8 +140,7 @@ const ops = {
   async release({ session }) {
     const made = sessions.get(session);
     sessions.delete(session);
-    handed.delete(session);
-    unoptimized.delete(session);
+    howMade.delete(session);
     await (await made?.catch(() => null))?.release();
     return null;
   },
@@ -148,31 +148,27 @@ const ops = {
 
 function begin({ model, bytes, external, optimize = true }) {
   const id = nextSession++;
+  howMade.set(id, { handed: Boolean(bytes), optimized: optimize });
   const making = (async () => {
     if (!starting) throw new Error("ONNX Runtime has not been started");
-    if (bytes) handed.add(id);
     const reading = Promise.all([bytes ?? bytesOf(model),
                                  ...external.map(async ([path, body]) => ({ path, data: await file(body) }))]);
     reading.catch(() => {});  // the runtime's failure, if it fails, is the one to report
     await starting;
     const [graph, ...externalData] = await reading;
-    if (!optimize) unoptimized.add(id);
     return ort.InferenceSession.create(graph, {
       executionProviders: ["wasm"], graphOptimizationLevel: optimize ? "all" : "disabled",
       ...(externalData.length ? { externalData } : {}) });
   })();
-  making.catch(() => sessions.delete(id));
+  making.catch(() => { sessions.delete(id); howMade.delete(id); });
   sessions.set(id, making);
   return id;
 }
 
-// `handed`: made from the bytes its download hashed, not read from its file again (ort_host.holdBytes);
-// `optimized`: with ONNX Runtime's graph optimizations (Python says which graphs do without them).
 async function described(id) {
   const session = await sessions.get(id);
   if (!session) throw new Error(`no session ${id}`);
-  return { id, inputNames: session.inputNames, outputNames: session.outputNames, handed: handed.has(id),
-           optimized: !unoptimized.has(id) };
+  return { id, inputNames: session.inputNames, outputNames: session.outputNames, ...howMade.get(id) };
 }
 
 answerCalls(({ op, args }) => ops[op](args));

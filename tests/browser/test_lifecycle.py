@@ -140,53 +140,43 @@ def test_vectors_reach_the_page_as_bytes_with_their_float32_values(browser, fres
         assert np.abs(mean / np.linalg.norm(mean) - np.array(got["pooled"][sentence])).max() <= 1e-5
 
 
-HANDED = """async ([texts, options]) => {
+# Engines of the sentence-embeddings feature made one after another (each with its own extra options): each one's
+# vectors and its session's description as the runtime's worker gives it (handed, optimized).
+SESSIONS = """async ([texts, options, engines]) => {
   const { createEngine, runPython } = await import('./engine.mjs');
-  const load = async (engineId) => {
-    const engine = await createEngine({ featureId: 'sentence-embeddings', engineId });
+  const found = [];
+  for (const extra of engines) {
+    const engine = await createEngine({ featureId: 'sentence-embeddings', ...extra });
     const vectors = await engine.run({ args: [texts], options });
-    const handed = await runPython(`from pyodide_pkg.platform import browser_api
-engine = next(e for e in browser_api._engines.values() if e.engine_id == "${engineId}")
-bool(engine.pipeline.encoder.session.session.handed)`);
+    const [handed, optimized] = await runPython(`from pyodide_pkg.platform import browser_api
+engine = next(e for e in browser_api._engines.values() if e.engine_id == "${extra.engineId}")
+session = engine.pipeline.encoder.session.session
+[bool(session.handed), bool(session.optimized)]`);
     await engine.terminate();
-    return { vectors, handed };
-  };
-  return [await load('downloaded'), await load('from-the-cache')];
+    found.push({ vectors, handed, optimized });
+  }
+  return found;
 }"""
 
 
 def test_a_downloaded_graph_is_made_a_session_from_the_bytes_its_hash_read(page, cpython_embeddings):
     """The 90 MB graph, read back once to be hashed, goes to ONNX Runtime's worker as those bytes; a graph from
     the cache is read from its file. Both give our CPython engine's results."""
-    downloaded, cached = page.evaluate(HANDED, [SENTENCES, MEAN_NORM])
+    downloaded, cached = page.evaluate(SESSIONS, [SENTENCES, MEAN_NORM, [{"engineId": "downloaded"},
+                                                                        {"engineId": "from-the-cache"}]])
     assert downloaded["handed"] is True and cached["handed"] is False
     for got in (downloaded, cached):
         assert np.abs(np.array(got["vectors"]) - cpython_embeddings).max() <= 1e-4
 
 
-OPTIMIZED = """async ([texts, options, dtypes]) => {
-  const { createEngine, runPython } = await import('./engine.mjs');
-  const found = {};
-  for (const dtype of dtypes) {
-    const engine = await createEngine({ featureId: 'sentence-embeddings', engineId: dtype, dtype });
-    const vectors = await engine.run({ args: [texts], options });
-    const optimized = await runPython(`from pyodide_pkg.platform import browser_api
-engine = next(e for e in browser_api._engines.values() if e.engine_id == "${dtype}")
-bool(engine.pipeline.encoder.session.session.optimized)`);
-    await engine.terminate();
-    found[dtype] = { vectors, optimized };
-  }
-  return found;
-}"""
-
-
 def test_an_fp32_text_encoder_runs_its_graph_unoptimized_and_a_quantized_one_optimized(page, cpython_embeddings):
     """tasks.Task.optimizes: ONNX Runtime Web makes an fp32 encoder's session without graph optimizations (its
     runs are as fast, its session comes sooner), a quantized one's with them. Results hold either way."""
-    found = page.evaluate(OPTIMIZED, [SENTENCES, MEAN_NORM, ["fp32", "q8"]])
-    assert found["fp32"]["optimized"] is False and found["q8"]["optimized"] is True
-    assert np.abs(np.array(found["fp32"]["vectors"]) - cpython_embeddings).max() <= 1e-4
-    q8 = np.array(found["q8"]["vectors"])  # against fp32, as test_embeddings_match_sentence_transformers holds q8
+    fp32, q8 = page.evaluate(SESSIONS, [SENTENCES, MEAN_NORM, [{"engineId": "fp32", "dtype": "fp32"},
+                                                                {"engineId": "q8", "dtype": "q8"}]])
+    assert fp32["optimized"] is False and q8["optimized"] is True
+    assert np.abs(np.array(fp32["vectors"]) - cpython_embeddings).max() <= 1e-4
+    q8 = np.array(q8["vectors"])  # against fp32, as test_embeddings_match_sentence_transformers holds q8
     assert (np.sum(q8 * cpython_embeddings, axis=1) / np.linalg.norm(q8, axis=1)).min() >= 0.99
 
 
