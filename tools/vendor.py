@@ -19,6 +19,7 @@ import base64
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import subprocess
 import sys
@@ -86,6 +87,11 @@ SNAPSHOT_OWN_MODULES = ("pyodide_pkg.errors", "pyodide_pkg.option_rules", "pyodi
                         "pyodide_pkg.tasks", "pyodide_pkg.hub", "pyodide_pkg.progress", "pyodide_pkg.results",
                         "pyodide_pkg.external_data", "pyodide_pkg.tokenizers")
 HOST_WHEELS = "/lib/wheels"  # where web/engine_worker.mjs writes our wheels (it checks a snapshot's paths)
+# Pyodide packages imported in the snapshot too: numpy's load and import (~0.55 s of one core, 0.8-1.2 s under a
+# fresh profile's contention) were what kept that start behind Transformers.js' (README). Its shared libraries
+# are loaded again at their places by the host (tools/snapshot_python.mjs); its files are unpacked when a
+# pipeline first asks for it (platform/browser.py).
+SNAPSHOT_PACKAGES = ("numpy",)
 
 
 class VendorError(Exception):
@@ -353,24 +359,28 @@ def compile_for_page(stdlib: Path, wheels: list[Path], out: Path,
             "folder": f"{out.name}/", "stdlib": stdlib_name}
 
 
-def snapshot_for_page(stdlib: Path, out: Path, archives: Iterable[Path] = ()) -> dict:
+def snapshot_for_page(stdlib: Path, out: Path, archives: Iterable[Path] = (), packages: Iterable[Path] = ()) -> dict:
     """A memory snapshot of Pyodide's Python started on `stdlib` (its byte-compiled copy), into `out`; with
-    `archives` (our byte-compiled wheel) on sys.path, our pure modules are imported in it too.
+    `archives` (our byte-compiled wheel) on sys.path, our pure modules are imported in it too, and with `packages`
+    (numpy's byte-compiled wheel) unpacked, their modules.
 
     Restoring it skips Python's start and ~210 module imports: the engine host's warm boot to our API in
-    Chromium went from medians of 1346 to 949 ms (5 boots each, interleaved). It is 21 MB, kept as it is:
-    gunzipping its 4 MB gzip took the host ~150 ms. The index records Pyodide's build id, which Pyodide checks,
-    the name of the stdlib it was made on, which names that stdlib's sha256, and each archive's path and sha256,
-    which the host checks (its modules' code and zipimport's reading of the archive are in the snapshot).
+    Chromium went from medians of 1346 to 949 ms (5 boots each, interleaved). It is kept as it is (21 MB, 30 with
+    numpy): gunzipping its 4 MB gzip took the host ~150 ms. The index records Pyodide's build id, which Pyodide
+    checks, the name of the stdlib it was made on, which names that stdlib's sha256, each archive's path and
+    sha256, which the host checks (its modules' code and zipimport's reading of the archive are in the snapshot),
+    and the packages' shared libraries the host loads again at their places, copied beside it with their sha256.
     Made once per input (.cache/pyc/snapshot.json)."""
     cache = CACHE / COMPILED
     stamp = cache / "snapshot.json"
     archives = [{"file": a.name, "path": f"{HOST_WHEELS}/{a.name}", "sha256": sha256(a), "source": a}
                 for a in archives]
-    modules = SNAPSHOT_MODULES + (SNAPSHOT_OWN_MODULES if archives else ())
+    packages = list(packages)
+    names = tuple(n for n in SNAPSHOT_PACKAGES if any(p.name.lower().startswith(f"{n}-") for p in packages))
+    modules = SNAPSHOT_MODULES + (SNAPSHOT_OWN_MODULES if archives else ()) + names
     key = hashlib.sha256(json.dumps({
         "stdlib": sha256(stdlib), "snapshotter": sha256(SNAPSHOTTER), "modules": modules,
-        "archives": [a["sha256"] for a in archives],
+        "archives": [a["sha256"] for a in archives], "packages": [sha256(p) for p in packages],
         "runtime": [sha256(NODE / "pyodide" / n) for n in ("pyodide.asm.wasm", "pyodide.asm.js", "pyodide.mjs")],
     }, sort_keys=True).encode()).hexdigest()
     try:
@@ -381,18 +391,37 @@ def snapshot_for_page(stdlib: Path, out: Path, archives: Iterable[Path] = ()) ->
         cache.mkdir(parents=True, exist_ok=True)
         try:
             placed = [arg for a in archives for arg in ("--archive", str(a["source"]), a["path"])]
-            done = subprocess.run(["node", str(SNAPSHOTTER), str(stdlib), str(cache / SNAPSHOT), *placed, *modules],
-                                  check=True, capture_output=True, text=True)
+            unpacked = [arg for p in packages for arg in ("--package", str(p))]
+            done = subprocess.run(["node", str(SNAPSHOTTER), str(stdlib), str(cache / SNAPSHOT), *placed, *unpacked,
+                                   *modules], check=True, capture_output=True, text=True)
         except FileNotFoundError:
             raise VendorError("node is missing: it runs Pyodide to make the memory snapshot") from None
         except subprocess.CalledProcessError as error:
             raise VendorError(f"{SNAPSHOTTER.name} failed:\n{error.stderr[-2000:]}") from None
         made = json.loads(done.stdout.strip().splitlines()[-1])
-        info = {"key": key, "build": made["build"], "bytes": made["bytes"]}
+        info = {"key": key, "build": made["build"], "bytes": made["bytes"], "libraries": made["libraries"]}
         stamp.write_text(json.dumps(info, indent=1) + "\n")
     copy_if_changed(cache / SNAPSHOT, out / SNAPSHOT)
     return {"file": SNAPSHOT, "build": info["build"], "stdlib": stdlib.name, "bytes": info["bytes"],
-            "modules": list(modules), "archives": [{k: a[k] for k in ("file", "path", "sha256")} for a in archives]}
+            "modules": list(modules), "archives": [{k: a[k] for k in ("file", "path", "sha256")} for a in archives],
+            "libraries": [_library_beside(library, packages, out) for library in info.get("libraries", [])]}
+
+
+def _library_beside(library: dict, packages: list[Path], out: Path) -> dict:
+    """A shared library the snapshot loaded, copied out of its package's wheel into `out` for the host to fetch."""
+    member = library["path"].partition("/site-packages/")[2]
+    for wheel in packages:
+        with zipfile.ZipFile(wheel) as archive:
+            if member in archive.namelist():
+                data = archive.read(member)
+                break
+    else:
+        raise VendorError(f"the snapshot loaded {library['path']}, which no package wheel holds")
+    file = posixpath.basename(member)
+    target = out / file
+    if not target.is_file() or target.read_bytes() != data:
+        target.write_bytes(data)
+    return {"file": file, "sha256": hashlib.sha256(data).hexdigest(), **library}
 
 
 def build_wheel() -> str:
@@ -413,7 +442,8 @@ def build_wheel() -> str:
                                 [out / n for n in [*dependencies, wheel]]
                                 + [VENDOR / "pyodide" / f for f in packages.values()], out / COMPILED)
     compiled["snapshot"] = snapshot_for_page(out / COMPILED / compiled["stdlib"], out / COMPILED,
-                                             [out / COMPILED / wheel])
+                                             [out / COMPILED / wheel],
+                                             [out / COMPILED / packages[name] for name in SNAPSHOT_PACKAGES])
     (out / "index.json").write_text(json.dumps({"wheel": wheel, "dependencies": dependencies,
                                                 "compiled": {**compiled, "packages": packages}}) + "\n")
     return wheel

@@ -4,7 +4,12 @@ A body is a JsProxy of the body file's FileSystemFileHandle: Python passes it al
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import importlib.abc
 import json
+import site
+import sys
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable
 
@@ -210,6 +215,49 @@ def cores() -> int:
 PACKAGE_URLS: dict[str, str] = {}  # a Pyodide package's byte-compiled copy (web/engine_worker.mjs)
 
 
+class _UnpackOnImport(importlib.abc.MetaPathFinder):
+    """A package the memory snapshot imported (numpy, tools/vendor.py) came with its modules and its loaded
+    libraries, not with its files: those are the host's, not Python's memory. They are unpacked, as Pyodide's
+    loader would without loading libraries, when an import first needs one (numpy.random, numpy.fft): unpacking
+    numpy held the host's thread 300-400 ms on a fresh profile, and a text task's load needs none of them."""
+
+    def __init__(self, name: str, url: str, wheel: bytes) -> None:
+        self.name, self.url, self.wheel = name, url, wheel
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname.partition(".")[0] == self.name:
+            self.unpack()
+        return None  # the usual finders find it now
+
+    def unpack(self) -> None:
+        sys.meta_path.remove(self)
+        _package_loader.unpack_buffer(to_uint8(self.wheel), filename=self.url.rpartition("/")[2],
+                                      extract_dir=site.getsitepackages()[0], installer="pyodide.loadPackage",
+                                      source=self.url)
+        importlib.invalidate_caches()
+
+
+_taking: dict[str, asyncio.Future] = {}
+
+
+async def _take_imported(name: str) -> None:
+    """A package the snapshot imported, listed as loaded; its wheel is fetched now (once however many ask),
+    unpacked on a first import that needs its files."""
+    import pyodide_js
+
+    async def take() -> None:
+        url = PACKAGE_URLS[name]
+        response = await fetch(url)
+        if not response.ok:
+            raise RuntimeError(f"could not load {name}: {url} answered HTTP {response.status}")
+        sys.meta_path.insert(0, _UnpackOnImport(name, url, response.body))
+        setattr(pyodide_js.loadedPackages, name, url)
+
+    if name not in _taking or _taking[name].done() and _taking[name].exception() is not None:
+        _taking[name] = asyncio.ensure_future(take())
+    await asyncio.shield(_taking[name])
+
+
 def _without_deferred_libraries(listed: Any) -> Any:
     """Pyodide's list of a package's shared libraries to load as it installs it, less the deferred ones."""
     return lambda *args: [path for path in listed(*args) if not deferred_library(path)]
@@ -226,6 +274,9 @@ async def load_packages(names: list[str]) -> None:
         return {name.lower() for name in pyodide_js.loadedPackages.to_py()}
 
     missing = [n for n in names if n.lower() not in loaded()]
+    for name in [n for n in missing if n.lower() in sys.modules and n.lower() in PACKAGE_URLS]:
+        await _take_imported(name.lower())
+        missing.remove(name)
     if missing:
         await pyodide_js.loadPackage(to_js([PACKAGE_URLS.get(n.lower(), n) for n in missing]))
         failed = [n for n in missing if n.lower() not in loaded()]

@@ -20,14 +20,18 @@ def install() -> None:
     reread = zipimport.zipimporter.invalidate_caches
     if getattr(reread, "rereads_changed_only", False):
         return
-    read: dict[str, tuple[int, int] | None] = {}
+
+    def stamp_of(archive: str) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(archive)
+            return stat.st_size, stat.st_mtime_ns
+        except OSError:
+            return None
+    # archives read before (the memory snapshot's, this boot's) count as read as they are now
+    read: dict[str, tuple[int, int] | None] = {archive: stamp_of(archive) for archive in zipimport._zip_directory_cache}
 
     def invalidate_caches(self: zipimport.zipimporter) -> None:
-        try:
-            stat = os.stat(self.archive)
-            stamp = (stat.st_size, stat.st_mtime_ns)
-        except OSError:
-            stamp = None
+        stamp = stamp_of(self.archive)
         cached = zipimport._zip_directory_cache.get(self.archive)
         if stamp is not None and cached is not None and read.get(self.archive) == stamp:
             self._files = cached

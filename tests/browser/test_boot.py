@@ -88,14 +88,15 @@ def test_a_wheel_that_cannot_be_fetched_fails_the_boot_by_its_url_and_the_next_e
     assert again == "pyodide_pkg"
 
 
-# Whether the boot found unicodedata and our pure modules imported, as only the snapshot imports them: a boot
-# imports our modules through the engine, which imports the platform layer first.
+# Whether the boot found unicodedata, and our pure modules and numpy imported, as only the snapshot imports them: a
+# boot imports our modules through the engine, which imports the platform layer first, and numpy after it.
 SNAPSHOT_STATE = """async (own) => {
   const { runtimeInfo, runPython } = await import('./engine.mjs');
   const code = `import pyodide_pkg.platform.browser_api as api, sys
 names = list(sys.modules)
 [api.call is not None, "unicodedata" in sys.modules,
- all(names.index(m) < names.index("pyodide_pkg.platform") for m in ${JSON.stringify(own)})]`;
+ all(names.index(m) < names.index("pyodide_pkg.platform") for m in ${JSON.stringify(own)}),
+ "numpy" in names and names.index("numpy") < names.index("pyodide_pkg.platform")]`;
   return [(await runtimeInfo()).snapshot, await runPython(code)];
 }"""
 OWN = list(vendor.SNAPSHOT_OWN_MODULES)
@@ -103,7 +104,7 @@ OWN = list(vendor.SNAPSHOT_OWN_MODULES)
 
 def test_python_is_restored_from_the_vendored_snapshot_with_our_pure_modules(page, fresh_log):
     snapshot, ready = page.evaluate(SNAPSHOT_STATE, OWN)
-    assert snapshot == "used" and ready == [True, True, True]
+    assert snapshot == "used" and ready == [True, True, True, True]
     assert "/vendor/wheels/pyc/python.snapshot" in fresh_log.requests("GET", "/vendor/")
 
 
@@ -162,6 +163,11 @@ def _another_build(data: bytes) -> bytes:
                       r"\(sha256 0{64}, not [0-9a-f]{64}\)"),
     ("another place", r"not used: python\.snapshot imported /elsewhere/pyodide_pkg-[^ ]+\.whl, "
                       r"which this host does not load"),
+    ("another library", r"not used: python\.snapshot was made with another _multiarray_umath\.[^ ]+\.so "
+                        r"\(sha256 0{64}, not [0-9a-f]{64}\)"),
+    ("a library missing", r"not used: http://.+/vendor/wheels/pyc/_umath_linalg\.[^ ]+\.so answered HTTP 404"),
+    ("no room in the table", r"not used: /lib/python3\.12/site-packages/numpy/_core/_multiarray_umath\.[^ ]+\.so "
+                             r"was at table index 0; the table now ends at \d+"),
 ])
 def test_a_snapshot_that_does_not_fit_is_not_used_and_python_starts_as_usual(browser, server, fault, expected):
     from tests.browser.test_main_thread import blank_page
@@ -174,20 +180,28 @@ def test_a_snapshot_that_does_not_fit_is_not_used_and_python_starts_as_usual(bro
             archive["sha256"] = "0" * 64
         if fault == "another place":
             archive["path"] = archive["path"].replace("/lib/wheels/", "/elsewhere/")
+    libraries = index["compiled"]["snapshot"]["libraries"]
+    if fault == "another library":
+        libraries[0]["sha256"] = "0" * 64
+    if fault == "no room in the table":  # as if Python's start had added functions past the snapshot's room
+        libraries[0]["tableBase"] = 0
     data = _snapshot_bytes()
     body = {"another build": _another_build(data), "not a snapshot": bytes(len(data)), "cut short": data[:1000]}.get(fault)
     context, tab = blank_page(browser, server.origin)
     try:
         tab.route("**/vendor/wheels/index.json", lambda route: route.fulfill(
             body=json.dumps(index), content_type="application/json"))
-        if fault not in ("another stdlib", "another wheel", "another place"):
+        if fault == "a library missing":
+            tab.route("**/vendor/wheels/pyc/_umath_linalg.*.so", lambda route: route.fulfill(status=404, body=b"gone"))
+        elif fault not in ("another stdlib", "another wheel", "another place", "another library",
+                           "no room in the table"):
             tab.route("**/vendor/wheels/pyc/python.snapshot", lambda route: route.fulfill(
                 status=404 if body is None else 200, body=body or b"", content_type="application/octet-stream"))
         snapshot, ready = tab.evaluate(SNAPSHOT_STATE, OWN)
     finally:
         context.close()
     assert re.fullmatch(expected, snapshot), snapshot
-    assert ready == [True, False, False]
+    assert ready == [True, False, False, False]
 
 
 def test_task_modules_load_when_a_task_is_first_used(page):
@@ -205,9 +219,10 @@ def test_task_modules_load_when_a_task_is_first_used(page):
     assert "pyodide_pkg.pipelines.text2text_generation" not in found["after"]
 
 
-def test_numpy_loads_beside_the_first_engine_and_onnx_runtime_has_its_own_worker(page, fresh_log):
-    """The host answers before numpy is imported (it loads while the first engine reads its settings and starts
-    downloading; pipelines import it), and ONNX Runtime Web starts and makes sessions in a worker of its own."""
+def test_numpy_comes_with_the_snapshot_and_onnx_runtime_has_its_own_worker(page, fresh_log):
+    """numpy is imported in the memory snapshot (without it, it loads while the first engine reads its settings
+    and starts downloading: test_a_snapshot_that_does_not_fit_is_not_used_and_python_starts_as_usual), and ONNX
+    Runtime Web starts and makes sessions in a worker of its own."""
     found = page.evaluate("""async () => {
       const { createEngine, runPython } = await import('./engine.mjs');
       const state = 'import sys, ml_bridge\\ninfo = ml_bridge.ortInfo()\\n["numpy" in sys.modules, info.to_py() if info else None]';
@@ -216,7 +231,7 @@ def test_numpy_loads_beside_the_first_engine_and_onnx_runtime_has_its_own_worker
       const vector = (await engine.run({ args: ['numpy is here'] }))[0];
       return { before, after: await runPython(state), width: vector.length };
     }""")
-    assert found["before"] == [False, None]
+    assert found["before"] == [True, None]
     numpy_loaded, started = found["after"]
     assert numpy_loaded and started["numThreads"] == 2 and started["isolated"] is True
     assert started["wasmFrom"] in ("http-cache", "cached-copy")  # test_runtime_binary.py tells them apart
@@ -240,14 +255,14 @@ def test_the_host_starts_its_runtime_and_download_workers_as_it_boots(page, fres
 
 
 LIBRARIES = r"""
-import js, pyodide_js, numpy as np
+import js, os, pyodide_js, site, numpy as np
 def loaded():
     return sorted({str(name).rsplit("/site-packages/", 1)[-1] for name in js.Object.keys(pyodide_js._module.LDSO.loadedLibsByName)
                    if "/site-packages/numpy/" in str(name)})
-before = loaded()
+before, unpacked = loaded(), os.path.isdir(site.getsitepackages()[0] + "/numpy/random")
 drawn = np.random.default_rng(SEED).random(3).tolist()
 spectrum = np.abs(np.fft.rfft(np.arange(8.0))).tolist()
-[before, loaded(), drawn, spectrum]
+[before, loaded(), drawn, spectrum, unpacked, os.path.isdir(site.getsitepackages()[0] + "/numpy/random")]
 """
 
 
@@ -256,8 +271,9 @@ def test_numpys_random_and_fft_libraries_load_when_first_imported(page):
     test helpers wait for their import, and then work as in CPython."""
     import numpy as np
 
-    before, after, drawn, spectrum = page.evaluate(
+    before, after, drawn, spectrum, unpacked, then = page.evaluate(
         "async (code) => (await import('./engine.mjs')).runPython(code, { SEED: 7 })", LIBRARIES)
+    assert [unpacked, then] == [False, True]  # numpy came with the snapshot, its files with numpy.random's import
     assert [n for n in before if n.startswith(("numpy/random/", "numpy/fft/"))] == []
     assert {n.split(".")[0] for n in before} == {"numpy/_core/_multiarray_umath", "numpy/_core/_multiarray_tests",
                                                  "numpy/linalg/_umath_linalg"}

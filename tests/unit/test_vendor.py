@@ -334,6 +334,86 @@ def test_a_snapshot_with_our_wheel_holds_our_pure_modules_and_is_made_again_when
     assert (tmp_path / ".cache" / vendor.COMPILED / "snapshot.json").read_text() != stamp
 
 
+# Restores a snapshot that imported numpy in Node, adds `added` functions to the table as a start elsewhere may
+# (Chromium's adds one Node's does not), loads its libraries again with the engine host's own code
+# (web/snapshot_libraries.mjs), and computes with numpy.
+RESTORE_NUMPY = """
+import { readFileSync } from "node:fs";
+const [pyodideDir, stdlib, snapshot, out, listed, added, loader] = process.argv.slice(1);
+const { loadPyodide } = await import(`${pyodideDir}/pyodide.mjs`);
+const { loadLibrariesAgain } = await import(loader);
+const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/`, stdLibURL: stdlib,
+                                    _loadSnapshot: new Uint8Array(readFileSync(snapshot)) });
+for (let i = 0; i < Number(added); i++) pyodide._module.addFunction(() => i, "i");
+const libraries = JSON.parse(listed).map((library) => ({
+  ...library, bytes: new Uint8Array(readFileSync(`${out}/${library.file}`)) }));
+try {
+  await loadLibrariesAgain(pyodide, libraries);
+} catch (error) {
+  console.log(JSON.stringify({ refused: error.message }));
+  process.exit(0);
+}
+console.log(JSON.stringify({ computed: pyodide.runPython(COMPUTE).toJs() }));
+""".replace("COMPUTE", json.dumps("""
+import sys, numpy as np
+a = np.arange(12.0).reshape(3, 4)
+[sorted(n for n in sys.modules if n.startswith("numpy"))[:2], (a @ a.T).tolist(), float(np.linalg.norm(a)),
+ np.sort(np.array([5, 3, 9, 1])).tolist(), np.cumsum(np.arange(6)).tolist(), int(np.argmax(a[:, 2])),
+ np.einsum("ij,ij->i", a, a).tolist(), str(np.linalg.det(np.array([[2.0, 0.0], [0.0, 3.0]])))]
+""".strip() + "\n"))
+
+
+def test_a_snapshot_with_numpy_loads_its_libraries_again_at_their_places_and_computes_as_cpython(tmp_path,
+                                                                                                monkeypatch):
+    """numpy's modules are in the snapshot, its shared libraries beside it (sha256-named in the index); loaded again
+    at their places they compute as CPython's numpy does, with room for functions a start elsewhere adds first, and
+    are refused when more were added than that room holds; a changed numpy wheel makes the snapshot again."""
+    import shutil
+    import subprocess
+
+    import numpy as np
+
+    numpy_wheel = vendor.VENDOR / "pyodide" / vendor.pyodide_lock()["packages"]["numpy"]["file_name"]
+    if shutil.which("node") is None or not numpy_wheel.is_file():
+        pytest.skip("needs node, npm ci and the vendored numpy wheel")
+    monkeypatch.setattr(vendor, "CACHE", tmp_path / ".cache")
+    stdlib = Path(shutil.copy2(vendor.NODE / "pyodide" / "python_stdlib.zip", tmp_path / "stdlib.zip"))
+    wheel = Path(shutil.copy2(numpy_wheel, tmp_path / numpy_wheel.name))
+    out = tmp_path / "out"
+    found = vendor.snapshot_for_page(stdlib, out, [], [wheel])
+    assert found["modules"] == [*vendor.SNAPSHOT_MODULES, "numpy"]
+    names = [library["path"].rsplit("/", 1)[1].split(".")[0] for library in found["libraries"]]
+    assert names == ["_multiarray_umath", "_multiarray_tests", "_umath_linalg"]  # in the order they were loaded
+    for library in found["libraries"]:
+        assert hashlib.sha256((out / library["file"]).read_bytes()).hexdigest() == library["sha256"]
+    bases = [library["tableBase"] for library in found["libraries"]]
+    assert bases == sorted(bases)
+
+    def restore(added: int) -> dict:
+        done = subprocess.run(["node", "--input-type=module", "-e", RESTORE_NUMPY, str(vendor.NODE / "pyodide"),
+                               str(stdlib), str(out / found["file"]), str(out), json.dumps(found["libraries"]),
+                               str(added), (vendor.ROOT / "web" / "snapshot_libraries.mjs").as_uri()],
+                              check=True, capture_output=True, text=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    a = np.arange(12.0).reshape(3, 4)
+    for added in (0, 5):
+        modules, product, norm, ordered, sums, top, rows, det = restore(added)["computed"]
+        assert modules == ["numpy", "numpy.__config__"]
+        assert product == (a @ a.T).tolist() and norm == float(np.linalg.norm(a))
+        assert ordered == [1, 3, 5, 9] and sums == np.cumsum(np.arange(6)).tolist()
+        assert top == int(np.argmax(a[:, 2])) and rows == np.einsum("ij,ij->i", a, a).tolist()
+        assert det == str(np.linalg.det(np.array([[2.0, 0.0], [0.0, 3.0]])))
+    refused = restore(100)["refused"]
+    assert found["libraries"][0]["path"] in refused and f"table index {bases[0]}" in refused
+
+    runs = (tmp_path / ".cache" / vendor.COMPILED / "snapshot.json").read_text()
+    with zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr("numpy/extra.py", "")
+    vendor.snapshot_for_page(stdlib, out, [], [wheel])
+    assert (tmp_path / ".cache" / vendor.COMPILED / "snapshot.json").read_text() != runs
+
+
 def test_each_deferred_library_is_in_the_numpy_wheel_pyodide_ships():
     """platform.common.DEFERRED_LIBRARIES names libraries of the vendored numpy wheel (a newer numpy that moved one
     would otherwise be loaded at install again, silently); its core libraries are never deferred."""

@@ -42,11 +42,12 @@ def test_without_it_every_importer_rereads_the_archive_on_every_invalidation(arc
 
 @pytest.fixture
 def installed(archive):
-    """zip_imports installed and the caches invalidated once: the archive is read once for both its importers."""
+    """zip_imports installed after the archive was read (as the memory snapshot's and the boot's archives are) and
+    the caches invalidated once: it counts as read as it is, so nothing reads it again."""
     path, reads = archive
     zip_imports.install()
     importlib.invalidate_caches()
-    assert reads.count(str(path)) == 1
+    assert reads.count(str(path)) == 0
     return archive
 
 
@@ -54,7 +55,7 @@ def test_an_unchanged_archive_is_not_read_again(installed):
     path, reads = installed
     importlib.invalidate_caches()
     importlib.invalidate_caches()
-    assert reads.count(str(path)) == 1
+    assert reads.count(str(path)) == 0
     assert importlib.import_module("zipped_pkg.first").VALUE == 1
 
 
@@ -65,7 +66,8 @@ def test_a_changed_archive_is_read_again_and_its_new_modules_import(installed):
     with pytest.raises(ModuleNotFoundError):  # the importers' listing is the old one until caches are invalidated
         importlib.import_module("zipped_pkg.second")
     importlib.invalidate_caches()
-    assert reads.count(str(path)) == 2
+    importlib.invalidate_caches()
+    assert reads.count(str(path)) == 1  # once for both importers
     assert importlib.import_module("zipped_pkg.second").VALUE == 2
 
 
