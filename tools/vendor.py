@@ -75,8 +75,8 @@ SNAPSHOT = "python.snapshot"
 # Stdlib modules our boot and a first engine import beyond those Pyodide's start does (json for every message,
 # pickle and numbers under numpy, unicodedata for tokenizers, importlib.metadata for the importlib.invalidate_caches()
 # Pyodide calls after it loads numpy: ~0.3 s of imports). None touches JavaScript at import, which a
-# snapshot cannot hold. ctypes (numpy imports it too) is left out to be safe: its import calls dlopen, whose
-# bookkeeping lives in JavaScript, outside the snapshot.
+# snapshot cannot hold. numpy's import brings ctypes, whose dlopen of the main program needs nothing of the
+# snapshot's JavaScript: `ctypes.pythonapi` finds symbols after a restore (test_boot.py).
 SNAPSHOT_MODULES = ("__future__", "dataclasses", "importlib.metadata", "json", "numbers", "pickle", "unicodedata")
 # Our own modules the engine host's first createEngine imports that touch nothing of JavaScript (the platform layer
 # does, so the engine cannot be in it): imported from our byte-compiled wheel, written where the host writes it.

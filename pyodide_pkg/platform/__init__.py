@@ -31,7 +31,8 @@ Interface:
     async load_gguf(body, params) -> a wllama model with info, async complete(params) (llama-server's streamed
         chunks) and release(); under CPython an OptionsError naming the backend (no llama.cpp there)
     cores() -> int: the cores this host reports (ONNX Runtime's threads are clamped to it)
-    async load_packages(names) -> None: packages Pyodide ships but does not load at boot (Pillow)
+    async load_packages(names) -> None: packages Pyodide ships but does not load at boot (Pillow); in the browser,
+        one the memory snapshot imported (numpy) has its files unpacked when an import first needs one
     async page_blob(value) -> bytes or None: a page's Blob/File (nothing under CPython)
     async page_image(value) -> encoded bytes, (width, height, rgba bytes), or None: a page's
         Blob or ImageData (nothing under CPython)

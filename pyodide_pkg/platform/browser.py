@@ -253,9 +253,10 @@ async def _take_imported(name: str) -> None:
         sys.meta_path.insert(0, _UnpackOnImport(name, url, response.body))
         setattr(pyodide_js.loadedPackages, name, url)
 
-    if name not in _taking or _taking[name].done() and _taking[name].exception() is not None:
-        _taking[name] = asyncio.ensure_future(take())
-    await asyncio.shield(_taking[name])
+    taking = _taking.get(name)
+    if taking is None or taking.done() and (taking.cancelled() or taking.exception() is not None):  # again
+        taking = _taking[name] = asyncio.ensure_future(take())
+    await asyncio.shield(taking)
 
 
 def _without_deferred_libraries(listed: Any) -> Any:

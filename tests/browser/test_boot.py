@@ -105,6 +105,11 @@ OWN = list(vendor.SNAPSHOT_OWN_MODULES)
 def test_python_is_restored_from_the_vendored_snapshot_with_our_pure_modules(page, fresh_log):
     snapshot, ready = page.evaluate(SNAPSHOT_STATE, OWN)
     assert snapshot == "used" and ready == [True, True, True, True]
+    # numpy's import brought ctypes into the snapshot: its handle on the main program still finds symbols
+    assert page.evaluate(RUN, """import ctypes, sys
+version = ctypes.pythonapi.Py_GetVersion
+version.restype = ctypes.c_char_p
+version().decode().split()[0] == sys.version.split()[0]""") is True
     assert "/vendor/wheels/pyc/python.snapshot" in fresh_log.requests("GET", "/vendor/")
 
 
