@@ -25,7 +25,8 @@ import { fileURLToPath } from "node:url";
 const ROOT = resolve(fileURLToPath(import.meta.url), "..", "..");
 const [stdlib, out, ...rest] = process.argv.slice(2);
 if (!out) {
-  console.error("usage: node tools/snapshot_python.mjs <stdlib zip> <out> [--archive <file> <path>]... [<module> ...]");
+  console.error("usage: node tools/snapshot_python.mjs <stdlib zip> <out> [--archive <file> <path>]... "
+                + "[--package <wheel>]... [<module> ...]");
   process.exit(2);
 }
 const archives = [], packages = [];

@@ -89,8 +89,8 @@ SNAPSHOT_OWN_MODULES = ("pyodide_pkg.errors", "pyodide_pkg.option_rules", "pyodi
 HOST_WHEELS = "/lib/wheels"  # where web/engine_worker.mjs writes our wheels (it checks a snapshot's paths)
 # Pyodide packages imported in the snapshot too: numpy's load and import (~0.55 s of one core, 0.8-1.2 s under a
 # fresh profile's contention) were what kept that start behind Transformers.js' (README). Its shared libraries
-# are loaded again at their places by the host (tools/snapshot_python.mjs); its files are unpacked when a
-# pipeline first asks for it (platform/browser.py).
+# are loaded again at their places by the host (tools/snapshot_python.mjs); its files are unpacked when an import
+# first needs one (platform/browser.py).
 SNAPSHOT_PACKAGES = ("numpy",)
 
 
