@@ -95,11 +95,7 @@ async function checkedSnapshot(compiled, stdlib, snapshot, wheels, wheelBytes) {
     if (at < 0 || path !== `${WHEELS}/${file}`) {
       throw new Error(`${snapshot.file} imported ${path}, which this host does not load`);
     }
-    const { hex } = await import("./encoding.mjs");
-    const found = hex(await crypto.subtle.digest("SHA-256", (await wheelBytes)[at]));
-    if (found !== sha256) {
-      throw new Error(`${snapshot.file} was made on another ${file} (sha256 ${sha256}, not ${found})`);
-    }
+    await checkSha256((await wheelBytes)[at], sha256, `${snapshot.file} was made on another ${file}`);
   }));
   const bytes = await fetching;  // its size becomes the heap's: a cut one would never start
   if (bytes.byteLength !== snapshot.bytes) throw new Error(`${url} has ${bytes.byteLength} bytes, not ${snapshot.bytes}`);
@@ -108,17 +104,19 @@ async function checkedSnapshot(compiled, stdlib, snapshot, wheels, wheelBytes) {
 
 // The shared libraries the snapshot's imports loaded (numpy's), each with the sha256 it was made with.
 async function checkedLibraries(compiled, snapshot) {
-  const { hex } = await import("./encoding.mjs");
   return Promise.all((snapshot.libraries ?? []).map(async (library) => {
     const bytes = await fetchBytes(new URL(library.file, compiled));
-    const found = hex(await crypto.subtle.digest("SHA-256", bytes));
-    if (found !== library.sha256) {
-      throw new Error(`${snapshot.file} was made with another ${library.file} (sha256 ${library.sha256}, not ${found})`);
-    }
+    await checkSha256(bytes, library.sha256, `${snapshot.file} was made with another ${library.file}`);
     return { ...library, bytes };
   }));
 }
 
+// Refuses bytes the snapshot was not made with: `mismatch` says which, and the two hashes follow it.
+async function checkSha256(bytes, sha256, mismatch) {
+  const { hex } = await import("./encoding.mjs");
+  const found = hex(await crypto.subtle.digest("SHA-256", bytes));
+  if (found !== sha256) throw new Error(`${mismatch} (sha256 ${sha256}, not ${found})`);
+}
 
 // A createEngine call that arrives while Pyodide boots replays the plan the same call left last time
 // (ort_host.replayStart): its runtime and sessions start now. Python gets the call's JSON as its name.
