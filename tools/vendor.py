@@ -78,14 +78,17 @@ SNAPSHOT = "python.snapshot"
 # snapshot cannot hold. numpy's import brings ctypes, whose dlopen of the main program needs nothing of the
 # snapshot's JavaScript: `ctypes.pythonapi` finds symbols after a restore (test_boot.py).
 SNAPSHOT_MODULES = ("__future__", "dataclasses", "importlib.metadata", "json", "numbers", "pickle", "unicodedata")
-# Our own modules the engine host's first createEngine imports that touch nothing of JavaScript (the platform layer
-# does, so the engine cannot be in it): imported from our byte-compiled wheel, written where the host writes it.
-# Their import took the host ~75 ms of its boot (the task table, the options and their rules, the hub's URLs), and
-# the tokenizers' (44 ms under CPython) held it while a first engine's files arrived.
+# Our own modules the engine host imports at boot and at its first createEngine: all that touch nothing of
+# JavaScript as they are imported, which is all but the browser's platform implementation (imported at the
+# platform's first use, platform/__init__.py). Imported from our byte-compiled wheel, written where the host
+# writes it. Their import took the host ~75 ms of its boot (the task table, the options and their rules, the hub's
+# URLs), then 30-45 ms more on a fresh profile for the engine, the cache and the pipelines' loading; the
+# tokenizers' (44 ms under CPython) held it while a first engine's files arrived.
 SNAPSHOT_OWN_MODULES = ("pyodide_pkg.errors", "pyodide_pkg.option_rules", "pyodide_pkg.model_config",
                         "pyodide_pkg.dtypes", "pyodide_pkg.options", "pyodide_pkg.generation.config",
                         "pyodide_pkg.tasks", "pyodide_pkg.hub", "pyodide_pkg.progress", "pyodide_pkg.results",
-                        "pyodide_pkg.external_data", "pyodide_pkg.tokenizers")
+                        "pyodide_pkg.external_data", "pyodide_pkg.tokenizers", "pyodide_pkg.platform.zip_imports",
+                        "pyodide_pkg.engine", "pyodide_pkg.host_info")
 HOST_WHEELS = "/lib/wheels"  # where web/engine_worker.mjs writes our wheels (it checks a snapshot's paths)
 # Pyodide packages imported in the snapshot too: numpy's load and import (~0.55 s of one core, 0.8-1.2 s under a
 # fresh profile's contention) were what kept that start behind Transformers.js' (README). Its shared libraries

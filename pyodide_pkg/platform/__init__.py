@@ -38,22 +38,31 @@ Interface:
         Blob or ImageData (nothing under CPython)
 """
 
+import importlib
 import sys
+from typing import Any
+
+from .common import Body, Download, Response
 
 IN_BROWSER = sys.platform == "emscripten"
 
 RUNTIME_BINARY = IN_BROWSER
 
-if IN_BROWSER:
-    from .browser import (cores, create_session, discard, download, fetch, init_runtime,
-                          load_gguf, load_packages, open_store, page_blob, page_image, read_body, runtime_running,
-                          runtime_wasm_source)
-else:
-    from .cpython import (cores, create_session, discard, download, fetch, load_gguf, load_packages,
-                          open_store, page_blob, page_image, read_body)
+_IMPLEMENTED = ("cores", "create_session", "discard", "download", "fetch", "load_gguf", "load_packages", "open_store",
+                "page_blob", "page_image", "read_body")
+_BROWSER_ONLY = ("init_runtime", "runtime_running", "runtime_wasm_source")
 
-from .common import Body, Download, Response
 
-__all__ = ["IN_BROWSER", "RUNTIME_BINARY", "Body", "Download", "Response", "cores", "create_session", "discard", "download", "fetch",
-           "init_runtime", "load_gguf", "load_packages", "open_store", "page_blob", "page_image", "read_body",
-           "runtime_running", "runtime_wasm_source"]
+def __getattr__(name: str) -> Any:
+    """The implementation is imported at its first use, not with this package: the browser's binds JavaScript as
+    it is imported, which a memory snapshot cannot hold, and the modules that use it (the engine, the cache, the
+    pipelines' loading) are in the engine host's snapshot (tools/vendor.py) because they import only this."""
+    if name not in _IMPLEMENTED + (_BROWSER_ONLY if IN_BROWSER else ()):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    implementation = importlib.import_module(".browser" if IN_BROWSER else ".cpython", __name__)
+    for found in _IMPLEMENTED + (_BROWSER_ONLY if IN_BROWSER else ()):
+        globals()[found] = getattr(implementation, found)
+    return globals()[name]
+
+
+__all__ = ["IN_BROWSER", "RUNTIME_BINARY", "Body", "Download", "Response", *_IMPLEMENTED, *_BROWSER_ONLY]

@@ -89,14 +89,14 @@ def test_a_wheel_that_cannot_be_fetched_fails_the_boot_by_its_url_and_the_next_e
 
 
 # Whether the boot found unicodedata, and our pure modules and numpy imported, as only the snapshot imports them: a
-# boot imports our modules through the engine, which imports the platform layer first, and numpy after it.
+# boot imports the engine from the browser's API (browser_api, which binds JavaScript) and numpy after it.
 SNAPSHOT_STATE = """async (own) => {
   const { runtimeInfo, runPython } = await import('./engine.mjs');
   const code = `import pyodide_pkg.platform.browser_api as api, sys
 names = list(sys.modules)
 [api.call is not None, "unicodedata" in sys.modules,
- all(names.index(m) < names.index("pyodide_pkg.platform") for m in ${JSON.stringify(own)}),
- "numpy" in names and names.index("numpy") < names.index("pyodide_pkg.platform")]`;
+ all(m in names and names.index(m) < names.index("pyodide_pkg.platform.browser_api") for m in ${JSON.stringify(own)}),
+ "numpy" in names and names.index("numpy") < names.index("pyodide_pkg.platform.browser_api")]`;
   return [(await runtimeInfo()).snapshot, await runPython(code)];
 }"""
 OWN = list(vendor.SNAPSHOT_OWN_MODULES)

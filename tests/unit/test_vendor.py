@@ -2,12 +2,16 @@
 
 import hashlib
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from tools import vendor
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -323,7 +327,8 @@ def test_a_snapshot_with_our_wheel_holds_our_pure_modules_and_is_made_again_when
                               check=True, capture_output=True, text=True)
     modules, tasks_file = json.loads(restored.stdout.strip().splitlines()[-1])
     assert set(vendor.SNAPSHOT_OWN_MODULES) <= set(modules) and tasks_file == f"{path}/pyodide_pkg/tasks.py"
-    assert not {"pyodide_pkg.engine", "pyodide_pkg.platform"} & set(modules)  # they hold JavaScript objects
+    assert {"pyodide_pkg.engine", "pyodide_pkg.platform"} <= set(modules)  # the platform without its implementation:
+    assert not {"pyodide_pkg.platform.browser", "pyodide_pkg.platform.browser_api"} & set(modules)  # it binds JS
     stamp = (tmp_path / ".cache" / vendor.COMPILED / "snapshot.json").read_text()
     vendor.snapshot_for_page(stdlib, tmp_path / "out", [wheel])
     assert (tmp_path / ".cache" / vendor.COMPILED / "snapshot.json").read_text() == stamp
@@ -430,3 +435,18 @@ def test_each_deferred_library_is_in_the_numpy_wheel_pyodide_ships():
     assert any(k.startswith("numpy/_core/_multiarray_umath.") for k in kept)
     assert any(k.startswith("numpy/linalg/_umath_linalg.") for k in kept)
     assert not deferred_library("/lib/python3.12/site-packages/PIL/_imaging.cpython-312-wasm32-emscripten.so")
+
+
+
+def test_the_snapshots_own_modules_import_no_platform_implementation():
+    """What lets the engine, the cache and the pipelines' loading into the memory snapshot: the platform package
+    imports its implementation at its first use (the browser's binds JavaScript as it is imported)."""
+    code = ("import importlib, json, sys\n"
+            f"for name in {list(vendor.SNAPSHOT_OWN_MODULES)!r}: importlib.import_module(name)\n"
+            "before = sorted(m for m in sys.modules if m.startswith('pyodide_pkg.platform.'))\n"
+            "from pyodide_pkg import platform\n"
+            "from pyodide_pkg.platform import cpython\n"
+            "print(json.dumps([before, platform.download is cpython.download, hasattr(platform, 'init_runtime')]))\n")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert json.loads(found.stdout) == [["pyodide_pkg.platform.common", "pyodide_pkg.platform.zip_imports"], True,
+                                        False]
