@@ -51,16 +51,17 @@ RUNTIME_BINARY = IN_BROWSER
 _IMPLEMENTED = ("cores", "create_session", "discard", "download", "fetch", "load_gguf", "load_packages", "open_store",
                 "page_blob", "page_image", "read_body")
 _BROWSER_ONLY = ("init_runtime", "runtime_running", "runtime_wasm_source")
+_PROVIDED = _IMPLEMENTED + (_BROWSER_ONLY if IN_BROWSER else ())
 
 
 def __getattr__(name: str) -> Any:
     """The implementation is imported at its first use, not with this package: the browser's binds JavaScript as
     it is imported, which a memory snapshot cannot hold, and the modules that use it (the engine, the cache, the
     pipelines' loading) are in the engine host's snapshot (tools/vendor.py) because they import only this."""
-    if name not in _IMPLEMENTED + (_BROWSER_ONLY if IN_BROWSER else ()):
+    if name not in _PROVIDED:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     implementation = importlib.import_module(".browser" if IN_BROWSER else ".cpython", __name__)
-    for found in _IMPLEMENTED + (_BROWSER_ONLY if IN_BROWSER else ()):
+    for found in _PROVIDED:
         globals()[found] = getattr(implementation, found)
     return globals()[name]
 

@@ -11,8 +11,6 @@ import pytest
 
 from tools import vendor
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
 def fake_sources(tmp_path, monkeypatch):
@@ -447,6 +445,6 @@ def test_the_snapshots_own_modules_import_no_platform_implementation():
             "from pyodide_pkg import platform\n"
             "from pyodide_pkg.platform import cpython\n"
             "print(json.dumps([before, platform.download is cpython.download, hasattr(platform, 'init_runtime')]))\n")
-    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=vendor.ROOT, check=True)
     assert json.loads(found.stdout) == [["pyodide_pkg.platform.common", "pyodide_pkg.platform.zip_imports"], True,
                                         False]
