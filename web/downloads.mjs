@@ -1,6 +1,6 @@
 // Downloads, as download_worker.mjs runs them: each streams from fetch into an OPFS file (files.mjs), is hashed
 // whole once written or, when large, on the way in (hash_worker.mjs), and can resume. Byte plumbing only.
-import { base64, hex, sha256Hex, unbase64 } from "./encoding.mjs";
+import { base64, digestHex, sha256Hex, unbase64 } from "./encoding.mjs";
 import { discard, folder, named, uniqueName, writeAt } from "./files.mjs";
 import { workerLink } from "./worker_link.mjs";
 
@@ -48,7 +48,7 @@ function wholeFileHasher(access) {
         throw new Error("the written file could not be read back");
       }
       if (bytes.byteLength >= HAND_OVER) this.read = bytes;
-      return hex(await crypto.subtle.digest("SHA-256", bytes));
+      return digestHex(bytes);
     },
   };
 }

@@ -113,8 +113,8 @@ async function checkedLibraries(compiled, snapshot) {
 
 // Refuses bytes the snapshot was not made with: `mismatch` says which, and the two hashes follow it.
 async function checkSha256(bytes, sha256, mismatch) {
-  const { hex } = await import("./encoding.mjs");
-  const found = hex(await crypto.subtle.digest("SHA-256", bytes));
+  const { digestHex } = await import("./encoding.mjs");
+  const found = await digestHex(bytes);
   if (found !== sha256) throw new Error(`${mismatch} (sha256 ${sha256}, not ${found})`);
 }
 

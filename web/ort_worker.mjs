@@ -3,7 +3,7 @@
 // meanwhile loads numpy, the tokenizer and the task's code. Byte plumbing only: sessions by number, tensors as
 // transferred buffers.
 // Calls (worker_link.mjs): {op: "replay" | "init" | "create" | "made" | "run" | "release", args}.
-import { base64, hex, unhex } from "./encoding.mjs";
+import { base64, digestHex, unhex } from "./encoding.mjs";
 import { readPlan } from "./plans.mjs";
 import { answerCalls, moved } from "./worker_link.mjs";
 
@@ -70,7 +70,7 @@ function standIn(compiled) {
 // ONNX Runtime takes it whole: 20-25 ms for 14 MB where hash-wasm took 62-97).
 async function checked(wasm, sha256) {
   const binary = await (await file(wasm)).arrayBuffer();
-  const digest = hex(await crypto.subtle.digest("SHA-256", binary));
+  const digest = await digestHex(binary);
   if (digest !== sha256) throw Object.assign(new Error(`its sha256 is ${digest}`), { name: "IntegrityError" });
   return binary;
 }

@@ -435,7 +435,6 @@ def test_each_deferred_library_is_in_the_numpy_wheel_pyodide_ships():
     assert not deferred_library("/lib/python3.12/site-packages/PIL/_imaging.cpython-312-wasm32-emscripten.so")
 
 
-
 def test_the_snapshots_own_modules_import_no_platform_implementation():
     """What lets the engine, the cache and the pipelines' loading into the memory snapshot: the platform package
     imports its implementation at its first use (the browser's binds JavaScript as it is imported)."""
