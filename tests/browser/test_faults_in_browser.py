@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import assert_cache_intact
+from tests.conftest import HUB, REAL_MODEL, REAL_REVISION, assert_cache_intact
 from tests.unit.test_faults import GRAPH, MODEL, REVISION, cut_once, faulty
 from tools.external_models import GIANT
 
@@ -97,6 +97,49 @@ def test_a_download_cut_off_resumes_where_it_stopped(page, fresh_log):
     statuses = [int(s) for m, p, s in fresh_log.log if p == url]
     assert statuses == [200, 206], statuses
 
+
+# Run in the download worker before its downloads: the size of the file at each of its flushes to disk.
+RECORD_FLUSHES = """() => {
+  self.flushedAt = [];
+  const flush = FileSystemSyncAccessHandle.prototype.flush;
+  FileSystemSyncAccessHandle.prototype.flush = function () {
+    self.flushedAt.push(this.getSize());
+    return flush.call(this);
+  };
+}"""
+
+
+def download_worker(page):
+    """The engine host's download worker, started as the host boots."""
+    page.evaluate("async () => { await (await import('./engine.mjs')).listModels(); }")
+    deadline = time.time() + 30
+    while not (found := [w for w in page.workers if w.url.endswith("/download_worker.mjs")]) and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(found) == 1, [w.url for w in page.workers]
+    return found[0]
+
+
+def test_a_graph_hashed_whole_is_flushed_once_complete_and_resumes_from_its_checkpoint(page, fresh_log):
+    """A 90 MB graph is hashed whole once written: its checkpoint (every 32 MB) is not flushed to disk, only the
+    complete file is (the fsyncs held a fresh profile's download back). Cut off after 40 MB, it resumes where it
+    stopped all the same, and its record's sha256 is the hub's (attempt checks)."""
+    url = f"/hub/{REAL_MODEL}/{REAL_REVISION}/onnx/model.onnx"
+    graph = (HUB / REAL_MODEL / REAL_REVISION / "onnx/model.onnx").read_bytes()
+    cut = []
+
+    def hook(method, path):
+        if method == "GET" and path == url and not cut:
+            cut.append(path)
+            return 200, graph[:40 << 20], {"Content-Length": str(len(graph)), "Accept-Ranges": "bytes", "ETag": '"v1"'}
+        return None
+    fresh_log.hook = hook
+    worker = download_worker(page)
+    worker.evaluate(RECORD_FLUSHES)
+    found = attempt(page, "flushed-once", modelId=REAL_MODEL, modelRevision=REAL_REVISION, dtype="fp32")
+    assert found["answer"]["ok"], found["answer"]
+    assert [int(s) for m, p, s in fresh_log.log if p == url] == [200, 206]
+    flushed = worker.evaluate("self.flushedAt")
+    assert len(graph) in flushed and not [size for size in flushed if 32 << 20 <= size < len(graph)], flushed
 
 def test_a_small_download_is_hashed_whole_once_written_without_the_hash_worker(page, fresh_log):
     """hash-wasm's ~200 MB/s bounded a 90 MB graph's download; the browser's own SHA-256 hashes it whole once

@@ -6,6 +6,7 @@ import hashlib
 import pytest
 
 from tests import text_task_cases as cases
+from tests.browser.test_faults_in_browser import RECORD_FLUSHES, download_worker
 from tests.conftest import HUB, assert_cache_intact
 from tests.unit.test_external_data import onnx_locations
 from tests.unit.test_text_tasks import assert_same, engine_options, our_results
@@ -138,17 +139,22 @@ LISTING = """async (folder) => {
 
 
 def test_a_reload_mid_download_resumes_in_the_next_attempt(page, server, store_dir):
-    """The 1 GiB download is cut by a reload after its first checkpoint: no record names it, the next attempt
-    asks only for the rest (206), and the stored file is whole (its sha256 hashed across the two halves)."""
+    """The 1 GiB download is cut by a reload after its first checkpoint (flushed: the hasher's state it keeps
+    vouches for the bytes before it): no record names it, the next attempt asks only for the rest (206), and the
+    stored file is whole (its sha256 hashed across the two halves)."""
     import time
 
     options = {k: v for k, v in engine_options(server, GIANT, "feature-extraction").items() if k != "settingsBaseUrl"}
+    worker = download_worker(page)
+    worker.evaluate(RECORD_FLUSHES)
     page.evaluate("(options) => { import('./engine.mjs').then((api) => { window.loading = api.createEngine(options); }); }",
                   options)
     deadline = time.time() + 90
     while not any(n.endswith(".json") for n in page.evaluate(LISTING, "partial")) and time.time() < deadline:
         time.sleep(0.2)
     assert any(n.endswith(".json") for n in page.evaluate(LISTING, "partial")), "no checkpoint was written"
+    # hashed on the way in, its checkpoint vouches for the bytes flushed before it
+    assert [size for size in worker.evaluate("self.flushedAt") if 32 << 20 <= size < GIANT_BYTES]
     page.reload()
     page.wait_for_function("document.body.dataset.ready === 'true'")
     server.log.clear()
