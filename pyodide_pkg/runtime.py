@@ -2,19 +2,21 @@
 
 The binary goes through the same cache as model files, so it is downloaded once; ONNX Runtime's worker
 checks it against the record's sha256 every time it starts, before it runs it (off the host's thread). Its
-download alone leaves its answer in the browser's HTTP cache too: the worker compiles it from there, with that
-sha256 as the fetch's integrity, because the browser keeps a code cache only for WASM compiled from a URL's
-answer; the cached copy is what it runs when the HTTP cache cannot give those bytes.
+first start has no copy yet: the worker fetches it and compiles it as it arrives, and what it fetched becomes
+the copy. That answer, unlike model files', stays in the browser's HTTP cache too: later starts compile it from
+there, with that sha256 as the fetch's integrity, because the browser keeps a code cache only for WASM compiled
+from a URL's answer; the cached copy is what runs when the HTTP cache cannot give those bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from . import platform
 from .cache import Cache
-from .errors import IntegrityError, SettingsError
+from .errors import BackendError, IntegrityError, SettingsError
 from .model_files import fetch_cached
 from .progress import Notify
 
@@ -72,9 +74,20 @@ async def ensure_runtime(records: list[dict[str, Any]], cache: Cache, num_thread
     record = pick_record(records)
     if not platform.RUNTIME_BINARY:
         return record
-    body = await fetch_cached(cache, record["url"], model=RUNTIME_MODEL, revision=record["version"],
-                              file=WASM_NAME, task=RUNTIME_TASK, engine_id=None, notify=notify,
-                              sha256=record["sha256"], http_cache=True)
+    first = None
+    if not platform.runtime_running() and not await cache.file_exists(RUNTIME_MODEL, record["version"], WASM_NAME):
+        first = asyncio.ensure_future(_start_from_network(record, num_threads, starting))
+    try:
+        body = await fetch_cached(cache, record["url"], model=RUNTIME_MODEL, revision=record["version"],
+                                  file=WASM_NAME, task=RUNTIME_TASK, engine_id=None, notify=notify,
+                                  sha256=record["sha256"], http_cache=True)
+    except BaseException:
+        if first is not None:
+            first.add_done_callback(_retrieved)
+        raise
+    if first is not None:
+        with contextlib.suppress(BackendError, IntegrityError):  # then it starts from the copy, below
+            await first
     if _initialised is not None and platform.runtime_running():  # the binary in use, hashed when it was loaded
         return record
     started = platform.init_runtime(body, record["url"], num_threads, warmup_graph(), record["sha256"])
@@ -87,3 +100,18 @@ async def ensure_runtime(records: list[dict[str, Any]], cache: Cache, num_thread
         raise IntegrityError(f"ml-onnx-runtime: {record['url']}: {error}, expected {record['sha256']}") from None
     _initialised = record["sha256"]
     return record
+
+
+async def _start_from_network(record: dict[str, Any], num_threads: int, starting: asyncio.Event | None) -> None:
+    """A first start: the runtime's worker compiles the binary from its answer as it arrives and runs it once that
+    answer has the record's sha256; the answer then becomes the copy for later starts (fetch_cached takes it as
+    the download). Compiled after the copy was stored, on a fresh profile, it was up ~250 ms later. Sessions are
+    asked for once it is up (a failed start would fail them; the start from the copy follows it)."""
+    await platform.init_runtime(None, record["url"], num_threads, warmup_graph(), record["sha256"])
+    if starting is not None:
+        starting.set()
+
+
+def _retrieved(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()

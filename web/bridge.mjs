@@ -7,8 +7,8 @@
 // OPFS rather than IndexedDB Blobs: writing a 1 GB Blob into IndexedDB held the whole file in the browser process's
 // memory (1.2 GB peak, bench/storage), OPFS held none.
 import { sweepPartials } from "./downloads.mjs";
-import { folder, named, ownerLock, uniqueName, writeAll } from "./files.mjs";
-import { holdBytes } from "./ort_host.mjs";
+import { discard, folder, named, ownerLock, uniqueName, writeAll } from "./files.mjs";
+import { holdBytes, runtimeReceived } from "./ort_host.mjs";
 import { workerLink } from "./worker_link.mjs";
 
 export { discard } from "./files.mjs";
@@ -26,7 +26,22 @@ export function prepareDownloads() {
   downloads.live();
 }
 
+// `httpCache`: the runtime's binary, which its first start may have fetched already (ort_host.runtimeReceived):
+// those bytes, hashed there, become the download's file.
 export async function download(url, timeoutMs, stallMs, onProgress, httpCache) {
+  const received = httpCache ? await runtimeReceived(url) : null;
+  if (received) {
+    const { bytes, ...answer } = received;
+    const body = await (await folder("incoming")).getFileHandle(uniqueName(), { create: true });
+    try {
+      await writeAll(body, [bytes]);
+    } catch (error) {
+      await discard(body);
+      throw named(error, `download of ${url} failed`);
+    }
+    onProgress?.(answer.size, answer.size, answer.size);
+    return { ...answer, body };
+  }
   const { read, ...answer } = await downloads.live().call({ url, timeoutMs, stallMs, httpCache }, [], onProgress);
   if (read) holdBytes(answer.body, read);
   return answer;

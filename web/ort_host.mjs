@@ -28,10 +28,11 @@ const ortCall = (link, op, args, transfer = []) => link.call({ op, args }, trans
 // ONNX Runtime compiles its WASM and starts its threads at its first session: `warmup` (a one-node graph Python
 // gives) is that session, made now, while the model's files download. Its worker compiles the binary from the
 // HTTP cache's answer for `url` or, failing that, from `wasm` (its cached copy), and checks either against
-// `sha256` before running it. The call is posted at once (file handles cross as they are; behind a warm start's
-// replay, once the worker has answered it), so the start goes on while Python works; a start a warm start began
-// (replayStart) with the same binary is taken over, one with another binary is dropped with its sessions. A
-// runtime whose worker failed since is started anew, in another.
+// `sha256` before running it; with no copy yet (`wasm` null), from the network. The call is posted at once (file
+// handles cross as they are; behind a warm start's replay, once the worker has answered it), so the start goes on
+// while Python works; a start a warm start began (replayStart) with the same binary is taken over, one with
+// another binary is dropped with its sessions. A runtime whose worker failed since is started anew, in another.
+// A start from the network takes the copy its download stored (the next call, with it) for its warm-start plan.
 export async function ortInit(wasm, url, numThreads, warmup, sha256) {
   heldBytes.delete(wasm);  // a binary just downloaded: its start does not take the bytes its hash read
   await replaysRead();
@@ -39,6 +40,7 @@ export async function ortInit(wasm, url, numThreads, warmup, sha256) {
   if (ortStarting && !ortRuntime.adopted && ortRuntime.sha256 !== sha256) resetRuntime();
   startRuntime({ wasm, url, numThreads, warmup, sha256 });
   ortRuntime.adopted = true;
+  if (ortRuntime.sha256 === sha256) ortRuntime.wasm ??= wasm;
   return ortStarting;
 }
 
@@ -50,6 +52,14 @@ function startRuntime(runtime) {
   starting.catch(() => { if (ortStarting === starting) ortStarting = null; });  // the next engine tries again
   ortStarting = starting;
   ortRuntime = { ...runtime, adopted: false, link };
+}
+
+// The answer the runtime's start from the network (`url`, no cached copy yet) received, as a download answers
+// (downloads.mjs) but with its bytes rather than a file: {status, headers, size, sha256, bytes}; null when there is
+// none (another start, or it failed), and the binary is downloaded.
+export async function runtimeReceived(url) {
+  if (ortRuntime?.url !== url || ortRuntime.wasm || !ortStarting) return null;
+  return ortCall(ortRuntime.link, "received").catch(() => null);
 }
 
 function resetRuntime() {

@@ -26,7 +26,7 @@ const movable = (data) => (data.byteOffset === 0 && data.byteLength === data.buf
   && data.buffer instanceof ArrayBuffer ? data : data.slice());
 
 // What the runtime started with: threads need a cross-origin isolated worker (SharedArrayBuffer); `wasmFrom`:
-// "http-cache" or "cached-copy" (compiledFrom).
+// "network" (fromNetwork), "http-cache" or "cached-copy" (compiledFrom).
 let wasmFrom = null;
 const started = () => ({ numThreads: ort.env.wasm.numThreads, isolated: crossOriginIsolated, wasmFrom });
 
@@ -53,6 +53,33 @@ async function compiledFrom(url, sha256) {
   }
 }
 
+// A first start, before the binary has a cached copy: compiled from its answer as it arrives, and run only if a
+// copy of the answer has the settings' sha256 (a fetch given that as its integrity is only answered once the
+// whole binary is in and hashed: 130-200 ms against 80 for 14 MB, and the compile could not begin before). A later
+// start compiles from the HTTP cache (compiledFrom), with the code cache this compile leaves for the URL.
+// `received`: that answer, {status, headers (JSON text), size, sha256, bytes}, once whole and hashed (null if it
+// failed), which becomes the binary's cached copy (ort_host.runtimeReceived): a second download of it would have
+// come from the network again wherever the HTTP cache does not keep 14 MB (an in-memory profile).
+let received = null;
+
+function fromNetwork(url, sha256) {
+  const answer = fetch(url).then((response) => {
+    if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
+    return { response, whole: response.clone().arrayBuffer() };
+  });
+  const hashed = answer.then(async ({ response, whole }) => {
+    const bytes = new Uint8Array(await whole);
+    return { status: response.status, headers: JSON.stringify(Object.fromEntries(response.headers)),
+             size: bytes.byteLength, sha256: await digestHex(bytes), bytes };
+  });
+  received = hashed.catch(() => null);
+  return answer.then(async ({ response }) => {
+    const [compiled, copy] = await Promise.all([WebAssembly.compileStreaming(response), hashed]);
+    if (copy.sha256 !== sha256) throw Object.assign(new Error(`its sha256 is ${copy.sha256}`), { name: "IntegrityError" });
+    return compiled;
+  });
+}
+
 // ONNX Runtime takes a binary (or fetches one itself, without an integrity check): it is given a stand-in, and its
 // one call to instantiate the stand-in instantiates `compiled` instead.
 function standIn(compiled) {
@@ -76,12 +103,12 @@ async function checked(wasm, sha256) {
 }
 
 const ops = {
-  // The binary comes from `url` in the HTTP cache (compiledFrom), else from `wasm`, its cached copy; `warmup` is a
-  // one-node graph whose session starts the runtime now. A session asked for meanwhile waits for the start
-  // (messages arrive in order: init is posted first).
+  // The binary comes from `url` in the HTTP cache (compiledFrom), else from `wasm`, its cached copy, or, with no
+  // copy yet, from the network (fromNetwork); `warmup` is a one-node graph whose session starts the runtime now. A
+  // session asked for meanwhile waits for the start (messages arrive in order: init is posted first).
   async init({ wasm, url, numThreads, warmup, sha256 }) {
     starting ??= (async () => {
-      const compiled = await compiledFrom(url, sha256);
+      const compiled = wasm ? await compiledFrom(url, sha256) : await fromNetwork(url, sha256);
       const binary = compiled ? standIn(compiled) : await checked(wasm, sha256);
       const module = await loading;
       module.env.wasm.wasmBinary = binary;
@@ -89,12 +116,18 @@ const ops = {
       // 0 means automatic: every core when the page is cross-origin isolated (threads need it).
       module.env.wasm.numThreads = numThreads || (crossOriginIsolated ? navigator.hardwareConcurrency : 1);
       if (warmup) await (await module.InferenceSession.create(warmup, { executionProviders: ["wasm"] })).release();
-      wasmFrom = compiled ? "http-cache" : "cached-copy";
+      wasmFrom = !wasm ? "network" : compiled ? "http-cache" : "cached-copy";
       ort = module;
     })();
     starting.catch(() => { starting = null; });  // the next init tries again
     await starting;
     return started();
+  },
+  // A start from the network's answer (fromNetwork), moved to the engine host once; null for any other start.
+  async received() {
+    const copy = await received;
+    received = null;
+    return copy ? moved(copy, [copy.bytes.buffer]) : null;
   },
   // `model` is a cached body or bytes, `bytes` its bytes when its download handed them over (then its file is
   // not read); external data files are bodies named as the graph names them. ONNX Runtime copies each into its

@@ -16,15 +16,16 @@ Interface:
     async open_store(name, schema) -> store with write(puts, deletes) (a record's "data" may be a Body
         or bytes), get(store, key), get_body(store, key), get_all(store, index=None, prefix=())
     RUNTIME_BINARY: whether sessions need ONNX Runtime Web's WASM binary (CPython's onnxruntime does not)
-    init_runtime(wasm: Body, url: str, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]: the
-        browser only; posted to the runtime's worker by the call itself, which compiles the binary from `url`
-        (the browser keeps a code cache for that) or else from `wasm`, its cached copy, and runs it only if it
-        has that sha256 (an IntegrityError otherwise); `warmup` is a graph whose session starts the runtime
+    init_runtime(wasm: Body | None, url: str, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]:
+        the browser only; posted to the runtime's worker by the call itself, which compiles the binary from `url`
+        (the browser keeps a code cache for that) or else from `wasm`, its cached copy (None: there is none yet;
+        then from the network, as its copy downloads), and runs it only if it has that sha256 (an
+        IntegrityError otherwise); `warmup` is a graph whose session starts the runtime
         (compiles its WASM, starts its threads) ahead of the model's
     runtime_running() -> bool: the browser only; whether the runtime init_runtime started is still up (its
         worker can fail later, taking its sessions along)
     runtime_wasm_source() -> str | None: the browser only; what the started runtime's WASM was compiled from,
-        "http-cache" or "cached-copy" (None before it started)
+        "network", "http-cache" or "cached-copy" (None before it started)
     async create_session(model: Body | bytes, num_threads, external={graph name: Body}, optimize=True) -> session
         with input_names, output_names, async run(feeds) -> dict[str, ndarray], release(); `optimize`: ONNX
         Runtime Web's graph optimizations (tasks.Task.optimizes; the CPython platform always optimizes)

@@ -138,10 +138,10 @@ async def end_start(start: str, succeeded: bool) -> None:
     await ml_bridge.endStart(start, succeeded)
 
 
-def init_runtime(wasm: Body, url: str, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]:
+def init_runtime(wasm: Body | None, url: str, num_threads: int, warmup: bytes, sha256: str) -> Awaitable[None]:
     """Posted to the runtime's worker by the call itself, which compiles the binary from `url` (or, failing
-    that, from `wasm`, its cached copy) and checks its sha256 off this thread before it runs it; the result says
-    when the start is done."""
+    that, from `wasm`, its cached copy; with no copy yet, from the network) and checks its sha256 off this thread
+    before it runs it; the result says when the start is done."""
     started = ml_bridge.ortInit(wasm, url, num_threads, to_uint8(warmup) if warmup else None, sha256)
 
     async def done() -> None:

@@ -247,7 +247,7 @@ def test_numpy_comes_with_the_snapshot_and_onnx_runtime_has_its_own_worker(page,
     assert found["before"] == [True, None]
     numpy_loaded, started = found["after"]
     assert numpy_loaded and started["numThreads"] == 2 and started["isolated"] is True
-    assert started["wasmFrom"] in ("http-cache", "cached-copy")  # test_runtime_binary.py tells them apart
+    assert started["wasmFrom"] in ("network", "http-cache", "cached-copy")  # test_runtime_binary.py tells them apart
     assert found["width"] > 0
     assert "/ort_worker.mjs" in fresh_log.requests("GET", "/ort_worker")
 

@@ -1,7 +1,8 @@
-"""The runtime binary in Chromium: ONNX Runtime's worker compiles it from the browser's HTTP cache, where its
-download left it, with the settings' sha256 as the fetch's integrity, because Chromium keeps a code cache only
-for WASM compiled from a URL's answer; a returning visitor's start then skips the compile. When the HTTP cache
-cannot give those bytes, the cached copy is run, checked as before. An in-memory (incognito) profile keeps no
+"""The runtime binary in Chromium: its first start compiles it from the network as it downloads, and later ones
+from the browser's HTTP cache, where that download left it, each with the settings' sha256 as the fetch's
+integrity, because Chromium keeps a code cache only for WASM compiled from a URL's answer; a returning visitor's
+start then skips the compile. When the HTTP cache cannot give those bytes, the cached copy is run, checked as
+before. An in-memory (incognito) profile keeps no
 code cache, and its HTTP cache did not keep the 14 MB binary: these tests use profiles on disk."""
 
 import time
@@ -60,11 +61,15 @@ def traced_start(context, origin):
     return started, hits
 
 
-def test_a_returning_visitor_gets_the_runtime_from_chromiums_code_cache(profile, server, cpython_embeddings):
+def test_a_returning_visitor_gets_the_runtime_from_chromiums_code_cache(profile, fresh_log, cpython_embeddings):
+    """The first start compiles the binary as it downloads, and what it fetched is the cached copy: one GET."""
+    server = fresh_log
     cold, cold_hits = traced_start(profile, server.origin)
+    fetched = [status for method, path, status in server.log if path == WASM_PATH]
     time.sleep(3)  # Chromium writes the code cache once ONNX Runtime's hot functions are optimised
     warm, warm_hits = traced_start(profile, server.origin)
-    assert cold["ok"] and cold["wasmFrom"] == "http-cache", cold
+    assert cold["ok"] and cold["wasmFrom"] == "network", cold
+    assert fetched == [200], fetched
     assert not any(url.endswith(WASM_PATH) for url in cold_hits), cold_hits
     assert warm["ok"] and warm["result"] == cold["result"], warm
     assert np.abs(np.array(warm["result"]) - cpython_embeddings).max() <= 1e-4  # as test_lifecycle.py holds it
@@ -96,8 +101,40 @@ def test_a_runtime_the_http_cache_cannot_give_runs_from_its_cached_copy(profile,
         fetched = server.requests("GET", WASM_PATH)
     finally:
         tab.close()
-    assert cold["ok"] and cold["wasmFrom"] == "http-cache", cold
+    assert cold["ok"] and cold["wasmFrom"] == "network", cold
     assert warm["ok"] and warm["result"] == cold["result"], warm
     assert np.abs(np.array(warm["result"]) - cpython_embeddings).max() <= 1e-4
     assert warm["wasmFrom"] == "cached-copy", warm
     assert fetched == []  # never from the network: the cached copy is there
+
+
+@pytest.mark.parametrize("fault", ["unavailable", "other-bytes"])
+def test_a_first_start_whose_fetch_fails_is_not_run_and_the_engine_starts_again(profile, fresh_log, fault,
+                                                                                cpython_embeddings):
+    """The first start's fetch of the binary answered 503 once: the copy's own download then fetches it, and the
+    runtime starts from there. Answered with other bytes once: they never run, nothing is cached, the engine
+    fails with an IntegrityError naming the binary, and the next one fetches it again and starts."""
+    server = fresh_log
+    binary = (server.web / WASM_PATH.lstrip("/")).read_bytes()
+    changed = bytearray(binary)
+    changed[4096:4160] = b"\xab" * 64
+    answers = [(503, b"busy") if fault == "unavailable" else (200, bytes(changed), {"Content-Type": "application/wasm"})]
+    server.hook = lambda method, path: answers.pop() if path == WASM_PATH and method == "GET" and answers else None
+    tab = profile.new_page()
+    try:
+        first = start(tab, server.origin)
+        again = start(tab, server.origin) if fault == "other-bytes" else None
+    finally:
+        tab.close()
+    fetched = [int(status) for method, path, status in server.log if path == WASM_PATH]
+    if fault == "unavailable":
+        assert first["ok"] and first["wasmFrom"] == "http-cache", first
+        assert fetched == [503, 200], fetched
+        result = first["result"]
+    else:
+        assert not first["ok"] and first["name"] == "IntegrityError", first
+        assert WASM_PATH in first["message"] and RUNTIME["sha256"] in first["message"], first
+        assert again["ok"] and again["wasmFrom"] == "network", again
+        assert fetched == [200, 200], fetched
+        result = again["result"]
+    assert np.abs(np.array(result) - cpython_embeddings).max() <= 1e-4

@@ -8,6 +8,7 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 
   65, 0, 253, 15, 253, 98, 11]);
 
 const WASM_FROM = {
+  network: "compiled from the network as it downloaded (its first start; its code cache serves later visits)",
   "http-cache": "compiled from the browser's HTTP cache (its code cache serves later visits)",
   "cached-copy": "compiled from its cached copy (the browser's HTTP cache did not have it)",
 };
