@@ -141,6 +141,7 @@ def test_a_graph_hashed_whole_is_flushed_once_complete_and_resumes_from_its_chec
     flushed = worker.evaluate("self.flushedAt")
     assert len(graph) in flushed and not [size for size in flushed if 32 << 20 <= size < len(graph)], flushed
 
+
 def test_a_small_download_is_hashed_whole_once_written_without_the_hash_worker(page, fresh_log):
     """hash-wasm's ~200 MB/s bounded a 90 MB graph's download; the browser's own SHA-256 hashes it whole once
     written. Its records' sha256 are the hub files' (attempt checks), and a wrong byte is still caught (CELLS)."""

@@ -1,8 +1,8 @@
-"""The runtime binary in Chromium: its first start compiles it from the network as it downloads, and later ones
-from the browser's HTTP cache, where that download left it, each with the settings' sha256 as the fetch's
-integrity, because Chromium keeps a code cache only for WASM compiled from a URL's answer; a returning visitor's
-start then skips the compile. When the HTTP cache cannot give those bytes, the cached copy is run, checked as
-before. An in-memory (incognito) profile keeps no
+"""The runtime binary in Chromium: its first start compiles it from the network as it downloads (run once a copy
+of the answer has the settings' sha256), and later ones from the browser's HTTP cache, where that answer stays,
+with the settings' sha256 as the fetch's integrity, because Chromium keeps a code cache only for WASM compiled
+from a URL's answer; a returning visitor's start then skips the compile. When the HTTP cache cannot give those
+bytes, the cached copy is run, checked as before. An in-memory (incognito) profile keeps no
 code cache, and its HTTP cache did not keep the 14 MB binary: these tests use profiles on disk."""
 
 import time

@@ -85,9 +85,9 @@ def test_the_runtime_binary_is_kept_by_the_http_cache_and_started_with_its_url(r
 @pytest.mark.parametrize("network", ["up", "failed"])
 def test_a_first_start_is_from_the_network_and_a_failed_one_starts_from_the_copy(runtime_server, store_dir,
                                                                                  monkeypatch, network):
-    """Sessions are asked for (`starting`) once the start from the network is up; when it fails (e.g. a
-    cross-origin binary served without CORS cannot be fetched with an integrity), the copy its download stored
-    is started instead, and the engine does not fail."""
+    """Sessions are asked for (`starting`) once the start from the network is up; when it fails (e.g. the
+    network, or a cross-origin binary served without CORS headers, which the worker cannot read), the copy its
+    download stored is started instead, and the engine does not fail."""
     srv, record = runtime_server
     starts, seen = [], []
 
