@@ -83,7 +83,7 @@ async def ensure_runtime(records: list[dict[str, Any]], cache: Cache, num_thread
                                   sha256=record["sha256"], http_cache=True)
     except BaseException:
         if first is not None:
-            first.add_done_callback(_retrieved)
+            first.add_done_callback(lambda future: future.cancelled() or future.exception())
         raise
     if first is not None:
         with contextlib.suppress(BackendError, IntegrityError):  # then it starts from the copy, below
@@ -110,8 +110,3 @@ async def _start_from_network(record: dict[str, Any], num_threads: int, starting
     await platform.init_runtime(None, record["url"], num_threads, warmup_graph(), record["sha256"])
     if starting is not None:
         starting.set()
-
-
-def _retrieved(task: asyncio.Future) -> None:
-    if not task.cancelled():
-        task.exception()
