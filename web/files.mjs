@@ -17,10 +17,10 @@ export const uniqueName = () => `${OWNER}.${Date.now().toString(36)}-${crypto.ra
 export const named = (error, message) => Object.assign(new Error(`${message}: ${error?.message ?? error}`),
                                                        { name: error?.name ?? "Error" });
 
-// A chunk is written in slices of at most WRITE_SLICE bytes: Chromium's sync access handle writes a larger buffer
-// several times slower per byte. A worker writing a 90 MB graph as fetch read it on loopback (0.7-1.8 MB chunks)
-// spent 100-270 ms in write(), in 1 MiB slices 32-47 ms (bench/opfs_writes.py). A full quota can show as a short
-// write rather than an exception: both are a QuotaExceededError.
+// A chunk is written in slices of at most WRITE_SLICE bytes: on a profile's first download Chromium's sync access
+// handle wrote fetch's larger chunks (up to 2 MiB) several times slower per byte. 100 MB spent 188 ms in write()
+// in chunks as fetch gave them, 74 ms in slices (bench/opfs_writes.py). A full quota can show as a short write
+// rather than an exception: both are a QuotaExceededError.
 const WRITE_SLICE = 1 << 20;
 
 export function writeAt(access, chunk, at, total) {
