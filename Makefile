@@ -57,6 +57,7 @@ bench: setup chromium qemu espeak
 	$(PYTHON) -m bench.main_thread
 	$(PYTHON) -m bench.startup
 	$(PYTHON) -m bench.storage
+	$(PYTHON) -m bench.opfs_writes
 	$(PYTHON) -m bench.large_model
 
 clean:
