@@ -18,7 +18,7 @@ export const named = (error, message) => Object.assign(new Error(`${message}: ${
                                                        { name: error?.name ?? "Error" });
 
 // A chunk is written in slices of at most WRITE_SLICE bytes: on a profile's first download Chromium's sync access
-// handle wrote fetch's larger chunks (up to 2 MiB) several times slower per byte. 100 MB spent 188 ms in write()
+// handle wrote fetch's larger chunks (up to 2 MiB) 2-5 times slower per byte. 100 MB spent 188 ms in write()
 // in chunks as fetch gave them, 74 ms in slices (bench/opfs_writes.py). A full quota can show as a short write
 // rather than an exception: both are a QuotaExceededError.
 const WRITE_SLICE = 1 << 20;
