@@ -98,15 +98,22 @@ def test_a_download_cut_off_resumes_where_it_stopped(page, fresh_log):
     assert statuses == [200, 206], statuses
 
 
-# Run in the download worker before its downloads: the size of the file at each of its flushes to disk.
-RECORD_FLUSHES = """() => {
-  self.flushedAt = [];
-  const flush = FileSystemSyncAccessHandle.prototype.flush;
-  FileSystemSyncAccessHandle.prototype.flush = function () {
-    self.flushedAt.push(this.getSize());
-    return flush.call(this);
+# Run in the download worker before its downloads: each call of a FileSystemSyncAccessHandle method, as the file's
+# size at the call and the byte length of the buffer it was given (null for none).
+RECORD = """(method) => {
+  const calls = (self.recorded ??= {})[method] = [];
+  const original = FileSystemSyncAccessHandle.prototype[method];
+  FileSystemSyncAccessHandle.prototype[method] = function (...args) {
+    calls.push([this.getSize(), args[0]?.byteLength ?? null]);
+    return original.apply(this, args);
   };
 }"""
+
+
+def recorded(worker, method):
+    """Calls of `method` in `worker` from now on (RECORD): a function that reads those made so far."""
+    worker.evaluate(RECORD, method)
+    return lambda: worker.evaluate(f"self.recorded[{method!r}]")
 
 
 def download_worker(page):
@@ -133,24 +140,12 @@ def test_a_graph_hashed_whole_is_flushed_once_complete_and_resumes_from_its_chec
             return 200, graph[:40 << 20], {"Content-Length": str(len(graph)), "Accept-Ranges": "bytes", "ETag": '"v1"'}
         return None
     fresh_log.hook = hook
-    worker = download_worker(page)
-    worker.evaluate(RECORD_FLUSHES)
+    flushes = recorded(download_worker(page), "flush")
     found = attempt(page, "flushed-once", modelId=REAL_MODEL, modelRevision=REAL_REVISION, dtype="fp32")
     assert found["answer"]["ok"], found["answer"]
     assert [int(s) for m, p, s in fresh_log.log if p == url] == [200, 206]
-    flushed = worker.evaluate("self.flushedAt")
+    flushed = [size for size, _ in flushes()]
     assert len(graph) in flushed and not [size for size in flushed if 32 << 20 <= size < len(graph)], flushed
-
-
-# Run in the download worker before its downloads: the size of each buffer written to a file.
-RECORD_WRITES = """() => {
-  self.written = [];
-  const write = FileSystemSyncAccessHandle.prototype.write;
-  FileSystemSyncAccessHandle.prototype.write = function (buffer, options) {
-    self.written.push(buffer.byteLength);
-    return write.call(this, buffer, options);
-  };
-}"""
 
 
 def test_a_download_is_written_to_its_file_in_slices_of_at_most_a_mebibyte(page, fresh_log):
@@ -158,11 +153,10 @@ def test_a_download_is_written_to_its_file_in_slices_of_at_most_a_mebibyte(page,
     per byte (bench.opfs_writes): the 90 MB graph, which fetch reads here in chunks of up to 2 MiB, is written in
     slices of at most 1 MiB, and its record's sha256 is the hub's (attempt checks)."""
     graph = (HUB / REAL_MODEL / REAL_REVISION / "onnx/model.onnx").stat().st_size
-    worker = download_worker(page)
-    worker.evaluate(RECORD_WRITES)
+    writes = recorded(download_worker(page), "write")
     found = attempt(page, "sliced", modelId=REAL_MODEL, modelRevision=REAL_REVISION, dtype="fp32")
     assert found["answer"]["ok"], found["answer"]
-    written = worker.evaluate("self.written")
+    written = [length for _, length in writes()]
     assert sum(written) >= graph and max(written) <= 1 << 20, (len(written), max(written))
 
 

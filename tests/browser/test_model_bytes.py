@@ -6,7 +6,7 @@ import hashlib
 import pytest
 
 from tests import text_task_cases as cases
-from tests.browser.test_faults_in_browser import RECORD_FLUSHES, download_worker
+from tests.browser.test_faults_in_browser import download_worker, recorded
 from tests.conftest import HUB, assert_cache_intact
 from tests.unit.test_external_data import onnx_locations
 from tests.unit.test_text_tasks import assert_same, engine_options, our_results
@@ -145,8 +145,7 @@ def test_a_reload_mid_download_resumes_in_the_next_attempt(page, server, store_d
     import time
 
     options = {k: v for k, v in engine_options(server, GIANT, "feature-extraction").items() if k != "settingsBaseUrl"}
-    worker = download_worker(page)
-    worker.evaluate(RECORD_FLUSHES)
+    flushes = recorded(download_worker(page), "flush")
     page.evaluate("(options) => { import('./engine.mjs').then((api) => { window.loading = api.createEngine(options); }); }",
                   options)
     deadline = time.time() + 90
@@ -154,7 +153,7 @@ def test_a_reload_mid_download_resumes_in_the_next_attempt(page, server, store_d
         time.sleep(0.2)
     assert any(n.endswith(".json") for n in page.evaluate(LISTING, "partial")), "no checkpoint was written"
     # hashed on the way in, its checkpoint vouches for the bytes flushed before it
-    assert [size for size in worker.evaluate("self.flushedAt") if 32 << 20 <= size < GIANT_BYTES]
+    assert [size for size, _ in flushes() if 32 << 20 <= size < GIANT_BYTES]
     page.reload()
     page.wait_for_function("document.body.dataset.ready === 'true'")
     server.log.clear()
